@@ -1,0 +1,7 @@
+//! Pure core of migration_engine: values in, values out. No SPI, no Postgres.
+//! The pgrx shell (the crate at the repository root) reads from the database,
+//! calls these functions and writes the results back.
+
+pub mod engine;
+pub mod rollout;
+pub mod schema;

@@ -1,0 +1,68 @@
+//! ENTITY_RENAMED, FIELD_RENAMED.
+//!
+//! Declared with `renamed_from` and paired in `diff.rs`, so the pair is not
+//! also reported as removed + added. Both sides break until data and clients
+//! move to the new name: old rows and old writers use the old key, old readers
+//! look for it.
+
+use super::Rule;
+use crate::schema::change::{Change, ChangeKind};
+use crate::schema::diff::{DiffContext, EntityPair, FieldPair};
+use serde_json::json;
+
+pub struct Renames;
+
+impl Rule for Renames {
+    fn name(&self) -> &'static str {
+        "renames"
+    }
+
+    fn check_entity(&self, _ctx: &DiffContext<'_>, e: &EntityPair<'_>, out: &mut Vec<Change>) {
+        if e.is_rename() {
+            let desc = format!("Entity {} was renamed to {}", e.old.name, e.new.name);
+            out.push(Change::new(ChangeKind::EntityRenamed, e.name(), None, desc).with_details(json!({"old_name": e.old.name})));
+        }
+    }
+
+    fn check_field(&self, _ctx: &DiffContext<'_>, e: &EntityPair<'_>, f: &FieldPair<'_>, out: &mut Vec<Change>) {
+        if f.is_rename() {
+            let desc = format!("Field {} of {} was renamed to {}", f.old.name, e.name(), f.new.name);
+            let c = Change::new(ChangeKind::FieldRenamed, e.name(), Some(f.name()), desc).with_details(json!({"old_name": f.old.name}));
+            out.push(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use crate::schema::change::{ChangeKind, Severity};
+    use serde_json::json;
+
+    #[test]
+    fn field_rename_is_not_remove_plus_add() {
+        let old = entity_p(json!({"name": {"type": "varchar(10)"}}));
+        let new = entity_p(json!({"full_name": {"type": "text", "renamed_from": "name"}}));
+        let c = diff(old, new);
+        assert_eq!(kinds(&c), [ChangeKind::FieldRenamed, ChangeKind::FieldTypeChanged]);
+        assert_eq!(c[0].description, "Field name of P was renamed to full_name");
+        assert_eq!((c[0].severity, c[0].field.as_deref()), (Severity::Medium, Some("full_name")));
+        assert_eq!(c[1].severity, Severity::Medium, "other rules still compare the renamed pair");
+    }
+
+    #[test]
+    fn entity_rename_carries_field_changes() {
+        let old = json!({"entities": {"People": {"fields": {"a": {"type": "text"}}}}});
+        let new = json!({"entities": {"Person": {"renamed_from": "People", "fields": {"b": {"type": "text"}}}}});
+        let c = diff(old, new);
+        assert_eq!(kinds(&c), [ChangeKind::EntityRenamed, ChangeKind::FieldRemoved, ChangeKind::FieldAdded]);
+        assert!(c.iter().all(|c| c.entity == "Person"));
+        assert_eq!(c[0].description, "Entity People was renamed to Person");
+    }
+
+    #[test]
+    fn stale_renamed_from_is_ignored() {
+        let s = json!({"entities": {"Person": {"renamed_from": "People", "fields": {}}}});
+        assert!(diff(s.clone(), s).is_empty());
+    }
+}

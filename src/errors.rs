@@ -1,0 +1,92 @@
+//! One error type for the shell: a SQLSTATE, a message that says what was wrong, and a
+//! hint that says what to do. Converted to an `ErrorReport` at the pgrx boundary, so every
+//! refusal reaches the client with a proper code instead of XX000.
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::PgSqlErrorCode;
+use std::fmt;
+
+#[derive(Debug, Clone)]
+pub struct MeError {
+    pub code: PgSqlErrorCode,
+    pub message: String,
+    pub hint: Option<String>,
+    pub detail: Option<String>,
+}
+
+pub type MeResult<T> = Result<T, MeError>;
+
+impl MeError {
+    pub fn new(code: PgSqlErrorCode, message: impl Into<String>) -> Self {
+        MeError {
+            code,
+            message: message.into(),
+            hint: None,
+            detail: None,
+        }
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message)
+    }
+    pub fn invalid_name(message: impl Into<String>) -> Self {
+        Self::new(PgSqlErrorCode::ERRCODE_INVALID_NAME, message)
+    }
+    pub fn undefined_object(message: impl Into<String>) -> Self {
+        Self::new(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, message)
+    }
+    pub fn duplicate_object(message: impl Into<String>) -> Self {
+        Self::new(PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT, message)
+    }
+    pub fn prerequisite(message: impl Into<String>) -> Self {
+        Self::new(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            message,
+        )
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, message)
+    }
+}
+
+impl fmt::Display for MeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " (hint: {hint})")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<MeError> for ErrorReport {
+    fn from(e: MeError) -> Self {
+        let mut report = ErrorReport::new(e.code, e.message, "migration_engine");
+        if let Some(hint) = e.hint {
+            report = report.set_hint(hint);
+        }
+        if let Some(detail) = e.detail {
+            report = report.set_detail(detail);
+        }
+        report
+    }
+}
+
+impl From<pgrx::spi::Error> for MeError {
+    fn from(e: pgrx::spi::Error) -> Self {
+        MeError::internal(format!("SPI error: {e}"))
+    }
+}
+
+/// Raise an error now (for code paths that can't return a `Result`).
+pub fn raise(e: MeError) -> ! {
+    ErrorReport::from(e).report(pgrx::PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}

@@ -1,0 +1,110 @@
+use crate::errors::{MeError, MeResult};
+use crate::spi::{data_table, first_value, quoted_ident};
+use pgrx::prelude::*;
+use pgrx::{JsonB, Uuid};
+
+/// Create a relation (no `relation_id`) or write its next version; an identical write
+/// creates no version. Returns the relation id.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn upsert_relation(
+    relation_type: &str,
+    source_entity_id: Uuid,
+    target_entity_id: Uuid,
+    properties: default!(JsonB, "'{}'::jsonb"),
+    relation_id: default!(Option<Uuid>, "NULL"),
+) -> Result<Uuid, pgrx::pg_sys::panic::ErrorReport> {
+    Ok(upsert(
+        relation_type,
+        source_entity_id,
+        target_entity_id,
+        properties,
+        relation_id,
+    )?)
+}
+
+fn upsert(
+    relation_type: &str,
+    source: Uuid,
+    target: Uuid,
+    properties: JsonB,
+    relation_id: Option<Uuid>,
+) -> MeResult<Uuid> {
+    quoted_ident("relation type", relation_type)?;
+    if !properties.0.is_object() {
+        return Err(MeError::invalid_parameter(
+            "relation properties must be a JSON object",
+        ));
+    }
+    let table = data_table("temporal_relations")?;
+    let id = match relation_id {
+        Some(id) => id,
+        None => {
+            let sql = format!(
+                "INSERT INTO {table} (relation_type, source_entity_id, target_entity_id, properties) \
+                 VALUES ($1, $2, $3, $4) RETURNING relation_id"
+            );
+            return Spi::get_one_with_args::<Uuid>(
+                &sql,
+                &[
+                    relation_type.into(),
+                    source.into(),
+                    target.into(),
+                    properties.into(),
+                ],
+            )?
+            .ok_or_else(|| MeError::internal("insert returned no relation id"));
+        }
+    };
+    // Close the current version unless it is identical, then write the next one. Two
+    // statements: in one, the unique "one current version" index would see the new row
+    // before the old one is closed.
+    let unchanged = first_value::<bool>(
+        &format!(
+            "SELECT relation_type = $2 AND source_entity_id = $3 AND target_entity_id = $4 \
+                    AND properties = $5 AND NOT is_deleted \
+             FROM {table} WHERE relation_id = $1 AND valid_to = 'infinity' FOR UPDATE"
+        ),
+        &[
+            id.into(),
+            relation_type.into(),
+            source.into(),
+            target.into(),
+            JsonB(properties.0.clone()).into(),
+        ],
+    )?;
+    if unchanged == Some(true) {
+        return Ok(id);
+    }
+    Spi::run_with_args(
+        &format!(
+            "UPDATE {table} SET valid_to = now() WHERE relation_id = $1 AND valid_to = 'infinity'"
+        ),
+        &[id.into()],
+    )?;
+    Spi::run_with_args(
+        &format!(
+            "INSERT INTO {table} (relation_id, relation_type, source_entity_id, target_entity_id, properties) \
+             VALUES ($1, $2, $3, $4, $5)"
+        ),
+        &[id.into(), relation_type.into(), source.into(), target.into(), properties.into()],
+    )?;
+    Ok(id)
+}
+
+/// Soft-delete a relation, keeping its history. False when nothing current was deleted.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn delete_relation(relation_id: Uuid) -> Result<bool, pgrx::pg_sys::panic::ErrorReport> {
+    let table = data_table("temporal_relations")?;
+    let sql = format!(
+        "WITH closed AS ( \
+             UPDATE {table} SET valid_to = now() \
+             WHERE relation_id = $1 AND valid_to = 'infinity' AND NOT is_deleted \
+             RETURNING relation_id, relation_type, source_entity_id, target_entity_id, properties) \
+         INSERT INTO {table} (relation_id, relation_type, source_entity_id, target_entity_id, properties, is_deleted) \
+         SELECT relation_id, relation_type, source_entity_id, target_entity_id, properties, true FROM closed \
+         RETURNING true"
+    );
+    Ok(first_value::<bool>(&sql, &[relation_id.into()])?.unwrap_or(false))
+}

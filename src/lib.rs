@@ -1,0 +1,32 @@
+//! migration_engine: safe, observable schema evolution for a temporal knowledge graph,
+//! inside PostgreSQL. This crate is the thin SPI shell; the logic lives in the pure core
+//! crate `migration_engine_core` (directory `core/`).
+use pgrx::prelude::*;
+
+::pgrx::pg_module_magic!(name, version);
+
+mod errors;
+mod graph;
+mod spi;
+
+extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
+extension_sql_file!(
+    "../sql/kg_store.sql",
+    name = "kg_store",
+    requires = ["catalog"]
+);
+extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec!["max_worker_processes = 16"]
+    }
+}

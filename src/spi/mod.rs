@@ -1,0 +1,106 @@
+//! The one place that builds SQL text from names: identifiers are validated as plain
+//! names and quoted here; values are always bound as parameters by the callers.
+use crate::errors::{MeError, MeResult};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
+
+pub mod subxact;
+
+/// A plain SQL identifier: letters, digits and underscores, not starting with a digit,
+/// at most 63 bytes. Everything a user names (entity types, fields, schemas) must be one.
+pub fn is_plain_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 63
+}
+
+/// Validate `name` as a plain identifier and return it quoted for SQL text.
+pub fn quoted_ident(what: &str, name: &str) -> MeResult<String> {
+    if !is_plain_identifier(name) {
+        return Err(MeError::invalid_name(format!(
+            "{what} {name:?} is not a plain identifier"
+        ))
+        .hint("Use letters, digits and underscores only, starting with a letter or underscore (at most 63 bytes)."));
+    }
+    Ok(pgrx::spi::quote_identifier(name))
+}
+
+/// The data schema that holds the knowledge graph now (active_schema_version.current_schema).
+pub fn data_schema() -> MeResult<String> {
+    let schema = Spi::get_one::<String>(
+        "SELECT \"current_schema\" FROM migration_engine.active_schema_version WHERE id = 1",
+    )?;
+    schema.ok_or_else(|| MeError::prerequisite("active_schema_version has no row"))
+}
+
+/// `"schema".table` for a table of the active data schema.
+pub fn data_table(table: &str) -> MeResult<String> {
+    Ok(format!(
+        "{}.{}",
+        quoted_ident("data schema", &data_schema()?)?,
+        table
+    ))
+}
+
+/// Append a row to the audit trail. Who and when are stamped by the table's trigger.
+pub struct Audit<'a> {
+    pub operation: &'a str,
+    pub object_type: &'a str,
+    pub object_name: &'a str,
+    pub migration_id: Option<pgrx::Uuid>,
+    pub from_status: Option<&'a str>,
+    pub to_status: Option<&'a str>,
+    pub detail: Value,
+}
+
+impl Audit<'_> {
+    pub fn write(self) -> MeResult<()> {
+        Spi::run_with_args(
+            "INSERT INTO migration_engine.audit_log \
+               (operation, object_type, object_name, migration_id, from_status, to_status, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                self.operation.into(),
+                self.object_type.into(),
+                self.object_name.into(),
+                self.migration_id.into(),
+                self.from_status.into(),
+                self.to_status.into(),
+                JsonB(self.detail).into(),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// A short audit entry with no status change.
+pub fn audit(operation: &str, object_type: &str, object_name: &str, detail: Value) -> MeResult<()> {
+    Audit {
+        operation,
+        object_type,
+        object_name,
+        migration_id: None,
+        from_status: None,
+        to_status: None,
+        detail,
+    }
+    .write()
+}
+
+/// The first column of the first row, or `None` when the query returns no row (pgrx's
+/// `Spi::get_one` treats "no row" as an error).
+pub fn first_value<T: pgrx::FromDatum + pgrx::IntoDatum>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid],
+) -> MeResult<Option<T>> {
+    Spi::connect_mut(|client| {
+        let table = client.update(sql, Some(1), args)?;
+        if table.is_empty() {
+            return Ok(None);
+        }
+        table.first().get_one::<T>()
+    })
+    .map_err(MeError::from)
+}

@@ -1,0 +1,69 @@
+//! Internal subtransactions: pgrx has no API for them, and `PgTryBuilder` alone rolls
+//! nothing back. This is what a PL/pgSQL `BEGIN ... EXCEPTION` block does: on an ERROR
+//! the subtransaction is rolled back and the error is returned instead of aborting the
+//! whole transaction.
+use pgrx::pg_sys::panic::CaughtError;
+use pgrx::prelude::*;
+use std::panic::AssertUnwindSafe;
+
+/// An error caught inside a subtransaction: its SQLSTATE and message.
+#[derive(Debug, Clone)]
+pub struct CaughtSqlError {
+    pub code: PgSqlErrorCode,
+    pub message: String,
+    pub detail: Option<String>,
+}
+
+impl CaughtSqlError {
+    pub fn sqlstate(&self) -> String {
+        sqlstate_text(self.code)
+    }
+}
+
+/// The five-character SQLSTATE of an error code.
+pub fn sqlstate_text(code: PgSqlErrorCode) -> String {
+    let mut n = code as i32;
+    let mut out = String::with_capacity(5);
+    for _ in 0..5 {
+        let c = (n & 0x3F) as u8 + b'0';
+        out.push(c as char);
+        n >>= 6;
+    }
+    out
+}
+
+/// Run `f` in a subtransaction. `Ok` when it finished (the subtransaction is released,
+/// its work kept); `Err` with the error when it raised (its work rolled back).
+pub fn in_subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, CaughtSqlError> {
+    unsafe {
+        let old_cxt = pg_sys::CurrentMemoryContext;
+        let old_owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        // keep allocations in the caller's context, not the subtransaction's
+        pg_sys::MemoryContextSwitchTo(old_cxt);
+
+        PgTryBuilder::new(AssertUnwindSafe(|| {
+            let r = f();
+            pg_sys::ReleaseCurrentSubTransaction();
+            pg_sys::MemoryContextSwitchTo(old_cxt);
+            pg_sys::CurrentResourceOwner = old_owner;
+            Ok(r)
+        }))
+        .catch_others(|e| {
+            pg_sys::MemoryContextSwitchTo(old_cxt);
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            pg_sys::MemoryContextSwitchTo(old_cxt);
+            pg_sys::CurrentResourceOwner = old_owner;
+            let report = match &e {
+                CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r,
+                CaughtError::RustPanic { ereport, .. } => ereport,
+            };
+            Err(CaughtSqlError {
+                code: report.sql_error_code(),
+                message: report.message().to_string(),
+                detail: report.detail().map(str::to_string),
+            })
+        })
+        .execute()
+    }
+}

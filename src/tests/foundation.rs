@@ -1,0 +1,119 @@
+//! #[pg_test]s of the foundation: each runs inside BEGIN ... ROLLBACK on a real server.
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn count(sql: &str) -> i64 {
+        Spi::get_one::<i64>(sql).unwrap().unwrap_or(-1)
+    }
+
+    #[pg_test]
+    fn catalog_and_store_exist() {
+        for table in [
+            "migration_engine.knowledge_migrations",
+            "migration_engine.migration_execution_state",
+            "migration_engine.schema_versions",
+            "migration_engine.active_schema_version",
+            "migration_engine.audit_log",
+            "kg.temporal_entities",
+            "kg.temporal_relations",
+        ] {
+            let exists = Spi::get_one_with_args::<bool>(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[table.into()],
+            );
+            assert_eq!(exists, Ok(Some(true)), "{table} missing");
+        }
+        assert_eq!(
+            count("SELECT count(*) FROM migration_engine.active_schema_version"),
+            1
+        );
+    }
+
+    #[pg_test]
+    fn upsert_keeps_history() {
+        let id = Spi::get_one::<pgrx::Uuid>(
+            "SELECT migration_engine.upsert_entity('Person', '{\"name\":\"Ada\"}')",
+        )
+        .unwrap()
+        .unwrap();
+        let args = [id.into()];
+        Spi::run_with_args(
+            "SELECT migration_engine.upsert_entity('Person', '{\"name\":\"Ada L\"}', $1)",
+            &args,
+        )
+        .unwrap();
+        // identical write: no new version
+        Spi::run_with_args(
+            "SELECT migration_engine.upsert_entity('Person', '{\"name\":\"Ada L\"}', $1)",
+            &args,
+        )
+        .unwrap();
+        let versions = Spi::get_one_with_args::<i64>(
+            "SELECT count(*) FROM kg.temporal_entities WHERE entity_id = $1",
+            &args,
+        );
+        assert_eq!(versions, Ok(Some(2)));
+        let current = Spi::get_one_with_args::<String>(
+            "SELECT content->>'name' FROM migration_engine.entity_as_of($1)",
+            &args,
+        );
+        assert_eq!(current, Ok(Some("Ada L".to_string())));
+    }
+
+    #[pg_test(error = "entity type \"bad-type\" is not a plain identifier")]
+    fn upsert_refuses_bad_type() {
+        Spi::run("SELECT migration_engine.upsert_entity('bad-type', '{}')").unwrap();
+    }
+
+    #[pg_test]
+    fn delete_is_soft() {
+        let id =
+            Spi::get_one::<pgrx::Uuid>("SELECT migration_engine.upsert_entity('Doc', '{\"t\":1}')")
+                .unwrap()
+                .unwrap();
+        let args = [id.into()];
+        assert_eq!(
+            Spi::get_one_with_args::<bool>("SELECT migration_engine.delete_entity($1)", &args),
+            Ok(Some(true))
+        );
+        assert_eq!(
+            Spi::get_one_with_args::<bool>("SELECT migration_engine.delete_entity($1)", &args),
+            Ok(Some(false))
+        );
+        let rows = Spi::get_one_with_args::<i64>(
+            "SELECT count(*) FROM kg.temporal_entities WHERE entity_id = $1",
+            &args,
+        );
+        assert_eq!(rows, Ok(Some(2)));
+        let visible = Spi::get_one_with_args::<i64>(
+            "SELECT count(*) FROM migration_engine.entity_as_of($1)",
+            &args,
+        );
+        assert_eq!(visible, Ok(Some(0)));
+    }
+
+    #[pg_test]
+    fn sqlstate_text_decodes() {
+        use crate::spi::subxact::sqlstate_text;
+        assert_eq!(
+            sqlstate_text(PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION),
+            "23505"
+        );
+        assert_eq!(sqlstate_text(PgSqlErrorCode::ERRCODE_INVALID_NAME), "42602");
+    }
+
+    #[pg_test]
+    fn subtransaction_rolls_back_only_itself() {
+        Spi::run("CREATE TEMP TABLE t(x int)").unwrap();
+        let r = crate::spi::subxact::in_subtransaction(|| {
+            Spi::run("INSERT INTO t VALUES (1)").unwrap();
+            Spi::run("INSERT INTO t VALUES ('nope')").unwrap();
+        });
+        assert!(r.is_err());
+        assert_eq!(r.unwrap_err().sqlstate(), "22P02");
+        crate::spi::subxact::in_subtransaction(|| Spi::run("INSERT INTO t VALUES (2)").unwrap())
+            .unwrap();
+        assert_eq!(count("SELECT sum(x) FROM t"), 2);
+    }
+}

@@ -1,0 +1,32 @@
+-- Foundation: roles and privileges.
+BEGIN;
+SELECT plan(9);
+
+SELECT has_role('migration_admin', 'the migration_admin role exists');
+SELECT ok(NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'migration_admin'), 'migration_admin is NOLOGIN');
+
+INSERT INTO migration_engine.audit_log (operation, object_name) VALUES ('seed', 'x');
+
+SET ROLE me_plain_user;
+SELECT lives_ok($$SELECT count(*) FROM migration_engine.audit_log$$, 'a plain role may read the audit');
+SELECT throws_ok($$UPDATE migration_engine.audit_log SET operation = 'x'$$, '42501', NULL, 'a plain role cannot update audit rows');
+SELECT throws_ok($$DELETE FROM migration_engine.audit_log$$, '42501', NULL, 'a plain role cannot delete audit rows');
+SELECT throws_ok($$INSERT INTO migration_engine.audit_log (operation) VALUES ('forged')$$, '42501', NULL,
+                 'a plain role cannot write audit rows');
+SELECT throws_ok($$UPDATE migration_engine.active_schema_version SET "current_schema" = 'evil'$$, '42501', NULL,
+                 'a plain role cannot switch the active schema by hand');
+RESET ROLE;
+
+SET ROLE me_admin_user;
+SELECT throws_ok($$DELETE FROM migration_engine.audit_log$$, '42501', NULL, 'migration_admin cannot delete audit rows either');
+RESET ROLE;
+
+-- every function of the extension pins its search_path
+SELECT is(
+    (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = 'migration_engine' AND p.prokind = 'f'
+       AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')),
+    0::bigint, 'every function pins search_path');
+
+SELECT * FROM finish();
+ROLLBACK;
