@@ -11,7 +11,8 @@ GRANT SELECT ON ALL TABLES IN SCHEMA migration_engine TO PUBLIC;
 GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
                         migration_engine.migration_execution_state,
                         migration_engine.schema_versions,
-                        migration_engine.active_schema_version TO migration_admin;
+                        migration_engine.active_schema_version,
+                        migration_engine.migration_control TO migration_admin;
 -- the audit trail: insert only, never update, delete or truncate (a trigger enforces it too)
 GRANT INSERT ON migration_engine.audit_log TO migration_admin;
 REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
@@ -28,12 +29,12 @@ BEGIN
         SELECT p.oid::regprocedure
         FROM pg_catalog.pg_proc p
         JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = 'migration_engine'
+        WHERE n.nspname = 'migration_engine' AND p.prokind = 'f'
           AND p.proname = ANY (ARRAY[
               'register_schema_version', 'activate_schema_version', 'set_compatibility_mode',
               'add_field_backward_compatible', 'add_field_batch', 'deprecate_field',
               'create_migration', 'execute_migration', 'rollback_migration', 'resume_migration',
-              'cancel_migration', 'pause_migration', 'run_migration_step', 'run_migration',
+              'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step',
               'execute_pipeline', 'run_pipeline', 'undo_pipeline_run',
               'execute_blue_green_migration', 'switch_active_schema', 'switch_back',
               'drop_inactive_schema', 'start_canary', 'set_canary_percentage', 'advance_canary',

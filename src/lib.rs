@@ -5,6 +5,7 @@ use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
+mod engine;
 mod errors;
 mod graph;
 mod spi;
@@ -14,6 +15,12 @@ extension_sql_file!(
     "../sql/kg_store.sql",
     name = "kg_store",
     requires = ["catalog"]
+);
+extension_sql_file!("../sql/engine_catalog.sql", name = "engine_catalog", requires = ["catalog"]);
+extension_sql_file!(
+    "../sql/engine_procedures.sql",
+    name = "engine_procedures",
+    requires = ["engine_catalog", run_migration_begin, run_migration_step]
 );
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

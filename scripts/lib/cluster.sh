@@ -14,12 +14,13 @@ cluster_start() {
     as_postgres "$PGBIN/initdb" -D "$CLUSTER_DIR/data" -U postgres -A trust --no-locale -E UTF8 --nosync >/dev/null
     local opts="-F -c listen_addresses='' -k $CLUSTER_DIR -p 55432 -c max_worker_processes=16"
     for o in "$@"; do opts="$opts -c $o"; done
-    as_postgres "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log" -w -o "$opts" start >/dev/null
+    # RUST_BACKTRACE in the server would put Rust backtraces into every error DETAIL
+    as_postgres env -u RUST_BACKTRACE "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log" -w -o "$opts" start >/dev/null
     export PGHOST=$CLUSTER_DIR PGPORT=55432 PGUSER=postgres
 }
 
 cluster_restart() {
-    as_postgres "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log" -w start >/dev/null
+    as_postgres env -u RUST_BACKTRACE "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log" -w start >/dev/null
 }
 
 # cluster_stop [mode]: fast by default; the directory is removed.

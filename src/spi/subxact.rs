@@ -35,6 +35,25 @@ pub fn sqlstate_text(code: PgSqlErrorCode) -> String {
 /// Run `f` in a subtransaction. `Ok` when it finished (the subtransaction is released,
 /// its work kept); `Err` with the error when it raised (its work rolled back).
 pub fn in_subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, CaughtSqlError> {
+    match atomically(|| Ok::<R, std::convert::Infallible>(f())) {
+        Ok(r) => Ok(r),
+        Err(Aborted::Raised(e)) => Err(e),
+        Err(Aborted::Returned(never)) => match never {},
+    }
+}
+
+/// Why an `atomically` block was rolled back.
+#[derive(Debug)]
+pub enum Aborted<E> {
+    /// Postgres raised an ERROR inside the block.
+    Raised(CaughtSqlError),
+    /// The block returned `Err`.
+    Returned(E),
+}
+
+/// Run `f` in a subtransaction that is kept only when `f` returns `Ok`: an ERROR raised
+/// inside, or an `Err` returned, rolls back everything `f` did.
+pub fn atomically<R, E>(f: impl FnOnce() -> Result<R, E>) -> Result<R, Aborted<E>> {
     unsafe {
         let old_cxt = pg_sys::CurrentMemoryContext;
         let old_owner = pg_sys::CurrentResourceOwner;
@@ -44,10 +63,14 @@ pub fn in_subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, CaughtSqlError> 
 
         PgTryBuilder::new(AssertUnwindSafe(|| {
             let r = f();
-            pg_sys::ReleaseCurrentSubTransaction();
+            if r.is_ok() {
+                pg_sys::ReleaseCurrentSubTransaction();
+            } else {
+                pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            }
             pg_sys::MemoryContextSwitchTo(old_cxt);
             pg_sys::CurrentResourceOwner = old_owner;
-            Ok(r)
+            r.map_err(Aborted::Returned)
         }))
         .catch_others(|e| {
             pg_sys::MemoryContextSwitchTo(old_cxt);
@@ -58,11 +81,11 @@ pub fn in_subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, CaughtSqlError> 
                 CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r,
                 CaughtError::RustPanic { ereport, .. } => ereport,
             };
-            Err(CaughtSqlError {
+            Err(Aborted::Raised(CaughtSqlError {
                 code: report.sql_error_code(),
                 message: report.message().to_string(),
                 detail: report.detail().map(str::to_string),
-            })
+            }))
         })
         .execute()
     }

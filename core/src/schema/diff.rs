@@ -13,9 +13,10 @@ use super::rules;
 use serde_json::Value;
 use std::cmp::Ordering;
 
-/// Both schemas, with entities paired up. Entities present under the same name
-/// with an identical definition are left out of `entities`: no rule can find a
-/// difference there, and skipping them keeps large, mostly unchanged schemas cheap.
+/// Both schemas, paired up. Only what differs is listed: entities and field
+/// pairs whose parsed definitions are identical are left out, since no rule
+/// can find a difference there, and large, mostly unchanged schemas stay cheap.
+/// Rules needing the full picture can still read `old` and `new`.
 pub struct DiffContext<'a> {
     pub old: &'a SchemaDoc<'a>,
     pub new: &'a SchemaDoc<'a>,
@@ -31,6 +32,7 @@ pub struct DiffContext<'a> {
 pub struct EntityPair<'a> {
     pub old: &'a EntityDef<'a>,
     pub new: &'a EntityDef<'a>,
+    /// Fields in both versions whose definitions differ (or that were renamed).
     pub fields: Vec<FieldPair<'a>>,
     pub removed_fields: Vec<&'a FieldDef<'a>>,
     pub added_fields: Vec<&'a FieldDef<'a>>,
@@ -59,9 +61,6 @@ impl FieldPair<'_> {
     pub fn is_rename(&self) -> bool {
         self.old.name != self.new.name
     }
-    pub fn is_unchanged(&self) -> bool {
-        !self.is_rename() && self.old.raw == self.new.raw
-    }
 }
 
 impl<'a> DiffContext<'a> {
@@ -70,16 +69,20 @@ impl<'a> DiffContext<'a> {
         let entities = m
             .pairs
             .into_iter()
-            .filter(|(o, n)| o.name != n.name || o.raw != n.raw)
-            .map(|(o, n)| {
+            .filter_map(|(o, n)| {
                 let f = match_by_name(&o.fields, &n.fields, |f| f.name, |f| f.renamed_from);
-                EntityPair {
-                    old: o,
-                    new: n,
-                    fields: f.pairs.into_iter().map(|(old, new)| FieldPair { old, new }).collect(),
-                    removed_fields: f.removed,
-                    added_fields: f.added,
-                }
+                let fields: Vec<_> = f
+                    .pairs
+                    .into_iter()
+                    .filter(|(a, b)| !a.same_definition(b))
+                    .map(|(old, new)| FieldPair { old, new })
+                    .collect();
+                let same_entity = o.name == n.name
+                    && o.identity == n.identity
+                    && o.description == n.description
+                    && o.renamed_from == n.renamed_from;
+                let unchanged = same_entity && fields.is_empty() && f.removed.is_empty() && f.added.is_empty();
+                (!unchanged).then_some(EntityPair { old: o, new: n, fields, removed_fields: f.removed, added_fields: f.added })
             })
             .collect();
         DiffContext { old, new, removed_entities: m.removed, added_entities: m.added, entities }
@@ -192,6 +195,81 @@ mod tests {
         let e = detect_breaking_changes(&good, &bad).unwrap_err();
         assert_eq!(e.to_string(), "$.entities.P.fields.a.type: must be a string, found number (in the new schema)");
         assert!(detect_breaking_changes(&bad, &good).unwrap_err().message.ends_with("(in the old schema)"));
+    }
+
+    /// 1,000 entities × 50 fields, every 20th field changed in some way.
+    fn big_pair() -> (Value, Value) {
+        let types = ["integer", "text", "varchar(20)", "boolean", "timestamptz"];
+        let mut old = serde_json::Map::new();
+        let mut new = serde_json::Map::new();
+        for e in 0..1000 {
+            let (mut of, mut nf) = (serde_json::Map::new(), serde_json::Map::new());
+            for f in 0..50 {
+                let def = json!({"type": types[f % 5], "nullable": f % 3 != 0, "description": "some text"});
+                of.insert(format!("field_{f}"), def.clone());
+                let changed = match (e * 50 + f) % 20 {
+                    0 => json!({"type": "bigint", "nullable": f % 3 != 0}),
+                    10 => json!({"type": types[f % 5], "nullable": false, "default": null}),
+                    _ => def,
+                };
+                nf.insert(format!("field_{f}"), changed);
+            }
+            old.insert(format!("Entity_{e}"), json!({"fields": of}));
+            new.insert(format!("Entity_{e}"), json!({"fields": nf}));
+        }
+        (json!({"entities": old}), json!({"entities": new}))
+    }
+
+    #[test]
+    fn large_schemas_are_fast() {
+        let (old, new) = big_pair();
+        let start = std::time::Instant::now();
+        fn walk(v: &Value) -> usize {
+            match v {
+                Value::Object(m) => m.iter().map(|(k, v)| k.len() + walk(v)).sum(),
+                _ => 1,
+            }
+        }
+        eprintln!("walk {} {:?}", walk(&old) + walk(&new), start.elapsed());
+        let start = std::time::Instant::now();
+        let a = parse_schema(&old).unwrap();
+        let b = parse_schema(&new).unwrap();
+        eprintln!("parse {:?}", start.elapsed());
+        let ctx = DiffContext::new(&a, &b);
+        eprintln!("pair {:?}", start.elapsed());
+        let mut out = Vec::new();
+        rules::run_all(&ctx, &mut out);
+        eprintln!("rules {:?}", start.elapsed());
+        for _ in 0..std::env::var("PERF_LOOPS").map_or(0, |v| v.parse().unwrap()) {
+            let start = std::time::Instant::now();
+            let n = walk(&old) + walk(&new);
+            let t1 = start.elapsed();
+            let a = parse_schema(&old).unwrap();
+            let b = parse_schema(&new).unwrap();
+            let t2 = start.elapsed();
+            let eq = old == new;
+            let t3 = start.elapsed();
+            let mut c = 0;
+            for _ in 0..std::env::var("DIFF_LOOPS").map_or(1, |v| v.parse().unwrap()) {
+                c += diff_docs(&a, &b).len();
+            }
+            let t4 = start.elapsed();
+            let old2 = old.clone();
+            let a2 = parse_schema(&old2).unwrap();
+            let t5 = std::time::Instant::now();
+            let same = diff_docs(&a, &a2).len();
+            eprintln!("same-diff {:?} {same}", t5.elapsed());
+            eprintln!("loop walk {t1:?} parse {:?} eq {:?} diff {:?} {n} {eq} {c}", t2 - t1, t3 - t2, t4 - t3);
+        }
+        let start = std::time::Instant::now();
+        let changes = detect_breaking_changes(&old, &new).unwrap();
+        let elapsed = start.elapsed();
+        assert!(changes.len() > 2000, "{}", changes.len());
+        // The budget is for release builds; debug builds are only reported.
+        eprintln!("detect_breaking_changes 1000x50: {elapsed:?}, {} changes", changes.len());
+        if !cfg!(debug_assertions) {
+            assert!(elapsed.as_millis() < 20, "{elapsed:?}");
+        }
     }
 
     #[test]

@@ -112,6 +112,23 @@ impl FieldDef<'_> {
     pub fn is_optional(&self) -> bool {
         self.nullable || self.default.is_some()
     }
+
+    /// Same name and same parsed definition (unknown keys are not compared).
+    /// The diff uses this instead of comparing `raw`: the parsed values sit in
+    /// one contiguous `Vec`, the raw maps are scattered over the heap.
+    pub fn same_definition(&self, other: &FieldDef<'_>) -> bool {
+        self.nullable == other.nullable
+            && self.deprecated == other.deprecated
+            && self.name == other.name
+            && self.type_name == other.type_name
+            && self.default == other.default
+            && self.enum_values == other.enum_values
+            && self.deprecation_message == other.deprecation_message
+            && self.removal_version == other.removal_version
+            && self.deprecated_at == other.deprecated_at
+            && self.renamed_from == other.renamed_from
+            && self.description == other.description
+    }
 }
 
 impl<'a> SchemaDoc<'a> {
@@ -132,7 +149,7 @@ fn find<'v, T>(items: &'v [T], name: &str, key: impl Fn(&T) -> &str) -> Option<&
 
 mod parse;
 pub use parse::{parse_entity, parse_field, parse_schema};
-pub(crate) use parse::{kind, parse_field_at};
+pub(crate) use parse::parse_field_at;
 
 #[cfg(test)]
 mod tests {

@@ -255,7 +255,7 @@ mod tests {
                 json!({"entities": {"P": {"fields": {"a": {"type": "text"}}, "identity": ["b"]}}}),
                 "$.entities.P.identity.0: identity names unknown field \"b\"",
             ),
-            (json!({"entities": {"P": {"fields": {}, "identity": [1]}}}), "$.entities.P.identity.0: must be a string"),
+            (json!({"entities": {"P": {"fields": {}, "identity": [1]}}}), "$.entities.P.identity.0: must be a string, found number"),
             (json!({"entities": {}, "version": 2}), "$.version: must be a string, found number"),
         ];
         for (doc, expected) in cases {

@@ -47,7 +47,7 @@ impl Rule for Enums {
 }
 
 /// Values of `a` (first occurrence only, in order) missing from `b`.
-fn only_in<'v>(a: &'v [Value], b: &[Value]) -> impl Iterator<Item = &'v Value> {
+fn only_in<'v>(a: &'v [Value], b: &'v [Value]) -> impl Iterator<Item = &'v Value> {
     a.iter().enumerate().filter_map(move |(i, v)| {
         let first = !a[..i].iter().any(|w| same_value(v, w));
         (first && !b.iter().any(|w| same_value(v, w))).then_some(v)

@@ -28,8 +28,8 @@ pub trait Rule: Sync {
     /// fields added or removed, entity-level properties.
     fn check_entity(&self, _ctx: &DiffContext<'_>, _entity: &EntityPair<'_>, _out: &mut Vec<Change>) {}
 
-    /// Once per field present in both versions whose definition changed
-    /// (identical definitions are skipped: no rule can find a difference there).
+    /// Once per field present in both versions whose parsed definition changed
+    /// (identical ones are skipped: no rule can find a difference there).
     fn check_field(&self, _ctx: &DiffContext<'_>, _entity: &EntityPair<'_>, _field: &FieldPair<'_>, _out: &mut Vec<Change>) {
     }
 }
@@ -55,7 +55,7 @@ pub(crate) fn run_all(ctx: &DiffContext<'_>, out: &mut Vec<Change>) {
         for rule in RULES {
             rule.check_entity(ctx, entity, out);
         }
-        for field in entity.fields.iter().filter(|f| !f.is_unchanged()) {
+        for field in &entity.fields {
             for rule in RULES {
                 rule.check_field(ctx, entity, field, out);
             }

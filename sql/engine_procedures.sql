@@ -1,0 +1,35 @@
+-- CALL migration_engine.run_migration(name, options): the long-migration form. It commits
+-- after every step, so other sessions see progress and a crash loses at most the step
+-- that was running; resume with CALL run_migration(name, '{"resume": true}') or
+-- migration_engine.resume_migration(name).
+-- No SET search_path clause here: a procedure with one cannot COMMIT. Everything is
+-- schema-qualified instead.
+CREATE PROCEDURE migration_engine.run_migration(migration_name text, options jsonb DEFAULT '{}')
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    state jsonb;
+    run uuid;
+BEGIN
+    state := migration_engine.run_migration_begin(migration_name, options);
+    IF NOT (state ->> 'started')::boolean THEN
+        RAISE EXCEPTION 'migration % was not started: %', migration_name, state ->> 'error'
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = coalesce(state ->> 'hint', '');
+    END IF;
+    run := (state ->> 'run_id')::uuid;
+    COMMIT;
+    LOOP
+        state := migration_engine.run_migration_step(migration_name, run, options);
+        COMMIT;
+        RAISE NOTICE 'migration %: % (% of % steps)', migration_name, state ->> 'message',
+            state ->> 'done_steps', state ->> 'total_steps';
+        EXIT WHEN (state ->> 'finished')::boolean;
+    END LOOP;
+    IF state ->> 'status' = 'FAILED' THEN
+        RAISE WARNING 'migration % FAILED: %', migration_name, state ->> 'error'
+            USING HINT = 'Completed steps stay committed; fix the cause and resume with migration_engine.resume_migration(name), or roll back with migration_engine.rollback_migration(name).';
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON PROCEDURE migration_engine.run_migration(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE migration_engine.run_migration(text, jsonb) TO migration_admin;

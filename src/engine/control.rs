@@ -1,0 +1,51 @@
+//! cancel_migration / pause_migration: requests from another session, read by the
+//! running migration between steps.
+use super::catalog::{self};
+use super::execute::clone_row;
+use crate::errors::{MeError, MeResult};
+use crate::spi::audit;
+use migration_engine_core::engine::state::MigrationStatus;
+use pgrx::prelude::*;
+use serde_json::json;
+
+fn request(name: &str, what: &str) -> MeResult<String> {
+    let row = catalog::load(name, false)?;
+    if row.status != MigrationStatus::Running {
+        return Err(MeError::prerequisite(format!(
+            "migration {name:?} is {}, not RUNNING: there is nothing to {}",
+            row.status.as_str(),
+            what.to_lowercase()
+        )));
+    }
+    if row.stale {
+        // nobody will read the request: settle it now
+        if what == "CANCEL" {
+            catalog::set_status(&clone_row(&row), MigrationStatus::Failed, "cancel_migration",
+                Some("cancelled after its session ended"), json!({}))?;
+            return Ok("cancelled: its session had ended; the migration is FAILED and resumable".into());
+        }
+        return Err(MeError::prerequisite(format!("migration {name:?} has no live session to pause"))
+            .hint("Resume it with migration_engine.resume_migration(name), or cancel it."));
+    }
+    Spi::run_with_args(
+        "INSERT INTO migration_engine.migration_control (migration_id, request) VALUES ($1, $2)",
+        &[row.id.into(), what.into()],
+    )?;
+    audit(&format!("migration_{}_requested", what.to_lowercase()), "migration", name, json!({}))?;
+    Ok(format!("{} requested: the migration stops at its next step boundary", what.to_lowercase()))
+}
+
+/// Ask a running migration to stop at its next step boundary and undo its run.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn cancel_migration(migration_name: &str) -> Result<String, pgrx::pg_sys::panic::ErrorReport> {
+    Ok(request(migration_name, "CANCEL")?)
+}
+
+/// Ask a running migration to stop at its next step boundary, keeping its finished
+/// steps; resume_migration continues it.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn pause_migration(migration_name: &str) -> Result<String, pgrx::pg_sys::panic::ErrorReport> {
+    Ok(request(migration_name, "PAUSE")?)
+}

@@ -1,0 +1,124 @@
+//! rollback_migration: the rollback steps, all or nothing, after the dependents (with
+//! `cascade`), in reverse execution order.
+use super::catalog::{self, MigrationRow};
+use super::execute::clone_row;
+use super::plan::{all_nodes, plan_error};
+use super::run::{execute_step, StepResult};
+use super::steps::RunOptions;
+use crate::errors::{MeError, MeResult};
+use crate::spi::data_schema;
+use crate::spi::subxact::{atomically, Aborted};
+use migration_engine_core::engine::planner::{dependents_closure, PlanNode};
+use migration_engine_core::engine::state::{can_rollback, MigrationStatus};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+
+/// Roll a COMPLETED (or partly applied, FAILED) migration back. Refused while COMPLETED
+/// migrations depend on it, unless `{"cascade": true}`, which rolls them back first.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn rollback_migration(
+    migration_name: &str,
+    options: default!(JsonB, "'{}'::jsonb"),
+) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+    let cascade = match options.0.get("cascade") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(MeError::invalid_parameter(format!("options.cascade must be true or false, not {other}")).into()),
+    };
+    let opts = RunOptions::parse(&options.0)?;
+    Ok(JsonB(rollback(migration_name, &opts, cascade)?))
+}
+
+fn completed_dependents(name: &str) -> MeResult<Vec<String>> {
+    let nodes: Vec<PlanNode> = all_nodes()?.into_iter().map(|(n, _)| n).collect();
+    let closure = dependents_closure(name, &nodes).map_err(plan_error)?;
+    let completed: std::collections::HashSet<&str> =
+        nodes.iter().filter(|n| n.status == "COMPLETED").map(|n| n.name.as_str()).collect();
+    Ok(closure.into_iter().filter(|d| completed.contains(d.as_str())).collect())
+}
+
+fn rollback(name: &str, opts: &RunOptions, cascade: bool) -> MeResult<Value> {
+    let row = catalog::load(name, true)?;
+    if let Err(refusal) = can_rollback(row.status) {
+        return Err(MeError::prerequisite(format!("cannot roll back {name:?}: {refusal}")));
+    }
+    if row.definition.rollback.is_empty() {
+        return Err(MeError::prerequisite(format!("migration {name:?} has no rollback steps"))
+            .hint("Add rollback steps in a new migration that reverses this one."));
+    }
+    let dependents = completed_dependents(name)?;
+    let mut cascaded = Vec::new();
+    if !dependents.is_empty() {
+        if !cascade {
+            return Err(MeError::new(
+                PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+                format!("cannot roll back {name:?}: COMPLETED migrations depend on it: {}", dependents.join(", ")),
+            )
+            .hint("Roll those back first, or pass '{\"cascade\": true}' to roll them back too, in reverse order."));
+        }
+        // dependents_closure lists them in reverse execution order
+        for dep in &dependents {
+            let r = rollback(dep, opts, false)?;
+            let ok = r["success"].as_bool().unwrap_or(false);
+            cascaded.push(r);
+            if !ok {
+                return Ok(json!({"success": false, "migration_name": name, "status": row.status.as_str(),
+                    "error": format!("rolling back dependent {dep:?} failed"), "cascaded": cascaded}));
+            }
+        }
+    }
+    run_rollback(&row, opts, cascaded)
+}
+
+fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> MeResult<Value> {
+    let schema = data_schema()?;
+    let run_id = catalog::new_uuid()?;
+    let outcome = atomically(|| -> Result<Vec<StepResult>, Vec<StepResult>> {
+        let mut results = Vec::new();
+        for (i, step) in row.definition.rollback.iter().enumerate() {
+            let r = execute_step(i as i32, step, &schema, opts);
+            let failed = r.status == "FAILED";
+            results.push(r);
+            if failed {
+                return Err(results);
+            }
+        }
+        if opts.dry_run {
+            return Err(results);
+        }
+        Ok(results)
+    });
+    let (success, steps) = match outcome {
+        Ok(steps) => (true, steps),
+        Err(Aborted::Returned(steps)) => (opts.dry_run && steps.iter().all(|s| s.status != "FAILED"), steps),
+        Err(Aborted::Raised(e)) => {
+            return Err(MeError::internal(format!("rollback of {:?} failed: {}", row.name, e.message)))
+        }
+    };
+    let error = steps.iter().find(|s| s.status == "FAILED").and_then(|s| s.error.clone()).map(|e| e.message);
+    if opts.dry_run {
+        return Ok(json!({"success": success, "dry_run": true, "migration_name": row.name,
+            "steps": steps.iter().map(StepResult::to_json).collect::<Vec<_>>(), "error": error}));
+    }
+    for s in &steps {
+        s.record(row.id, run_id, "rollback")?;
+    }
+    if success {
+        catalog::set_status(&clone_row(row), MigrationStatus::RolledBack, "rollback_migration", None,
+            json!({"run_id": run_id.to_string(), "cascaded": cascaded.len()}))?;
+    }
+    let result = json!({
+        "success": success,
+        "execution_id": run_id.to_string(),
+        "migration_name": row.name,
+        "status": if success { "ROLLED_BACK" } else { row.status.as_str() },
+        "steps": steps.iter().map(StepResult::to_json).collect::<Vec<_>>(),
+        "cascaded": cascaded,
+        "error": error,
+    });
+    catalog::append_log(row.id, json!({"run_id": run_id.to_string(), "action": "rollback", "success": success,
+        "at": catalog::now_epoch(), "error": result["error"].clone()}))?;
+    Ok(result)
+}

@@ -1,0 +1,194 @@
+//! Running one step of a migration inside the backend. The caller wraps each call in a
+//! subtransaction; a step that raises is rolled back alone.
+use crate::errors::{MeError, MeResult};
+use crate::spi::quoted_ident;
+use migration_engine_core::engine::definition::{FunctionArgs, Step, StepKind};
+use pgrx::prelude::*;
+use serde_json::Value;
+use std::ffi::c_int;
+
+/// Options that apply to every step of a run (call-time `options`).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub dry_run: bool,
+    pub continue_on_error: Option<bool>,
+    pub lock_timeout_ms: u32,
+    pub statement_timeout_ms: u32,
+    pub force: bool,
+    pub resume: bool,
+}
+
+/// Like the anchors (pgroll, strong_migrations): never wait for a lock for ever.
+const DEFAULT_LOCK_TIMEOUT_MS: u32 = 10_000;
+/// One step may run for an hour unless the step or the call says otherwise.
+const DEFAULT_STATEMENT_TIMEOUT_MS: u32 = 3_600_000;
+
+impl RunOptions {
+    pub fn parse(v: &Value) -> MeResult<Self> {
+        let obj = v
+            .as_object()
+            .ok_or_else(|| MeError::invalid_parameter("options must be a JSON object"))?;
+        let flag = |k: &str| -> MeResult<Option<bool>> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Bool(b)) => Ok(Some(*b)),
+                Some(other) => Err(MeError::invalid_parameter(format!(
+                    "options.{k} must be true or false, not {other}"
+                ))),
+            }
+        };
+        let millis = |k: &str, default: u32| -> MeResult<u32> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(default),
+                Some(v) => v
+                    .as_u64()
+                    .filter(|n| *n <= i32::MAX as u64)
+                    .map(|n| n as u32)
+                    .ok_or_else(|| {
+                        MeError::invalid_parameter(format!(
+                            "options.{k} must be a whole number of milliseconds, not {v}"
+                        ))
+                    }),
+            }
+        };
+        Ok(RunOptions {
+            dry_run: flag("dryRun")?.unwrap_or(false),
+            continue_on_error: flag("continueOnError")?,
+            lock_timeout_ms: millis("lockTimeout", DEFAULT_LOCK_TIMEOUT_MS)?,
+            statement_timeout_ms: millis("statementTimeout", DEFAULT_STATEMENT_TIMEOUT_MS)?,
+            force: flag("force")?.unwrap_or(false),
+            resume: flag("resume")?.unwrap_or(false),
+        })
+    }
+}
+
+// utils/timeout.h is not in pgrx's bindings. STATEMENT_TIMEOUT is 3 in PG 13..17.
+const STATEMENT_TIMEOUT: c_int = 3;
+unsafe extern "C-unwind" {
+    fn enable_timeout_after(id: c_int, delay_ms: c_int);
+    fn disable_timeout(id: c_int, keep_indicator: bool);
+}
+
+/// A statement timer for one step. `statement_timeout` is armed once per top-level
+/// statement, so setting the GUC inside a function would not bound a step: the timer
+/// is armed directly instead, and disarmed when the guard drops.
+struct StepTimer;
+
+impl StepTimer {
+    fn start(ms: u32) -> Option<StepTimer> {
+        if ms == 0 {
+            return None;
+        }
+        unsafe {
+            pg_sys::ffi::pg_guard_ffi_boundary(|| enable_timeout_after(STATEMENT_TIMEOUT, ms as c_int))
+        };
+        Some(StepTimer)
+    }
+}
+
+impl Drop for StepTimer {
+    fn drop(&mut self) {
+        unsafe { pg_sys::ffi::pg_guard_ffi_boundary(|| disable_timeout(STATEMENT_TIMEOUT, false)) };
+    }
+}
+
+/// Unqualified names in user SQL resolve in the data schema (blue-green points it at
+/// the target), then `public`; the pinned path is restored after the step.
+fn with_step_settings<R>(data_schema: &str, lock_timeout_ms: u32, f: impl FnOnce() -> R) -> MeResult<R> {
+    let path = format!("{}, public", quoted_ident("data schema", data_schema)?);
+    Spi::run_with_args(
+        "SELECT set_config('search_path', $1, true), set_config('lock_timeout', $2, true)",
+        &[path.into(), format!("{lock_timeout_ms}ms").into()],
+    )?;
+    let r = f();
+    Spi::run("SELECT set_config('search_path', 'migration_engine, pg_catalog, pg_temp', true)")?;
+    Ok(r)
+}
+
+/// Evaluate a step's `condition` (a SQL boolean expression). NULL counts as false.
+pub fn condition_holds(condition: &str, data_schema: &str, opts: &RunOptions) -> MeResult<bool> {
+    let sql = format!("SELECT ({condition})::boolean");
+    with_step_settings(data_schema, opts.lock_timeout_ms, || Spi::get_one::<bool>(&sql))?
+        .map(|v| v.unwrap_or(false))
+        .map_err(MeError::from)
+}
+
+/// Run one step; returns the number of rows it affected (0 when not meaningful).
+pub fn run_step(step: &Step, data_schema: &str, opts: &RunOptions) -> MeResult<i64> {
+    if !step.transaction {
+        return Err(MeError::new(
+            PgSqlErrorCode::ERRCODE_ACTIVE_SQL_TRANSACTION,
+            format!("step {:?} is marked \"transaction\": false, which this engine cannot run yet", step.name),
+        )
+        .hint("Statements such as CREATE INDEX CONCURRENTLY must run outside any transaction: run that statement from your client before or after the migration."));
+    }
+    let timeout = step.timeout_ms.unwrap_or(opts.statement_timeout_ms);
+    with_step_settings(data_schema, opts.lock_timeout_ms, || {
+        let _timer = StepTimer::start(timeout);
+        match &step.kind {
+            StepKind::Sql { script } => run_sql(script),
+            StepKind::Function { function, args } => run_function(function, args),
+            StepKind::Validate { script } => run_validate(&step.name, script),
+            StepKind::Transform { .. } => Err(MeError::new(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                format!("step {:?}: TRANSFORM steps are not available yet", step.name),
+            )
+            .hint("Transformation pipelines land with migration_engine.execute_pipeline; use a SQL step meanwhile.")),
+        }
+    })?
+}
+
+fn run_sql(script: &str) -> MeResult<i64> {
+    Spi::connect_mut(|client| client.update(script, None, &[]).map(|t| t.len() as i64)).map_err(MeError::from)
+}
+
+fn literal(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".to_string(),
+        Value::String(s) => pgrx::spi::quote_literal(s),
+        other => pgrx::spi::quote_literal(other.to_string()),
+    }
+}
+
+/// `SELECT schema.fn(name => 'value', ...)`: names are validated plain identifiers and
+/// quoted; values are quoted literals of unknown type, so Postgres coerces each to the
+/// parameter's type exactly as it would for a literal written by hand.
+fn run_function(
+    function: &migration_engine_core::engine::definition::FunctionName,
+    args: &FunctionArgs,
+) -> MeResult<i64> {
+    let name = match &function.schema {
+        Some(s) => format!("{}.{}", quoted_ident("schema", s)?, quoted_ident("function", &function.name)?),
+        None => quoted_ident("function", &function.name)?,
+    };
+    let rendered: Vec<String> = match args {
+        FunctionArgs::Positional(values) => values.iter().map(literal).collect(),
+        FunctionArgs::Named(map) => map
+            .iter()
+            .map(|(k, v)| Ok(format!("{} => {}", quoted_ident("parameter", k)?, literal(v))))
+            .collect::<MeResult<_>>()?,
+    };
+    Spi::run(&format!("SELECT {name}({})", rendered.join(", ")))?;
+    Ok(0)
+}
+
+fn run_validate(name: &str, script: &str) -> MeResult<i64> {
+    let holds = Spi::get_one::<bool>(&format!("SELECT ({script})::boolean"))?;
+    if holds != Some(true) {
+        return Err(MeError::new(
+            PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
+            format!("validation {name:?} does not hold (it returned {holds:?})"),
+        )
+        .hint("The query must return true; fix the data or the migration."));
+    }
+    Ok(0)
+}
+
+/// A validation rule run after the forward steps: same contract as a VALIDATE step.
+pub fn run_validation_rule(name: &str, script: &str, data_schema: &str, opts: &RunOptions) -> MeResult<()> {
+    with_step_settings(data_schema, opts.lock_timeout_ms, || {
+        let _timer = StepTimer::start(opts.statement_timeout_ms);
+        run_validate(name, script)
+    })??;
+    Ok(())
+}

@@ -1,0 +1,46 @@
+-- Engine: create_migration, migration_plan, migration_graph, bad definitions.
+BEGIN;
+SELECT plan(17);
+
+SELECT lives_ok($$SELECT migration_engine.create_migration('{
+    "name": "m_base", "version": "1.0.0", "type": "SCHEMA",
+    "forward": [{"name": "t", "type": "SQL", "script": "CREATE TABLE eng_t (id int primary key, v text)"}],
+    "rollback": [{"name": "drop", "type": "SQL", "script": "DROP TABLE eng_t"}]}')$$, 'a migration is created');
+SELECT is((SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'm_base'), 'PENDING', 'it starts PENDING');
+SELECT ok((SELECT checksum ~ '^[0-9a-f]{64}$' FROM migration_engine.knowledge_migrations WHERE migration_name = 'm_base'), 'a sha256 checksum is kept');
+SELECT ok((SELECT forward_script LIKE '%CREATE TABLE eng_t%' FROM migration_engine.knowledge_migrations WHERE migration_name = 'm_base'), 'forward_script holds the SQL');
+
+SELECT migration_engine.create_migration('{"name": "m_child", "version": "1.0.1", "dependsOn": ["m_base"], "priority": 5,
+    "forward": [{"name": "ins", "type": "SQL", "script": "INSERT INTO eng_t VALUES (1, ''a'')"}],
+    "rollback": [{"name": "del", "type": "SQL", "script": "DELETE FROM eng_t"}]}');
+SELECT migration_engine.create_migration('{"name": "m_alone", "version": "1.0.0", "priority": 1,
+    "forward": [{"name": "noop", "type": "SQL", "script": "SELECT 1"}]}');
+SELECT is((SELECT array_agg(migration_name ORDER BY execution_order) FROM migration_engine.migration_plan()),
+          ARRAY['m_alone', 'm_base', 'm_child'], 'the plan runs dependencies first, then by priority');
+SELECT ok(migration_engine.migration_graph() LIKE 'flowchart%', 'the graph renders as Mermaid');
+SELECT ok(migration_engine.migration_graph('dot') LIKE 'digraph%', 'the graph renders as DOT');
+SELECT throws_ok($$SELECT migration_engine.migration_graph('png')$$, '22023', NULL, 'an unknown graph format is refused');
+
+SELECT throws_ok($$SELECT migration_engine.create_migration('{"name": "m_base", "version": "2", "forward": [{"name": "x", "type": "SQL", "script": "SELECT 2"}]}')$$,
+                 '42710', NULL, 'a duplicate name is refused');
+SELECT throws_ok($$SELECT migration_engine.create_migration('{"name": "bad1", "version": "1", "forward": [{"name": "x", "type": "SHELL", "script": "rm"}]}')$$,
+                 '22023', NULL, 'an unknown step type is refused');
+SELECT throws_ok($$SELECT migration_engine.create_migration('{"name": "bad2", "version": "1", "forward": [{"name": "x", "type": "SQL"}]}')$$,
+                 '22023', NULL, 'a SQL step without script is refused');
+SELECT throws_ok($$SELECT migration_engine.create_migration('{"name": "bad3", "version": "1", "forward": []}')$$,
+                 '22023', NULL, 'an empty forward is refused');
+SELECT throws_ok($$SELECT migration_engine.create_migration('{"name": "bad4", "version": "1", "dependsOn": ["nope"], "forward": [{"name": "x", "type": "SQL", "script": "SELECT 1"}]}')$$,
+                 '42704', NULL, 'a dependency on an unknown migration is refused');
+SELECT throws_ok($$SELECT migration_engine.create_migration('{"name": "bad5", "version": "1", "forward": [{"name": "x", "type": "FUNCTION", "function": "pg_catalog.now(); DROP TABLE x"}]}')$$,
+                 '22023', NULL, 'a function name that is not a plain name is refused');
+SELECT throws_ok($$SELECT migration_engine.create_migration('{"name": "bad6", "version": "1", "forward": [{"name": "x", "type": "FUNCTION"}]}')$$,
+                 '22023', NULL, 'a FUNCTION step without function is refused');
+
+-- a cycle can only come from edited rows; the planner names it
+UPDATE migration_engine.knowledge_migrations SET depends_on = ARRAY[(SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = 'm_child')]
+WHERE migration_name = 'm_base';
+SELECT throws_like($$SELECT * FROM migration_engine.migration_plan()$$, '%m_base%m_child%', 'a cycle is reported with its members');
+SELECT is((SELECT count(*) FROM migration_engine.audit_log WHERE operation = 'migration_created'), 3::bigint, 'creations are audited');
+
+SELECT * FROM finish();
+ROLLBACK;
