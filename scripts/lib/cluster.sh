@@ -7,15 +7,21 @@ as_postgres() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# cluster_start [extra postgres -c options...]: sets CLUSTER_DIR, PGHOST, PGPORT, PGUSER.
+# cluster_start [extra settings "name = value"...]: sets CLUSTER_DIR, PGHOST, PGPORT, PGUSER.
 cluster_start() {
     CLUSTER_DIR=$(mktemp -d /tmp/me-pg.XXXXXX)
     [ "$(id -u)" = 0 ] && chown postgres: "$CLUSTER_DIR"
     as_postgres "$PGBIN/initdb" -D "$CLUSTER_DIR/data" -U postgres -A trust --no-locale -E UTF8 --nosync >/dev/null
-    local opts="-F -c listen_addresses='' -k $CLUSTER_DIR -p 55432 -c max_worker_processes=16"
-    for o in "$@"; do opts="$opts -c $o"; done
-    # RUST_BACKTRACE in the server would put Rust backtraces into every error DETAIL
-    as_postgres env -u RUST_BACKTRACE "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/log" -w -o "$opts" start >/dev/null
+    # settings go to postgresql.auto.conf, so that a restart (crash tests) keeps them
+    {
+        echo "listen_addresses = ''"
+        echo "unix_socket_directories = '$CLUSTER_DIR'"
+        echo "port = 55432"
+        echo "fsync = off"
+        echo "max_worker_processes = 16"
+        for o in "$@"; do echo "$o"; done
+    } | as_postgres tee -a "$CLUSTER_DIR/data/postgresql.auto.conf" >/dev/null
+    cluster_restart
     export PGHOST=$CLUSTER_DIR PGPORT=55432 PGUSER=postgres
 }
 

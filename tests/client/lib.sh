@@ -1,0 +1,25 @@
+# Helpers for client tests (sourced). PGHOST/PGPORT/PGUSER/PGDATABASE are set by
+# scripts/sql-tests; each test has a database of its own with the extension installed.
+set -euo pipefail
+q() { psql -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+fail() { echo "FAIL: $*"; exit 1; }
+check() { # check "description" actual expected
+    if [ "$2" = "$3" ]; then echo "ok - $1"; else fail "$1: got '$2', expected '$3'"; fi
+}
+# wait_for "sql returning true" [seconds]
+wait_for() {
+    local deadline=$(( $(date +%s) + ${2:-30} ))
+    until [ "$(q "$1")" = "t" ]; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail "timed out waiting for: $1"
+        sleep 0.1
+    done
+}
+# a migration of $2 steps, each inserting 100 rows into table $3 and sleeping $4 seconds
+make_slow_migration() {
+    local name=$1 steps=$2 table=$3 sleep=$4 forward=""
+    for i in $(seq 1 "$steps"); do
+        forward="$forward{\"name\": \"s$i\", \"type\": \"SQL\", \"script\": \"INSERT INTO $table SELECT $i * 1000 + g, md5(($i * 1000 + g)::text) FROM generate_series(1, 100) g; SELECT pg_sleep($sleep)\"},"
+    done
+    q "SELECT migration_engine.create_migration('{\"name\": \"$name\", \"version\": \"1\", \"type\": \"DATA\", \"forward\": [${forward%,}], \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"DELETE FROM $table\"}]}')" >/dev/null
+}
+table_checksum() { q "SELECT count(*) || ':' || coalesce(md5(string_agg(id || '=' || v, ',' ORDER BY id)), '') FROM $1"; }
