@@ -12,7 +12,9 @@ GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
                         migration_engine.migration_execution_state,
                         migration_engine.schema_versions,
                         migration_engine.active_schema_version,
-                        migration_engine.migration_control TO migration_admin;
+                        migration_engine.migration_control,
+                        migration_engine.registry_settings,
+                        migration_engine.field_backfills TO migration_admin;
 -- the audit trail: insert only, never update, delete or truncate (a trigger enforces it too)
 GRANT INSERT ON migration_engine.audit_log TO migration_admin;
 REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
@@ -32,7 +34,7 @@ BEGIN
         WHERE n.nspname = 'migration_engine' AND p.prokind = 'f'
           AND p.proname = ANY (ARRAY[
               'register_schema_version', 'activate_schema_version', 'set_compatibility_mode',
-              'add_field_backward_compatible', 'add_field_batch', 'deprecate_field',
+              'add_field_backward_compatible', 'backfill_batch', 'deprecate_field',
               'create_migration', 'execute_migration', 'rollback_migration', 'resume_migration',
               'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step',
               'execute_pipeline', 'run_pipeline', 'undo_pipeline_run',

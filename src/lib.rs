@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 mod engine;
 mod errors;
 mod graph;
+mod schema;
 mod spi;
 
 extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
@@ -21,6 +22,11 @@ extension_sql_file!(
     "../sql/engine_procedures.sql",
     name = "engine_procedures",
     requires = ["engine_catalog", run_migration_begin, run_migration_step]
+);
+extension_sql_file!(
+    "../sql/schema_registry.sql",
+    name = "schema_registry",
+    requires = ["catalog", "kg_store", backfill_batch]
 );
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

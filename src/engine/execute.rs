@@ -7,7 +7,7 @@ use super::catalog::{self, MigrationRow};
 use super::gate::{check_runnable, Refused};
 use super::run::{execute_step, execute_validation, StepError, StepResult};
 use super::steps::RunOptions;
-use crate::errors::{MeError, MeResult};
+use crate::errors::MeResult;
 use crate::spi::data_schema;
 use crate::spi::subxact::{atomically, Aborted};
 use migration_engine_core::engine::state::MigrationStatus;

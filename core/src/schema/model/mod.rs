@@ -100,22 +100,36 @@ pub struct FieldDef<'a> {
     pub default: Option<&'a Value>,
     pub enum_values: Option<&'a [Value]>,
     pub deprecated: bool,
-    pub deprecation_message: Option<&'a str>,
     pub removal_version: Option<&'a str>,
-    pub deprecated_at: Option<&'a str>,
     pub renamed_from: Option<&'a str>,
-    pub description: Option<&'a str>,
+    // Free-text keys (`description`, `deprecation_message`, `deprecated_at`) are
+    // validated by the parser but read from `raw` on demand: keeping this
+    // struct small matters when a diff holds 100,000 of them.
 }
 
-impl FieldDef<'_> {
+impl<'a> FieldDef<'a> {
+    pub fn description(&self) -> Option<&'a str> {
+        self.text("description")
+    }
+    pub fn deprecation_message(&self) -> Option<&'a str> {
+        self.text("deprecation_message")
+    }
+    pub fn deprecated_at(&self) -> Option<&'a str> {
+        self.text("deprecated_at")
+    }
+    fn text(&self, key: &str) -> Option<&'a str> {
+        self.raw.get(key).and_then(Value::as_str)
+    }
+
     /// Writers may omit the field: it is nullable or has a default.
     pub fn is_optional(&self) -> bool {
         self.nullable || self.default.is_some()
     }
 
-    /// Same name and same parsed definition (unknown keys are not compared).
-    /// The diff uses this instead of comparing `raw`: the parsed values sit in
-    /// one contiguous `Vec`, the raw maps are scattered over the heap.
+    /// Same name and same definition as far as compatibility goes: free text
+    /// (`description`, `deprecation_message`, `deprecated_at`) and unknown keys
+    /// are not compared. The diff uses this to skip unchanged fields; on large
+    /// schemas its cost is reading memory, so it reads as little as it can.
     pub fn same_definition(&self, other: &FieldDef<'_>) -> bool {
         self.nullable == other.nullable
             && self.deprecated == other.deprecated
@@ -123,11 +137,8 @@ impl FieldDef<'_> {
             && self.type_name == other.type_name
             && self.default == other.default
             && self.enum_values == other.enum_values
-            && self.deprecation_message == other.deprecation_message
             && self.removal_version == other.removal_version
-            && self.deprecated_at == other.deprecated_at
             && self.renamed_from == other.renamed_from
-            && self.description == other.description
     }
 }
 

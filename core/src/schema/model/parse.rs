@@ -97,11 +97,8 @@ pub(crate) fn parse_field_at<'a>(
         default: None,
         enum_values: None,
         deprecated: false,
-        deprecation_message: None,
         removal_version: None,
-        deprecated_at: None,
         renamed_from: None,
-        description: None,
     };
     let mut type_name = None;
     for (key, v) in obj {
@@ -112,11 +109,9 @@ pub(crate) fn parse_field_at<'a>(
             "default" => f.default = (!v.is_null()).then_some(v),
             "enum" => f.enum_values = opt_enum(v, &here)?,
             "deprecated" => f.deprecated = opt_bool(v, &here)?.unwrap_or(false),
-            "deprecation_message" => f.deprecation_message = opt_str(v, &here)?,
+            "deprecation_message" | "deprecated_at" | "description" => _ = opt_str(v, &here)?,
             "removal_version" => f.removal_version = opt_str(v, &here)?,
-            "deprecated_at" => f.deprecated_at = opt_str(v, &here)?,
             "renamed_from" => f.renamed_from = opt_name(v, &here)?,
-            "description" => f.description = opt_str(v, &here)?,
             _ => {}
         }
     }

@@ -49,13 +49,13 @@ impl Rule for Deprecation {
         if let Some(v) = f.new.removal_version {
             desc.push_str(&format!(" (removal planned in {v})"));
         }
-        if let Some(m) = f.new.deprecation_message {
+        if let Some(m) = f.new.deprecation_message() {
             desc.push_str(&format!(": {m}"));
         }
         let details = json!({
-            "deprecation_message": f.new.deprecation_message,
+            "deprecation_message": f.new.deprecation_message(),
             "removal_version": f.new.removal_version,
-            "deprecated_at": f.new.deprecated_at,
+            "deprecated_at": f.new.deprecated_at(),
         });
         out.push(Change::new(ChangeKind::FieldDeprecated, e.name(), Some(f.name()), desc).with_details(details));
     }

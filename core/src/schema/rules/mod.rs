@@ -63,9 +63,15 @@ pub(crate) fn run_all(ctx: &DiffContext<'_>, out: &mut Vec<Change>) {
     }
 }
 
-/// `Person.age`, for descriptions.
-pub(crate) fn qualified(entity: &EntityPair<'_>, field: &FieldPair<'_>) -> String {
-    format!("{}.{}", entity.name(), field.name())
+/// `Person.age`, for descriptions (formatted in place, no extra allocation).
+pub(crate) fn qualified<'p>(entity: &'p EntityPair<'_>, field: &'p FieldPair<'_>) -> impl std::fmt::Display + 'p {
+    struct Qualified<'p>(&'p str, &'p str);
+    impl std::fmt::Display for Qualified<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{}.{}", self.0, self.1)
+        }
+    }
+    Qualified(entity.name(), field.name())
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use super::{qualified, Rule};
 use crate::schema::change::{Change, ChangeKind, Severity};
 use crate::schema::diff::{DiffContext, EntityPair, FieldPair};
 use crate::schema::types::{compatible, parse_type};
-use serde_json::json;
 
 pub struct Types;
 
@@ -39,8 +38,7 @@ impl Rule for Types {
         let change = Change::new(ChangeKind::FieldTypeChanged, e.name(), Some(f.name()), desc)
             .with_types(old, new)
             .with_severity(severity)
-            .with_breaks(!narrowing, !widening)
-            .with_details(json!({"compatible": widening}));
+            .with_breaks(!narrowing, !widening);
         out.push(change);
     }
 }
@@ -49,8 +47,7 @@ impl Rule for Types {
 mod tests {
     use super::super::testing::*;
     use crate::schema::change::Severity;
-    use serde_json::json;
-
+    
     fn type_change(old: &str, new: &str) -> Vec<crate::schema::change::Change> {
         diff(entity_p(json!({"a": {"type": old}})), entity_p(json!({"a": {"type": new}})))
     }

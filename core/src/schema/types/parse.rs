@@ -40,8 +40,13 @@ pub fn normalize_type(name: &str) -> Option<String> {
 /// (`int4`, `float8`, `timestamptz`, ...) and the JSON-ish names used in
 /// schema documents (`string`, `number`, `object`, `array`).
 pub fn parse_type(name: &str) -> Option<SqlType> {
-    let cleaned = clean(name);
-    parse_cleaned(&cleaned)
+    // Most names are already clean (`integer`, `varchar(20)`): skip the copy.
+    let tidy = name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"(),[]_".contains(&c));
+    if tidy {
+        parse_cleaned(name)
+    } else {
+        parse_cleaned(&clean(name))
+    }
 }
 
 fn parse_cleaned(s: &str) -> Option<SqlType> {

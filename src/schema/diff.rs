@@ -1,0 +1,24 @@
+//! detect_breaking_changes and is_type_compatible: thin wrappers over the core rules.
+use super::schema_error;
+use migration_engine_core::schema::{detect_breaking_changes_json, is_type_compatible as compatible};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+/// The changes between two schema documents, sorted by (entity, field, type): each with
+/// `type`, `entity`, `field`, `old_type`/`new_type` where relevant, `severity`,
+/// `description`, `breaks_readers`, `breaks_writers`. Identical schemas give `[]`.
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn detect_breaking_changes(old_schema: JsonB, new_schema: JsonB) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+    let changes = detect_breaking_changes_json(&old_schema.0, &new_schema.0)
+        .map_err(|e| schema_error("invalid schema document", e))?;
+    Ok(JsonB(changes))
+}
+
+/// Whether a field of type `old_type` can become `new_type` without loss (a widening
+/// Postgres does in place). Unknown types are never compatible; never an error.
+#[pg_extern(immutable, parallel_safe, strict)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn is_type_compatible(old_type: &str, new_type: &str) -> bool {
+    compatible(old_type, new_type)
+}
