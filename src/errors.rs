@@ -84,9 +84,3 @@ impl From<pgrx::spi::Error> for MeError {
         MeError::internal(format!("SPI error: {e}"))
     }
 }
-
-/// Raise an error now (for code paths that can't return a `Result`).
-pub fn raise(e: MeError) -> ! {
-    ErrorReport::from(e).report(pgrx::PgLogLevel::ERROR);
-    unreachable!("ERROR does not return")
-}

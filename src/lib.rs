@@ -1,6 +1,8 @@
 //! migration_engine: safe, observable schema evolution for a temporal knowledge graph,
 //! inside PostgreSQL. This crate is the thin SPI shell; the logic lives in the pure core
 //! crate `migration_engine_core` (directory `core/`).
+// pgrx reports errors as `ErrorReport` (large, and not ours to box) at every #[pg_extern].
+#![allow(clippy::result_large_err)]
 use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
@@ -17,7 +19,11 @@ extension_sql_file!(
     name = "kg_store",
     requires = ["catalog"]
 );
-extension_sql_file!("../sql/engine_catalog.sql", name = "engine_catalog", requires = ["catalog"]);
+extension_sql_file!(
+    "../sql/engine_catalog.sql",
+    name = "engine_catalog",
+    requires = ["catalog"]
+);
 extension_sql_file!(
     "../sql/engine_procedures.sql",
     name = "engine_procedures",

@@ -52,10 +52,12 @@ pub fn load(name: &str, lock: bool) -> MeResult<MigrationRow> {
         return Err(MeError::undefined_object(format!("migration {name:?} does not exist"))
             .hint("Create it with migration_engine.create_migration(definition); list them in migration_engine.migration_status."));
     };
-    let definition = definition
-        .ok_or_else(|| MeError::prerequisite(format!("migration {name:?} has no stored definition")))?;
-    let definition = MigrationDefinition::parse(&definition.0)
-        .map_err(|e| MeError::prerequisite(format!("stored definition of {name:?} is invalid: {e}")))?;
+    let definition = definition.ok_or_else(|| {
+        MeError::prerequisite(format!("migration {name:?} has no stored definition"))
+    })?;
+    let definition = MigrationDefinition::parse(&definition.0).map_err(|e| {
+        MeError::prerequisite(format!("stored definition of {name:?} is invalid: {e}"))
+    })?;
     let dependencies = deps
         .map(|d| d.0)
         .and_then(|v| v.as_array().cloned())
@@ -189,7 +191,11 @@ impl StepRecord<'_> {
 }
 
 /// The latest recorded status of each step of a run (by step number), for resuming.
-pub fn step_statuses(migration_id: Uuid, run_id: Uuid, direction: &str) -> MeResult<Vec<(i32, String)>> {
+pub fn step_statuses(
+    migration_id: Uuid,
+    run_id: Uuid,
+    direction: &str,
+) -> MeResult<Vec<(i32, String)>> {
     Spi::connect(|client| {
         let rows = client.select(
             "SELECT DISTINCT ON (step_number) step_number, step_status \
@@ -201,7 +207,10 @@ pub fn step_statuses(migration_id: Uuid, run_id: Uuid, direction: &str) -> MeRes
         )?;
         let mut out = Vec::new();
         for r in rows {
-            out.push((r.get::<i32>(1)?.unwrap_or(-1), r.get::<String>(2)?.unwrap_or_default()));
+            out.push((
+                r.get::<i32>(1)?.unwrap_or(-1),
+                r.get::<String>(2)?.unwrap_or_default(),
+            ));
         }
         Ok::<_, pgrx::spi::Error>(out)
     })

@@ -20,19 +20,36 @@ fn request(name: &str, what: &str) -> MeResult<String> {
     if row.stale {
         // nobody will read the request: settle it now
         if what == "CANCEL" {
-            catalog::set_status(&clone_row(&row), MigrationStatus::Failed, "cancel_migration",
-                Some("cancelled after its session ended"), json!({}))?;
-            return Ok("cancelled: its session had ended; the migration is FAILED and resumable".into());
+            catalog::set_status(
+                &clone_row(&row),
+                MigrationStatus::Failed,
+                "cancel_migration",
+                Some("cancelled after its session ended"),
+                json!({}),
+            )?;
+            return Ok(
+                "cancelled: its session had ended; the migration is FAILED and resumable".into(),
+            );
         }
-        return Err(MeError::prerequisite(format!("migration {name:?} has no live session to pause"))
-            .hint("Resume it with migration_engine.resume_migration(name), or cancel it."));
+        return Err(MeError::prerequisite(format!(
+            "migration {name:?} has no live session to pause"
+        ))
+        .hint("Resume it with migration_engine.resume_migration(name), or cancel it."));
     }
     Spi::run_with_args(
         "INSERT INTO migration_engine.migration_control (migration_id, request) VALUES ($1, $2)",
         &[row.id.into(), what.into()],
     )?;
-    audit(&format!("migration_{}_requested", what.to_lowercase()), "migration", name, json!({}))?;
-    Ok(format!("{} requested: the migration stops at its next step boundary", what.to_lowercase()))
+    audit(
+        &format!("migration_{}_requested", what.to_lowercase()),
+        "migration",
+        name,
+        json!({}),
+    )?;
+    Ok(format!(
+        "{} requested: the migration stops at its next step boundary",
+        what.to_lowercase()
+    ))
 }
 
 /// Ask a running migration to stop at its next step boundary and undo its run.

@@ -29,9 +29,15 @@ fn create(definition: &serde_json::Value) -> MeResult<Uuid> {
                 def.name
             )
         } else if same {
-            format!("migration {:?} already exists with this definition", def.name)
+            format!(
+                "migration {:?} already exists with this definition",
+                def.name
+            )
         } else {
-            format!("migration {:?} already exists with a different definition", def.name)
+            format!(
+                "migration {:?} already exists with a different definition",
+                def.name
+            )
         };
         return Err(MeError::duplicate_object(msg).hint(
             "Migrations are immutable once created: give the changed migration a new name (and make it depend on the old one).",

@@ -23,7 +23,10 @@ type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
 /// `{execution_id, success, status, result, affected_entities, duration_ms, ...}`.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn execute_migration(migration_name: &str, options: default!(JsonB, "'{}'::jsonb")) -> PgResult<JsonB> {
+fn execute_migration(
+    migration_name: &str,
+    options: default!(JsonB, "'{}'::jsonb"),
+) -> PgResult<JsonB> {
     let opts = RunOptions::parse(&options.0)?;
     Ok(JsonB(run_atomic(migration_name, &opts, false)?))
 }
@@ -32,14 +35,19 @@ fn execute_migration(migration_name: &str, options: default!(JsonB, "'{}'::jsonb
 /// `run_migration`, or a crash that left it RUNNING with its backend gone.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn resume_migration(migration_name: &str, options: default!(JsonB, "'{}'::jsonb")) -> PgResult<JsonB> {
+fn resume_migration(
+    migration_name: &str,
+    options: default!(JsonB, "'{}'::jsonb"),
+) -> PgResult<JsonB> {
     let opts = RunOptions::parse(&options.0)?;
     Ok(JsonB(run_atomic(migration_name, &opts, true)?))
 }
 
 /// Steps of `run_id` that need not run again.
 pub fn done_steps(row: &MigrationRow, run_id: Uuid, opts: &RunOptions) -> MeResult<HashSet<i32>> {
-    let default_continue = opts.continue_on_error.unwrap_or(row.definition.options.continue_on_error);
+    let default_continue = opts
+        .continue_on_error
+        .unwrap_or(row.definition.options.continue_on_error);
     let statuses = catalog::step_statuses(row.id, run_id, "forward")?;
     Ok(statuses
         .into_iter()
@@ -84,8 +92,16 @@ pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value
         (true, Some(run)) => (run, done_steps(&row, run, opts)?),
         _ => (catalog::new_uuid()?, HashSet::new()),
     };
-    catalog::set_status(&row, MigrationStatus::Running, "execute_migration", None, json!({"run_id": run_id.to_string()}))?;
-    let default_continue = opts.continue_on_error.unwrap_or(row.definition.options.continue_on_error);
+    catalog::set_status(
+        &row,
+        MigrationStatus::Running,
+        "execute_migration",
+        None,
+        json!({"run_id": run_id.to_string()}),
+    )?;
+    let default_continue = opts
+        .continue_on_error
+        .unwrap_or(row.definition.options.continue_on_error);
 
     let outcome = atomically(|| -> Result<Flow, Stop> {
         let mut results = Vec::new();
@@ -94,8 +110,12 @@ pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value
             if done.contains(&number) {
                 continue;
             }
-            match catalog::control_request(row.id).map_err(|e| Stop::Cancelled(results.clone(), e.message))? {
-                Some(r) if r == "CANCEL" => return Err(Stop::Cancelled(results, "cancelled by request".into())),
+            match catalog::control_request(row.id)
+                .map_err(|e| Stop::Cancelled(results.clone(), e.message))?
+            {
+                Some(r) if r == "CANCEL" => {
+                    return Err(Stop::Cancelled(results, "cancelled by request".into()))
+                }
                 Some(_) => return Ok(Flow::Paused(results)),
                 None => {}
             }
@@ -125,7 +145,10 @@ fn undone(mut results: Vec<StepResult>, why: &str) -> Vec<StepResult> {
     for r in results.iter_mut() {
         if r.status == "COMPLETED" {
             r.status = "PENDING";
-            r.error = Some(StepError { sqlstate: "00000".into(), message: format!("undone: {why}") });
+            r.error = Some(StepError {
+                sqlstate: "00000".into(),
+                message: format!("undone: {why}"),
+            });
         }
     }
     results
@@ -138,56 +161,132 @@ fn finish(
     opts: &RunOptions,
     clock: Instant,
 ) -> MeResult<Value> {
-    let (status, success, steps, validation, error): (MigrationStatus, bool, Vec<StepResult>, Vec<StepResult>, Option<String>) =
-        match outcome {
-            Ok(Flow::Finished(steps, validation)) => (MigrationStatus::Completed, true, steps, validation, None),
-            Ok(Flow::Paused(steps)) => {
-                record_all(row, run_id, &steps, &[])?;
-                catalog::set_paused(row, run_id)?;
-                return Ok(result_json(row, run_id, true, "PAUSED", &steps, &[], None, opts, clock));
-            }
-            Err(Aborted::Returned(Stop::StepFailed(steps))) => {
-                let failed = steps.last().cloned();
-                let msg = failed
-                    .as_ref()
-                    .map(|f| format!("step {} ({}) failed: {}", f.number, f.name, f.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")))
-                    .unwrap_or_default();
-                (MigrationStatus::Failed, false, undone(steps, &msg), vec![], Some(msg))
-            }
-            Err(Aborted::Returned(Stop::ValidationFailed(steps, validation))) => {
-                let msg = validation
-                    .iter()
-                    .filter_map(|v| v.error.as_ref().map(|e| format!("validation {} failed: {}", v.name, e.message)))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                (MigrationStatus::Failed, false, undone(steps, &msg), validation, Some(msg))
-            }
-            Err(Aborted::Returned(Stop::Cancelled(steps, why))) => {
-                (MigrationStatus::Failed, false, undone(steps, &why), vec![], Some(why))
-            }
-            Err(Aborted::Returned(Stop::DryRun(steps, validation))) => {
-                // nothing happened: the status goes back to what it was
-                let restored = row.status;
-                Spi::run_with_args(
+    let (status, success, steps, validation, error): (
+        MigrationStatus,
+        bool,
+        Vec<StepResult>,
+        Vec<StepResult>,
+        Option<String>,
+    ) = match outcome {
+        Ok(Flow::Finished(steps, validation)) => {
+            (MigrationStatus::Completed, true, steps, validation, None)
+        }
+        Ok(Flow::Paused(steps)) => {
+            record_all(row, run_id, &steps, &[])?;
+            catalog::set_paused(row, run_id)?;
+            return Ok(result_json(
+                row,
+                run_id,
+                true,
+                "PAUSED",
+                &steps,
+                &[],
+                None,
+                opts,
+                clock,
+            ));
+        }
+        Err(Aborted::Returned(Stop::StepFailed(steps))) => {
+            let failed = steps.last().cloned();
+            let msg = failed
+                .as_ref()
+                .map(|f| {
+                    format!(
+                        "step {} ({}) failed: {}",
+                        f.number,
+                        f.name,
+                        f.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
+                    )
+                })
+                .unwrap_or_default();
+            (
+                MigrationStatus::Failed,
+                false,
+                undone(steps, &msg),
+                vec![],
+                Some(msg),
+            )
+        }
+        Err(Aborted::Returned(Stop::ValidationFailed(steps, validation))) => {
+            let msg = validation
+                .iter()
+                .filter_map(|v| {
+                    v.error
+                        .as_ref()
+                        .map(|e| format!("validation {} failed: {}", v.name, e.message))
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            (
+                MigrationStatus::Failed,
+                false,
+                undone(steps, &msg),
+                validation,
+                Some(msg),
+            )
+        }
+        Err(Aborted::Returned(Stop::Cancelled(steps, why))) => (
+            MigrationStatus::Failed,
+            false,
+            undone(steps, &why),
+            vec![],
+            Some(why),
+        ),
+        Err(Aborted::Returned(Stop::DryRun(steps, validation))) => {
+            // nothing happened: the status goes back to what it was
+            let restored = row.status;
+            Spi::run_with_args(
                     "UPDATE migration_engine.knowledge_migrations SET status = $2, backend_pid = NULL WHERE migration_id = $1",
                     &[row.id.into(), restored.as_str().into()],
                 )?;
-                let mut v = result_json(row, run_id, true, restored.as_str(), &steps, &validation, None, opts, clock);
-                v["dry_run"] = json!(true);
-                v["message"] = json!("dry run: every change was rolled back");
-                return Ok(v);
-            }
-            Err(Aborted::Raised(e)) => {
-                let msg = format!("engine error: {} ({})", e.message, e.sqlstate());
-                (MigrationStatus::Failed, false, vec![], vec![], Some(msg))
-            }
-        };
+            let mut v = result_json(
+                row,
+                run_id,
+                true,
+                restored.as_str(),
+                &steps,
+                &validation,
+                None,
+                opts,
+                clock,
+            );
+            v["dry_run"] = json!(true);
+            v["message"] = json!("dry run: every change was rolled back");
+            return Ok(v);
+        }
+        Err(Aborted::Raised(e)) => {
+            let msg = format!("engine error: {} ({})", e.message, e.sqlstate());
+            (MigrationStatus::Failed, false, vec![], vec![], Some(msg))
+        }
+    };
     record_all(row, run_id, &steps, &validation)?;
-    let running = MigrationRow { status: MigrationStatus::Running, ..clone_row(row) };
-    catalog::set_status(&running, status, "execute_migration", error.as_deref(), json!({"run_id": run_id.to_string()}))?;
-    let v = result_json(row, run_id, success, status.as_str(), &steps, &validation, error.as_deref(), opts, clock);
-    catalog::append_log(row.id, json!({"run_id": run_id.to_string(), "action": "execute", "success": success,
-        "status": status.as_str(), "at": catalog::now_epoch(), "steps": v["result"]["steps"].clone(), "error": error}))?;
+    let running = MigrationRow {
+        status: MigrationStatus::Running,
+        ..clone_row(row)
+    };
+    catalog::set_status(
+        &running,
+        status,
+        "execute_migration",
+        error.as_deref(),
+        json!({"run_id": run_id.to_string()}),
+    )?;
+    let v = result_json(
+        row,
+        run_id,
+        success,
+        status.as_str(),
+        &steps,
+        &validation,
+        error.as_deref(),
+        opts,
+        clock,
+    );
+    catalog::append_log(
+        row.id,
+        json!({"run_id": run_id.to_string(), "action": "execute", "success": success,
+        "status": status.as_str(), "at": catalog::now_epoch(), "steps": v["result"]["steps"].clone(), "error": error}),
+    )?;
     Ok(v)
 }
 
@@ -203,7 +302,12 @@ pub fn clone_row(row: &MigrationRow) -> MigrationRow {
     }
 }
 
-fn record_all(row: &MigrationRow, run_id: Uuid, steps: &[StepResult], validation: &[StepResult]) -> MeResult<()> {
+fn record_all(
+    row: &MigrationRow,
+    run_id: Uuid,
+    steps: &[StepResult],
+    validation: &[StepResult],
+) -> MeResult<()> {
     for s in steps {
         s.record(row.id, run_id, "forward")?;
     }
@@ -225,7 +329,11 @@ fn result_json(
     opts: &RunOptions,
     clock: Instant,
 ) -> Value {
-    let affected: i64 = steps.iter().filter(|s| s.status == "COMPLETED").map(|s| s.rows).sum();
+    let affected: i64 = steps
+        .iter()
+        .filter(|s| s.status == "COMPLETED")
+        .map(|s| s.rows)
+        .sum();
     let mut v = json!({
         "execution_id": run_id.to_string(),
         "migration_id": row.id.to_string(),
@@ -248,4 +356,3 @@ fn result_json(
     }
     v
 }
-

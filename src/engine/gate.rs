@@ -47,7 +47,9 @@ pub fn check_runnable(
             code: "ALREADY_RUNNING",
             status: "RUNNING".into(),
             message: format!("migration {name:?} is being run by another session"),
-            hint: "Wait for it to finish, or cancel it with migration_engine.cancel_migration(name).".into(),
+            hint:
+                "Wait for it to finish, or cancel it with migration_engine.cancel_migration(name)."
+                    .into(),
         }));
     }
     let row = catalog::load(name, true)?;
@@ -62,7 +64,10 @@ pub fn check_runnable(
             MigrationStatus::Completed | MigrationStatus::RolledBack => {
                 return Ok(Err(status_refusal(
                     "NOTHING_TO_RESUME",
-                    format!("migration {name:?} is {}; there is nothing to resume", row.status.as_str()),
+                    format!(
+                        "migration {name:?} is {}; there is nothing to resume",
+                        row.status.as_str()
+                    ),
                     "Run it with migration_engine.execute_migration(name).",
                 )))
             }
@@ -83,7 +88,11 @@ pub fn check_runnable(
         } else {
             "Wait for it, or cancel it with migration_engine.cancel_migration(name)."
         };
-        return Ok(Err(status_refusal(refusal.code(), format!("migration {name:?}: {refusal}"), hint)));
+        return Ok(Err(status_refusal(
+            refusal.code(),
+            format!("migration {name:?}: {refusal}"),
+            hint,
+        )));
     }
     let pending: Vec<String> = row
         .dependencies
@@ -94,7 +103,10 @@ pub fn check_runnable(
     if !pending.is_empty() {
         return Ok(Err(status_refusal(
             "DEPENDENCY_NOT_COMPLETED",
-            format!("migration {name:?} depends on migrations that are not COMPLETED: {}", pending.join(", ")),
+            format!(
+                "migration {name:?} depends on migrations that are not COMPLETED: {}",
+                pending.join(", ")
+            ),
             "Run its dependencies first; migration_engine.migration_plan() gives the order.",
         )));
     }

@@ -39,7 +39,9 @@ pub fn all_nodes() -> MeResult<Vec<(PlanNode, String)>> {
 pub fn plan_error(e: PlanError) -> MeError {
     let code = match e {
         PlanError::Cycle { .. } => PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
-        PlanError::UnknownDependency { .. } | PlanError::UnknownMigration { .. } => PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+        PlanError::UnknownDependency { .. } | PlanError::UnknownMigration { .. } => {
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT
+        }
         _ => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
     };
     MeError::new(code, format!("cannot plan migrations: {e}")).detail(format!("code {}", e.code()))
@@ -71,7 +73,14 @@ fn migration_plan() -> Result<
         .enumerate()
         .map(|(pos, i)| {
             let (n, version) = &nodes[i];
-            (pos as i32 + 1, n.name.clone(), version.clone(), n.priority, n.status.clone(), n.depends_on.clone())
+            (
+                pos as i32 + 1,
+                n.name.clone(),
+                version.clone(),
+                n.priority,
+                n.status.clone(),
+                n.depends_on.clone(),
+            )
         })
         .collect();
     Ok(TableIterator::new(rows))

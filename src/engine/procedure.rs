@@ -17,7 +17,10 @@ type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
 /// Check, lock (session-scoped: it survives the procedure's commits) and mark RUNNING.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn run_migration_begin(migration_name: &str, options: default!(JsonB, "'{}'::jsonb")) -> PgResult<JsonB> {
+fn run_migration_begin(
+    migration_name: &str,
+    options: default!(JsonB, "'{}'::jsonb"),
+) -> PgResult<JsonB> {
     let opts = RunOptions::parse(&options.0)?;
     Ok(JsonB(begin(migration_name, &opts)?))
 }
@@ -28,14 +31,22 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
         Err(r) => {
             // a refusal after the lock was taken must not keep it
             let _ = unlock_session(name);
-            return Ok(json!({"started": false, "code": r.code, "error": r.message, "hint": r.hint}));
+            return Ok(
+                json!({"started": false, "code": r.code, "error": r.message, "hint": r.hint}),
+            );
         }
     };
     let run_id = match (opts.resume, catalog::latest_run(row.id)?) {
         (true, Some(run)) => run,
         _ => catalog::new_uuid()?,
     };
-    catalog::set_status(&row, MigrationStatus::Running, "run_migration", None, json!({"run_id": run_id.to_string()}))?;
+    catalog::set_status(
+        &row,
+        MigrationStatus::Running,
+        "run_migration",
+        None,
+        json!({"run_id": run_id.to_string()}),
+    )?;
     Ok(json!({"started": true, "run_id": run_id.to_string()}))
 }
 
@@ -55,45 +66,74 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
     let row = catalog::load(name, true)?;
     let total = row.definition.forward.len();
     let done = done_steps(&row, run_id, opts)?;
-    let finish = |status: MigrationStatus, error: Option<String>, message: String| -> MeResult<Value> {
-        catalog::set_status(&row, status, "run_migration", error.as_deref(), json!({"run_id": run_id.to_string()}))?;
-        catalog::append_log(row.id, json!({"run_id": run_id.to_string(), "action": "run_migration",
-            "status": status.as_str(), "at": catalog::now_epoch(), "error": error}))?;
+    let finish = |status: MigrationStatus,
+                  error: Option<String>,
+                  message: String|
+     -> MeResult<Value> {
+        catalog::set_status(
+            &row,
+            status,
+            "run_migration",
+            error.as_deref(),
+            json!({"run_id": run_id.to_string()}),
+        )?;
+        catalog::append_log(
+            row.id,
+            json!({"run_id": run_id.to_string(), "action": "run_migration",
+            "status": status.as_str(), "at": catalog::now_epoch(), "error": error}),
+        )?;
         catalog::mark_control_handled(row.id)?;
         unlock_session(name)?;
-        Ok(json!({"finished": true, "status": status.as_str(), "message": message, "error": error,
-            "done_steps": done.len(), "total_steps": total}))
+        Ok(
+            json!({"finished": true, "status": status.as_str(), "message": message, "error": error,
+            "done_steps": done.len(), "total_steps": total}),
+        )
     };
     if row.status != MigrationStatus::Running {
         unlock_session(name)?;
-        return Ok(json!({"finished": true, "status": row.status.as_str(), "message": "not running",
-            "done_steps": done.len(), "total_steps": total}));
+        return Ok(
+            json!({"finished": true, "status": row.status.as_str(), "message": "not running",
+            "done_steps": done.len(), "total_steps": total}),
+        );
     }
     match catalog::control_request(row.id)?.as_deref() {
         Some("CANCEL") => {
-            return finish(MigrationStatus::Failed, Some("cancelled by request".into()),
-                "cancelled; finished steps stay committed (resume or roll back)".into())
+            return finish(
+                MigrationStatus::Failed,
+                Some("cancelled by request".into()),
+                "cancelled; finished steps stay committed (resume or roll back)".into(),
+            )
         }
         Some(_) => {
             catalog::set_paused(&row, run_id)?;
             catalog::mark_control_handled(row.id)?;
             unlock_session(name)?;
-            return Ok(json!({"finished": true, "status": "PAUSED", "message": "paused",
-                "done_steps": done.len(), "total_steps": total}));
+            return Ok(
+                json!({"finished": true, "status": "PAUSED", "message": "paused",
+                "done_steps": done.len(), "total_steps": total}),
+            );
         }
         None => {}
     }
     let schema = data_schema()?;
-    let default_continue = opts.continue_on_error.unwrap_or(row.definition.options.continue_on_error);
+    let default_continue = opts
+        .continue_on_error
+        .unwrap_or(row.definition.options.continue_on_error);
     let next = (0..total as i32).find(|n| !done.contains(n));
     let Some(number) = next else {
         let validation = execute_validation(&row.definition.validation, &schema, opts);
         for v in &validation {
             v.record(row.id, run_id, "validation")?;
         }
-        return match validation.iter().find_map(|v| v.error.clone().map(|e| (v.name.clone(), e))) {
-            Some((rule, e)) => finish(MigrationStatus::Failed, Some(format!("validation {rule} failed: {}", e.message)),
-                "validation failed".into()),
+        return match validation
+            .iter()
+            .find_map(|v| v.error.clone().map(|e| (v.name.clone(), e)))
+        {
+            Some((rule, e)) => finish(
+                MigrationStatus::Failed,
+                Some(format!("validation {rule} failed: {}", e.message)),
+                "validation failed".into(),
+            ),
             None => finish(MigrationStatus::Completed, None, "completed".into()),
         };
     };
@@ -101,10 +141,24 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
     let result = execute_step(number, step, &schema, opts);
     result.record(row.id, run_id, "forward")?;
     if result.status == "FAILED" && !step.continues_on_error(default_continue) {
-        let error = format!("step {} ({}) failed: {}", number, step.name,
-            result.error.as_ref().map(|e| e.message.as_str()).unwrap_or(""));
-        return finish(MigrationStatus::Failed, Some(error), format!("step {} failed", step.name));
+        let error = format!(
+            "step {} ({}) failed: {}",
+            number,
+            step.name,
+            result
+                .error
+                .as_ref()
+                .map(|e| e.message.as_str())
+                .unwrap_or("")
+        );
+        return finish(
+            MigrationStatus::Failed,
+            Some(error),
+            format!("step {} failed", step.name),
+        );
     }
-    Ok(json!({"finished": false, "status": "RUNNING", "message": format!("step {} {}", step.name, result.status.to_lowercase()),
-        "done_steps": done.len() + 1, "total_steps": total, "step": result.to_json()}))
+    Ok(
+        json!({"finished": false, "status": "RUNNING", "message": format!("step {} {}", step.name, result.status.to_lowercase()),
+        "done_steps": done.len() + 1, "total_steps": total, "step": result.to_json()}),
+    )
 }

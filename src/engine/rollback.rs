@@ -25,7 +25,12 @@ fn rollback_migration(
     let cascade = match options.0.get("cascade") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(MeError::invalid_parameter(format!("options.cascade must be true or false, not {other}")).into()),
+        Some(other) => {
+            return Err(MeError::invalid_parameter(format!(
+                "options.cascade must be true or false, not {other}"
+            ))
+            .into())
+        }
     };
     let opts = RunOptions::parse(&options.0)?;
     Ok(JsonB(rollback(migration_name, &opts, cascade)?))
@@ -34,19 +39,29 @@ fn rollback_migration(
 fn completed_dependents(name: &str) -> MeResult<Vec<String>> {
     let nodes: Vec<PlanNode> = all_nodes()?.into_iter().map(|(n, _)| n).collect();
     let closure = dependents_closure(name, &nodes).map_err(plan_error)?;
-    let completed: std::collections::HashSet<&str> =
-        nodes.iter().filter(|n| n.status == "COMPLETED").map(|n| n.name.as_str()).collect();
-    Ok(closure.into_iter().filter(|d| completed.contains(d.as_str())).collect())
+    let completed: std::collections::HashSet<&str> = nodes
+        .iter()
+        .filter(|n| n.status == "COMPLETED")
+        .map(|n| n.name.as_str())
+        .collect();
+    Ok(closure
+        .into_iter()
+        .filter(|d| completed.contains(d.as_str()))
+        .collect())
 }
 
 fn rollback(name: &str, opts: &RunOptions, cascade: bool) -> MeResult<Value> {
     let row = catalog::load(name, true)?;
     if let Err(refusal) = can_rollback(row.status) {
-        return Err(MeError::prerequisite(format!("cannot roll back {name:?}: {refusal}")));
+        return Err(MeError::prerequisite(format!(
+            "cannot roll back {name:?}: {refusal}"
+        )));
     }
     if row.definition.rollback.is_empty() {
-        return Err(MeError::prerequisite(format!("migration {name:?} has no rollback steps"))
-            .hint("Add rollback steps in a new migration that reverses this one."));
+        return Err(
+            MeError::prerequisite(format!("migration {name:?} has no rollback steps"))
+                .hint("Add rollback steps in a new migration that reverses this one."),
+        );
     }
     let dependents = completed_dependents(name)?;
     let mut cascaded = Vec::new();
@@ -64,8 +79,10 @@ fn rollback(name: &str, opts: &RunOptions, cascade: bool) -> MeResult<Value> {
             let ok = r["success"].as_bool().unwrap_or(false);
             cascaded.push(r);
             if !ok {
-                return Ok(json!({"success": false, "migration_name": name, "status": row.status.as_str(),
-                    "error": format!("rolling back dependent {dep:?} failed"), "cascaded": cascaded}));
+                return Ok(
+                    json!({"success": false, "migration_name": name, "status": row.status.as_str(),
+                    "error": format!("rolling back dependent {dep:?} failed"), "cascaded": cascaded}),
+                );
             }
         }
     }
@@ -92,22 +109,39 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
     });
     let (success, steps) = match outcome {
         Ok(steps) => (true, steps),
-        Err(Aborted::Returned(steps)) => (opts.dry_run && steps.iter().all(|s| s.status != "FAILED"), steps),
+        Err(Aborted::Returned(steps)) => (
+            opts.dry_run && steps.iter().all(|s| s.status != "FAILED"),
+            steps,
+        ),
         Err(Aborted::Raised(e)) => {
-            return Err(MeError::internal(format!("rollback of {:?} failed: {}", row.name, e.message)))
+            return Err(MeError::internal(format!(
+                "rollback of {:?} failed: {}",
+                row.name, e.message
+            )))
         }
     };
-    let error = steps.iter().find(|s| s.status == "FAILED").and_then(|s| s.error.clone()).map(|e| e.message);
+    let error = steps
+        .iter()
+        .find(|s| s.status == "FAILED")
+        .and_then(|s| s.error.clone())
+        .map(|e| e.message);
     if opts.dry_run {
-        return Ok(json!({"success": success, "dry_run": true, "migration_name": row.name,
-            "steps": steps.iter().map(StepResult::to_json).collect::<Vec<_>>(), "error": error}));
+        return Ok(
+            json!({"success": success, "dry_run": true, "migration_name": row.name,
+            "steps": steps.iter().map(StepResult::to_json).collect::<Vec<_>>(), "error": error}),
+        );
     }
     for s in &steps {
         s.record(row.id, run_id, "rollback")?;
     }
     if success {
-        catalog::set_status(&clone_row(row), MigrationStatus::RolledBack, "rollback_migration", None,
-            json!({"run_id": run_id.to_string(), "cascaded": cascaded.len()}))?;
+        catalog::set_status(
+            &clone_row(row),
+            MigrationStatus::RolledBack,
+            "rollback_migration",
+            None,
+            json!({"run_id": run_id.to_string(), "cascaded": cascaded.len()}),
+        )?;
     }
     let result = json!({
         "success": success,
@@ -118,7 +152,10 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
         "cascaded": cascaded,
         "error": error,
     });
-    catalog::append_log(row.id, json!({"run_id": run_id.to_string(), "action": "rollback", "success": success,
-        "at": catalog::now_epoch(), "error": result["error"].clone()}))?;
+    catalog::append_log(
+        row.id,
+        json!({"run_id": run_id.to_string(), "action": "rollback", "success": success,
+        "at": catalog::now_epoch(), "error": result["error"].clone()}),
+    )?;
     Ok(result)
 }

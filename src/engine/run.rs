@@ -16,14 +16,20 @@ pub struct StepError {
 
 impl From<MeError> for StepError {
     fn from(e: MeError) -> Self {
-        StepError { sqlstate: sqlstate_text(e.code), message: e.message }
+        StepError {
+            sqlstate: sqlstate_text(e.code),
+            message: e.message,
+        }
     }
 }
 
 impl<E: Into<StepError>> From<Aborted<E>> for StepError {
     fn from(a: Aborted<E>) -> Self {
         match a {
-            Aborted::Raised(e) => StepError { sqlstate: e.sqlstate(), message: e.message },
+            Aborted::Raised(e) => StepError {
+                sqlstate: e.sqlstate(),
+                message: e.message,
+            },
             Aborted::Returned(e) => e.into(),
         }
     }
@@ -108,19 +114,28 @@ pub fn execute_step(number: i32, step: &Step, data_schema: &str, opts: &RunOptio
 }
 
 /// Run the validation rules; each in its own subtransaction.
-pub fn execute_validation(rules: &[ValidationRule], data_schema: &str, opts: &RunOptions) -> Vec<StepResult> {
+pub fn execute_validation(
+    rules: &[ValidationRule],
+    data_schema: &str,
+    opts: &RunOptions,
+) -> Vec<StepResult> {
     rules
         .iter()
         .enumerate()
         .map(|(i, rule)| {
             let started = now_epoch();
-            let outcome = atomically(|| run_validation_rule(&rule.name, &rule.script, data_schema, opts));
+            let outcome =
+                atomically(|| run_validation_rule(&rule.name, &rule.script, data_schema, opts));
             let error = outcome.err().map(StepError::from);
             StepResult {
                 number: i as i32,
                 name: rule.name.clone(),
                 step_type: "VALIDATION".into(),
-                status: if error.is_some() { "FAILED" } else { "COMPLETED" },
+                status: if error.is_some() {
+                    "FAILED"
+                } else {
+                    "COMPLETED"
+                },
                 rows: 0,
                 started,
                 finished: now_epoch(),

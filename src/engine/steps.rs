@@ -80,7 +80,9 @@ impl StepTimer {
             return None;
         }
         unsafe {
-            pg_sys::ffi::pg_guard_ffi_boundary(|| enable_timeout_after(STATEMENT_TIMEOUT, ms as c_int))
+            pg_sys::ffi::pg_guard_ffi_boundary(|| {
+                enable_timeout_after(STATEMENT_TIMEOUT, ms as c_int)
+            })
         };
         Some(StepTimer)
     }
@@ -94,7 +96,11 @@ impl Drop for StepTimer {
 
 /// Unqualified names in user SQL resolve in the data schema (blue-green points it at
 /// the target), then `public`; the pinned path is restored after the step.
-fn with_step_settings<R>(data_schema: &str, lock_timeout_ms: u32, f: impl FnOnce() -> R) -> MeResult<R> {
+fn with_step_settings<R>(
+    data_schema: &str,
+    lock_timeout_ms: u32,
+    f: impl FnOnce() -> R,
+) -> MeResult<R> {
     let path = format!("{}, public", quoted_ident("data schema", data_schema)?);
     Spi::run_with_args(
         "SELECT set_config('search_path', $1, true), set_config('lock_timeout', $2, true)",
@@ -108,9 +114,11 @@ fn with_step_settings<R>(data_schema: &str, lock_timeout_ms: u32, f: impl FnOnce
 /// Evaluate a step's `condition` (a SQL boolean expression). NULL counts as false.
 pub fn condition_holds(condition: &str, data_schema: &str, opts: &RunOptions) -> MeResult<bool> {
     let sql = format!("SELECT ({condition})::boolean");
-    with_step_settings(data_schema, opts.lock_timeout_ms, || Spi::get_one::<bool>(&sql))?
-        .map(|v| v.unwrap_or(false))
-        .map_err(MeError::from)
+    with_step_settings(data_schema, opts.lock_timeout_ms, || {
+        Spi::get_one::<bool>(&sql)
+    })?
+    .map(|v| v.unwrap_or(false))
+    .map_err(MeError::from)
 }
 
 /// Run one step; returns the number of rows it affected (0 when not meaningful).
@@ -139,7 +147,8 @@ pub fn run_step(step: &Step, data_schema: &str, opts: &RunOptions) -> MeResult<i
 }
 
 fn run_sql(script: &str) -> MeResult<i64> {
-    Spi::connect_mut(|client| client.update(script, None, &[]).map(|t| t.len() as i64)).map_err(MeError::from)
+    Spi::connect_mut(|client| client.update(script, None, &[]).map(|t| t.len() as i64))
+        .map_err(MeError::from)
 }
 
 fn literal(v: &Value) -> String {
@@ -158,14 +167,24 @@ fn run_function(
     args: &FunctionArgs,
 ) -> MeResult<i64> {
     let name = match &function.schema {
-        Some(s) => format!("{}.{}", quoted_ident("schema", s)?, quoted_ident("function", &function.name)?),
+        Some(s) => format!(
+            "{}.{}",
+            quoted_ident("schema", s)?,
+            quoted_ident("function", &function.name)?
+        ),
         None => quoted_ident("function", &function.name)?,
     };
     let rendered: Vec<String> = match args {
         FunctionArgs::Positional(values) => values.iter().map(literal).collect(),
         FunctionArgs::Named(map) => map
             .iter()
-            .map(|(k, v)| Ok(format!("{} => {}", quoted_ident("parameter", k)?, literal(v))))
+            .map(|(k, v)| {
+                Ok(format!(
+                    "{} => {}",
+                    quoted_ident("parameter", k)?,
+                    literal(v)
+                ))
+            })
             .collect::<MeResult<_>>()?,
     };
     Spi::run(&format!("SELECT {name}({})", rendered.join(", ")))?;
@@ -185,7 +204,12 @@ fn run_validate(name: &str, script: &str) -> MeResult<i64> {
 }
 
 /// A validation rule run after the forward steps: same contract as a VALIDATE step.
-pub fn run_validation_rule(name: &str, script: &str, data_schema: &str, opts: &RunOptions) -> MeResult<()> {
+pub fn run_validation_rule(
+    name: &str,
+    script: &str,
+    data_schema: &str,
+    opts: &RunOptions,
+) -> MeResult<()> {
     with_step_settings(data_schema, opts.lock_timeout_ms, || {
         let _timer = StepTimer::start(opts.statement_timeout_ms);
         run_validate(name, script)

@@ -60,8 +60,15 @@ pub fn run_batch(id: i64, batch_size: i32) -> MeResult<Value> {
     if job.finished {
         return state(id, true);
     }
-    let size = if batch_size > 0 { batch_size } else { job.batch_size };
-    let table = format!("{}.temporal_entities", quoted_ident("data schema", &job.schema)?);
+    let size = if batch_size > 0 {
+        batch_size
+    } else {
+        job.batch_size
+    };
+    let table = format!(
+        "{}.temporal_entities",
+        quoted_ident("data schema", &job.schema)?
+    );
     // The UPDATE re-checks "current and still lacking the field" on the latest row
     // version, so a version closed by a concurrent writer is never patched.
     let sql = format!(
@@ -91,7 +98,11 @@ pub fn run_batch(id: i64, batch_size: i32) -> MeResult<Value> {
             ],
         )?;
         let r = t.first();
-        Ok::<_, pgrx::spi::Error>((r.get::<Uuid>(1)?, r.get::<i64>(2)?.unwrap_or(0), r.get::<i64>(3)?.unwrap_or(0)))
+        Ok::<_, pgrx::spi::Error>((
+            r.get::<Uuid>(1)?,
+            r.get::<i64>(2)?.unwrap_or(0),
+            r.get::<i64>(3)?.unwrap_or(0),
+        ))
     })?;
     let ms = clock.elapsed().as_secs_f64() * 1000.0;
     let next_size = if batch_size > 0 {
@@ -109,7 +120,15 @@ pub fn run_batch(id: i64, batch_size: i32) -> MeResult<Value> {
              status = CASE WHEN $7 THEN 'COMPLETED' ELSE 'RUNNING' END, \
              completed_at = CASE WHEN $7 THEN clock_timestamp() END \
          WHERE backfill_id = $1",
-        &[id.into(), last.into(), scanned.into(), updated.into(), ms.into(), next_size.into(), finished.into()],
+        &[
+            id.into(),
+            last.into(),
+            scanned.into(),
+            updated.into(),
+            ms.into(),
+            next_size.into(),
+            finished.into(),
+        ],
     )?;
     state(id, finished)
 }
@@ -130,7 +149,13 @@ fn state(id: i64, finished: bool) -> MeResult<Value> {
 }
 
 /// Create a backfill job for the current versions of `entity_type` lacking `field`.
-pub fn create(migration_id: Uuid, schema: &str, entity_type: &str, field: &str, default: &Value) -> MeResult<i64> {
+pub fn create(
+    migration_id: Uuid,
+    schema: &str,
+    entity_type: &str,
+    field: &str,
+    default: &Value,
+) -> MeResult<i64> {
     Spi::get_one_with_args::<i64>(
         "INSERT INTO migration_engine.field_backfills (migration_id, data_schema, entity_type, field_name, default_value) \
          VALUES ($1, $2, $3, $4, $5) RETURNING backfill_id",
@@ -152,9 +177,14 @@ pub fn run_all(id: i64, batch_size: i32) -> MeResult<Value> {
 /// One batch of a backfill (what CALL run_backfill loops over, committing each).
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn backfill_batch(backfill_id: i64, batch_size: default!(i32, 0)) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+fn backfill_batch(
+    backfill_id: i64,
+    batch_size: default!(i32, 0),
+) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
     if batch_size < 0 {
-        return Err(MeError::invalid_parameter("batch_size must be 0 (adaptive) or positive").into());
+        return Err(
+            MeError::invalid_parameter("batch_size must be 0 (adaptive) or positive").into(),
+        );
     }
     Ok(JsonB(run_batch(backfill_id, batch_size)?))
 }

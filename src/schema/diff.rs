@@ -1,6 +1,8 @@
 //! detect_breaking_changes and is_type_compatible: thin wrappers over the core rules.
 use super::schema_error;
-use migration_engine_core::schema::{detect_breaking_changes_json, is_type_compatible as compatible};
+use migration_engine_core::schema::{
+    detect_breaking_changes_json, is_type_compatible as compatible,
+};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
@@ -9,7 +11,10 @@ use pgrx::JsonB;
 /// `description`, `breaks_readers`, `breaks_writers`. Identical schemas give `[]`.
 #[pg_extern(immutable, parallel_safe)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn detect_breaking_changes(old_schema: JsonB, new_schema: JsonB) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+fn detect_breaking_changes(
+    old_schema: JsonB,
+    new_schema: JsonB,
+) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
     let changes = detect_breaking_changes_json(&old_schema.0, &new_schema.0)
         .map_err(|e| schema_error("invalid schema document", e))?;
     Ok(JsonB(changes))

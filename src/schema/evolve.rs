@@ -14,14 +14,18 @@ use serde_json::{json, Value};
 type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
 
 fn unique_version(current: &str, suffix: &str) -> MeResult<String> {
-    let taken: std::collections::HashSet<String> = all_versions()?.into_iter().map(|(v, _)| v.number).collect();
+    let taken: std::collections::HashSet<String> =
+        all_versions()?.into_iter().map(|(v, _)| v.number).collect();
     Ok(next_version(current, &|v: &str| taken.contains(v), suffix))
 }
 
 fn unique_migration_name(base: &str, version: &str) -> MeResult<String> {
     let exists = |n: &str| -> MeResult<bool> {
-        Ok(first_value::<bool>("SELECT true FROM migration_engine.knowledge_migrations WHERE migration_name = $1", &[n.into()])?
-            .is_some())
+        Ok(first_value::<bool>(
+            "SELECT true FROM migration_engine.knowledge_migrations WHERE migration_name = $1",
+            &[n.into()],
+        )?
+        .is_some())
     };
     if !exists(base)? {
         return Ok(base.to_string());
@@ -31,11 +35,23 @@ fn unique_migration_name(base: &str, version: &str) -> MeResult<String> {
 
 /// Record a migration the extension has just carried out (COMPLETED), with rollback
 /// steps that rollback_migration can run.
-fn record_completed_migration(name: &str, version: &str, description: &str, forward: Value, rollback: Value) -> MeResult<Uuid> {
+fn record_completed_migration(
+    name: &str,
+    version: &str,
+    description: &str,
+    forward: Value,
+    rollback: Value,
+) -> MeResult<Uuid> {
     let definition = json!({"name": name, "version": version, "description": description, "type": "SCHEMA",
         "forward": forward, "rollback": rollback});
     let script = |steps: &Value| {
-        steps.as_array().into_iter().flatten().filter_map(|s| s["script"].as_str()).collect::<Vec<_>>().join(";\n")
+        steps
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["script"].as_str())
+            .collect::<Vec<_>>()
+            .join(";\n")
     };
     let id = Spi::get_one_with_args::<Uuid>(
         "INSERT INTO migration_engine.knowledge_migrations (migration_name, version, description, migration_type, \
@@ -54,7 +70,12 @@ fn record_completed_migration(name: &str, version: &str, description: &str, forw
         ],
     )?
     .ok_or_else(|| MeError::internal("insert returned no migration id"))?;
-    audit("migration_applied", "migration", name, json!({"migration_id": id.to_string(), "description": description}))?;
+    audit(
+        "migration_applied",
+        "migration",
+        name,
+        json!({"migration_id": id.to_string(), "description": description}),
+    )?;
     Ok(id)
 }
 
@@ -66,7 +87,11 @@ fn projection_table(schema: &str, entity_type: &str) -> MeResult<Option<String>>
         &[schema.into(), table.as_str().into()],
     )?;
     Ok(match exists {
-        Some(_) => Some(format!("{}.{}", quoted_ident("data schema", schema)?, quoted_ident("table", &table)?)),
+        Some(_) => Some(format!(
+            "{}.{}",
+            quoted_ident("data schema", schema)?,
+            quoted_ident("table", &table)?
+        )),
         None => None,
     })
 }
@@ -87,16 +112,28 @@ fn add_field_backward_compatible(
     batch_size: default!(i32, 0),
 ) -> PgResult<JsonB> {
     if !matches!(backfill, "inline" | "deferred") {
-        return Err(MeError::invalid_parameter(format!("backfill must be 'inline' or 'deferred', not {backfill:?}")).into());
+        return Err(MeError::invalid_parameter(format!(
+            "backfill must be 'inline' or 'deferred', not {backfill:?}"
+        ))
+        .into());
     }
     if batch_size < 0 {
-        return Err(MeError::invalid_parameter("batch_size must be 0 (adaptive) or positive").into());
+        return Err(
+            MeError::invalid_parameter("batch_size must be 0 (adaptive) or positive").into(),
+        );
     }
     quoted_ident("entity type", entity_type)?;
     quoted_ident("field name", field_name)?;
     let active = require_active()?;
     let default = default_value.map(|j| j.0).filter(|v| !v.is_null());
-    let new_def = add_field(&active.definition, entity_type, field_name, &field_schema.0, default.as_ref()).map_err(evolve_error)?;
+    let new_def = add_field(
+        &active.definition,
+        entity_type,
+        field_name,
+        &field_schema.0,
+        default.as_ref(),
+    )
+    .map_err(evolve_error)?;
     let version = unique_version(&active.number, "patch")?;
     let schema = data_schema()?;
     let projection = projection_table(&schema, entity_type)?;
@@ -108,14 +145,21 @@ fn add_field_backward_compatible(
     if let Some(table) = &projection {
         let column = quoted_ident("field name", field_name)?;
         let default_sql = match &default {
-            Some(v) => format!(" DEFAULT {}::jsonb", pgrx::spi::quote_literal(v.to_string())),
+            Some(v) => format!(
+                " DEFAULT {}::jsonb",
+                pgrx::spi::quote_literal(v.to_string())
+            ),
             None => String::new(),
         };
-        let add = format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} jsonb{default_sql}");
+        let add =
+            format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} jsonb{default_sql}");
         Spi::run(&add).map_err(MeError::from)?;
         forward.push(json!({"name": "projection_column", "type": "SQL", "script": add}));
-        rollback.insert(0, json!({"name": "drop_projection_column", "type": "SQL",
-            "script": format!("ALTER TABLE {table} DROP COLUMN IF EXISTS {column}")}));
+        rollback.insert(
+            0,
+            json!({"name": "drop_projection_column", "type": "SQL",
+            "script": format!("ALTER TABLE {table} DROP COLUMN IF EXISTS {column}")}),
+        );
     }
     if default.is_some() {
         forward.push(json!({"name": "backfill_default", "type": "SQL",
@@ -124,7 +168,13 @@ fn add_field_backward_compatible(
     let name = unique_migration_name(&format!("add_field_{entity_type}_{field_name}"), &version)?;
     let description = format!("Add field {field_name} to {entity_type}");
     register(&version, &new_def, Some(&description), None, true)?;
-    let migration_id = record_completed_migration(&name, &version, &description, Value::Array(forward), Value::Array(rollback))?;
+    let migration_id = record_completed_migration(
+        &name,
+        &version,
+        &description,
+        Value::Array(forward),
+        Value::Array(rollback),
+    )?;
 
     let backfill_state = match &default {
         None => Value::Null,
@@ -160,12 +210,25 @@ fn deprecate_field(
     quoted_ident("entity type", entity_type)?;
     quoted_ident("field name", field_name)?;
     let active = require_active()?;
-    let now = Spi::get_one::<String>("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')").map_err(MeError::from)?
-        .unwrap_or_default();
-    let new_def = deprecate(&active.definition, entity_type, field_name, deprecation_message, removal_version, &now)
-        .map_err(evolve_error)?;
+    let now = Spi::get_one::<String>(
+        "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    )
+    .map_err(MeError::from)?
+    .unwrap_or_default();
+    let new_def = deprecate(
+        &active.definition,
+        entity_type,
+        field_name,
+        deprecation_message,
+        removal_version,
+        &now,
+    )
+    .map_err(evolve_error)?;
     let version = unique_version(&active.number, "deprecation")?;
-    let table = format!("{}.temporal_entities", quoted_ident("data schema", &data_schema()?)?);
+    let table = format!(
+        "{}.temporal_entities",
+        quoted_ident("data schema", &data_schema()?)?
+    );
     let tag = format!(
         "UPDATE {table} SET metadata = jsonb_set(metadata, '{{deprecated_fields}}', \
              coalesce(metadata -> 'deprecated_fields', '[]'::jsonb) || to_jsonb($2::text)) \
@@ -179,8 +242,18 @@ fn deprecate_field(
         etype = pgrx::spi::quote_literal(entity_type)
     );
     let description = format!("Deprecate field {field_name} in {entity_type}");
-    register(&version, &new_def, Some(&description), deprecation_message, true)?;
-    let tagged = Spi::connect_mut(|c| c.update(&tag, None, &[entity_type.into(), field_name.into()]).map(|t| t.len() as i64)).map_err(MeError::from)?;
+    register(
+        &version,
+        &new_def,
+        Some(&description),
+        deprecation_message,
+        true,
+    )?;
+    let tagged = Spi::connect_mut(|c| {
+        c.update(&tag, None, &[entity_type.into(), field_name.into()])
+            .map(|t| t.len() as i64)
+    })
+    .map_err(MeError::from)?;
     let forward = json!([
         {"name": "activate_version", "type": "SQL", "script": format!("SELECT migration_engine.activate_schema_version({})", pgrx::spi::quote_literal(&version))},
         {"name": "tag_entities", "type": "SQL", "script": tag.replace("$1", &pgrx::spi::quote_literal(entity_type)).replace("$2", &pgrx::spi::quote_literal(field_name))}
@@ -190,7 +263,8 @@ fn deprecate_field(
         {"name": "activate_previous_version", "type": "SQL", "script": format!("SELECT migration_engine.activate_schema_version({})", pgrx::spi::quote_literal(&active.number))}
     ]);
     let name = unique_migration_name(&format!("deprecate_{entity_type}_{field_name}"), &version)?;
-    let migration_id = record_completed_migration(&name, &version, &description, forward, rollback)?;
+    let migration_id =
+        record_completed_migration(&name, &version, &description, forward, rollback)?;
     Ok(JsonB(json!({
         "migration_id": migration_id.to_string(),
         "migration_name": name,

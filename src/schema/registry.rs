@@ -4,7 +4,8 @@ use super::schema_error;
 use crate::errors::{MeError, MeResult};
 use crate::spi::{audit, first_value};
 use migration_engine_core::schema::{
-    check_against_history, compatible_with, detect_breaking_changes, parse_schema, CompatibilityMode,
+    check_against_history, compatible_with, detect_breaking_changes, parse_schema,
+    CompatibilityMode,
 };
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
@@ -19,7 +20,10 @@ pub struct Version {
 
 /// The active version, if any.
 pub fn active_version() -> MeResult<Option<Version>> {
-    Ok(all_versions()?.into_iter().find(|(_, active)| *active).map(|(v, _)| v))
+    Ok(all_versions()?
+        .into_iter()
+        .find(|(_, active)| *active)
+        .map(|(v, _)| v))
 }
 
 pub fn require_active() -> MeResult<Version> {
@@ -62,9 +66,16 @@ pub fn version_exists(number: &str) -> MeResult<bool> {
 }
 
 fn current_mode() -> MeResult<CompatibilityMode> {
-    let text = first_value::<String>("SELECT compatibility_mode FROM migration_engine.registry_settings WHERE id = 1", &[])?
-        .unwrap_or_else(|| "BACKWARD".into());
-    text.parse().map_err(|_| MeError::internal(format!("unknown compatibility mode {text:?} in registry_settings")))
+    let text = first_value::<String>(
+        "SELECT compatibility_mode FROM migration_engine.registry_settings WHERE id = 1",
+        &[],
+    )?
+    .unwrap_or_else(|| "BACKWARD".into());
+    text.parse().map_err(|_| {
+        MeError::internal(format!(
+            "unknown compatibility mode {text:?} in registry_settings"
+        ))
+    })
 }
 
 /// Register a version (inactive unless it is the first one, or `activate`).
@@ -76,17 +87,22 @@ pub fn register(
     activate: bool,
 ) -> MeResult<Uuid> {
     if number.trim().is_empty() || number.len() > 200 {
-        return Err(MeError::invalid_parameter("version_number must be 1 to 200 characters"));
+        return Err(MeError::invalid_parameter(
+            "version_number must be 1 to 200 characters",
+        ));
     }
     parse_schema(definition).map_err(|e| schema_error("invalid schema_definition", e))?;
     if version_exists(number)? {
-        return Err(MeError::duplicate_object(format!("schema version {number:?} is already registered"))
-            .hint("Versions are immutable: register the change under a new version number."));
+        return Err(MeError::duplicate_object(format!(
+            "schema version {number:?} is already registered"
+        ))
+        .hint("Versions are immutable: register the change under a new version number."));
     }
     let history = all_versions()?;
     let mode = current_mode()?;
     let previous: Vec<&Value> = history.iter().map(|(v, _)| &v.definition).collect();
-    let refused = check_against_history(mode, definition, &previous).map_err(|e| schema_error("stored schema version", e))?;
+    let refused = check_against_history(mode, definition, &previous)
+        .map_err(|e| schema_error("stored schema version", e))?;
     if !refused.is_empty() {
         let listed: Vec<Value> = refused
             .iter()
@@ -110,13 +126,15 @@ pub fn register(
     }
     let active = history.iter().find(|(_, a)| *a).map(|(v, _)| v);
     let breaking = match active {
-        Some(a) => detect_breaking_changes(&a.definition, definition).map_err(|e| schema_error("stored schema version", e))?,
+        Some(a) => detect_breaking_changes(&a.definition, definition)
+            .map_err(|e| schema_error("stored schema version", e))?,
         None => Vec::new(),
     };
     let mut backward = Vec::new();
     let mut forward = Vec::new();
     for (v, _) in &history {
-        let changes = detect_breaking_changes(&v.definition, definition).map_err(|e| schema_error("stored schema version", e))?;
+        let changes = detect_breaking_changes(&v.definition, definition)
+            .map_err(|e| schema_error("stored schema version", e))?;
         let (b, f) = compatible_with(&changes);
         if b {
             backward.push(v.number.clone());
@@ -165,14 +183,22 @@ fn register_schema_version(
     description: default!(Option<&str>, "NULL"),
     changelog: default!(Option<&str>, "NULL"),
 ) -> PgResult<Uuid> {
-    Ok(register(version_number, &schema_definition.0, description, changelog, false)?)
+    Ok(register(
+        version_number,
+        &schema_definition.0,
+        description,
+        changelog,
+        false,
+    )?)
 }
 
 pub fn activate(number: &str) -> MeResult<()> {
     let previous = active_version()?.map(|v| v.number);
     if !version_exists(number)? {
-        return Err(MeError::undefined_object(format!("schema version {number:?} is not registered"))
-            .hint("Register it first with migration_engine.register_schema_version()."));
+        return Err(MeError::undefined_object(format!(
+            "schema version {number:?} is not registered"
+        ))
+        .hint("Register it first with migration_engine.register_schema_version()."));
     }
     // two statements: the exclusion constraint allows one active row at any moment
     Spi::run_with_args(
@@ -184,7 +210,12 @@ pub fn activate(number: &str) -> MeResult<()> {
          WHERE version_number = $1 AND NOT coalesce(is_active, false)",
         &[number.into()],
     )?;
-    audit("schema_version_activated", "schema_version", number, json!({"previous": previous}))
+    audit(
+        "schema_version_activated",
+        "schema_version",
+        number,
+        json!({"previous": previous}),
+    )
 }
 
 /// Make a registered version the one active version (atomically; audited).
@@ -209,8 +240,12 @@ fn set_compatibility_mode(mode: &str) -> PgResult<String> {
         &[parsed.as_str().into()],
     )
     .map_err(MeError::from)?;
-    audit("compatibility_mode_set", "registry", "compatibility_mode",
-        json!({"from": previous.as_str(), "to": parsed.as_str()}))?;
+    audit(
+        "compatibility_mode_set",
+        "registry",
+        "compatibility_mode",
+        json!({"from": previous.as_str(), "to": parsed.as_str()}),
+    )?;
     Ok(previous.as_str().to_string())
 }
 

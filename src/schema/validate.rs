@@ -16,9 +16,12 @@ use serde_json::{json, Value};
 /// The JSON type a value of this SQL type is stored as; `None` for anything.
 fn json_type(t: &SqlType) -> Option<&'static str> {
     match t {
-        SqlType::SmallInt | SqlType::Integer | SqlType::BigInt | SqlType::Numeric(_) | SqlType::Real | SqlType::Double => {
-            Some("number")
-        }
+        SqlType::SmallInt
+        | SqlType::Integer
+        | SqlType::BigInt
+        | SqlType::Numeric(_)
+        | SqlType::Real
+        | SqlType::Double => Some("number"),
         SqlType::Boolean => Some("boolean"),
         SqlType::Json | SqlType::Jsonb => None,
         SqlType::Array(_) => Some("array"),
@@ -35,7 +38,9 @@ pub fn violation_predicate(entity: &EntityDef<'_>) -> String {
         let value = format!("(content -> {key})");
         let present = format!("jsonb_typeof({value}) IS DISTINCT FROM 'null' AND content ? {key}");
         if !f.nullable {
-            parts.push(format!("NOT (content ? {key}) OR jsonb_typeof({value}) = 'null'"));
+            parts.push(format!(
+                "NOT (content ? {key}) OR jsonb_typeof({value}) = 'null'"
+            ));
         }
         if let Some(t) = parse_type(f.type_name) {
             if let Some(jt) = json_type(&t) {
@@ -46,12 +51,20 @@ pub fn violation_predicate(entity: &EntityDef<'_>) -> String {
                     "({present} AND jsonb_typeof({value}) = 'number' AND ({value})::numeric <> trunc(({value})::numeric))"
                 ));
             }
-            if matches!(t, SqlType::Uuid | SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampTz(_) | SqlType::Varchar(Some(_)) | SqlType::Char(Some(_))) {
+            if matches!(
+                t,
+                SqlType::Uuid
+                    | SqlType::Date
+                    | SqlType::Timestamp(_)
+                    | SqlType::TimestampTz(_)
+                    | SqlType::Varchar(Some(_))
+                    | SqlType::Char(Some(_))
+            ) {
                 // formats and lengths are checked in Rust for flagged rows only
                 parts.push(format!("({present} AND jsonb_typeof({value}) = 'string' AND NOT (content ->> {key}) ~ '^[0-9a-fA-F-]{{36}}$|^\\d{{4}}-\\d{{2}}-\\d{{2}}' )"));
             }
         }
-        if let Some(values) = f.enum_values {
+        if let Some(values) = f.enum_values() {
             let list = Value::Array(values.to_vec()).to_string();
             parts.push(format!(
                 "({present} AND NOT (jsonb_build_array({value}) <@ {}::jsonb))",
@@ -74,19 +87,30 @@ pub struct Invalid {
 
 /// Non-conforming current entities, at most `limit` of them (None: all), and how many
 /// current entities were checked.
-pub fn find_invalid(entity_type: Option<&str>, limit: Option<usize>) -> MeResult<(Vec<Invalid>, i64)> {
+pub fn find_invalid(
+    entity_type: Option<&str>,
+    limit: Option<usize>,
+) -> MeResult<(Vec<Invalid>, i64)> {
     let active = require_active()?;
-    let doc = parse_schema(&active.definition).map_err(|e| schema_error("active schema version", e))?;
+    let doc =
+        parse_schema(&active.definition).map_err(|e| schema_error("active schema version", e))?;
     if let Some(t) = entity_type {
         quoted_ident("entity type", t)?;
         if doc.entity(t).is_none() {
-            return Err(MeError::undefined_object(format!("entity type {t:?} is not in the active schema version {}", active.number)));
+            return Err(MeError::undefined_object(format!(
+                "entity type {t:?} is not in the active schema version {}",
+                active.number
+            )));
         }
     }
     let table = data_table("temporal_entities")?;
     let mut out = Vec::new();
     let mut checked = 0i64;
-    for entity in doc.entities.iter().filter(|e| entity_type.is_none_or(|t| t == e.name)) {
+    for entity in doc
+        .entities
+        .iter()
+        .filter(|e| entity_type.is_none_or(|t| t == e.name))
+    {
         checked += Spi::get_one_with_args::<i64>(
             &format!("SELECT count(*) FROM {table} WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted"),
             &[entity.name.into()],
@@ -100,12 +124,16 @@ pub fn find_invalid(entity_type: Option<&str>, limit: Option<usize>) -> MeResult
         let flagged = Spi::connect(|client| {
             let mut rows = Vec::new();
             for r in client.select(&sql, None, &[entity.name.into()])? {
-                rows.push((r.get::<Uuid>(1)?, r.get::<JsonB>(2)?.map(|j| j.0).unwrap_or(Value::Null)));
+                rows.push((
+                    r.get::<Uuid>(1)?,
+                    r.get::<JsonB>(2)?.map(|j| j.0).unwrap_or(Value::Null),
+                ));
             }
             Ok::<_, pgrx::spi::Error>(rows)
         })?;
         for (id, content) in flagged {
-            let violations = validate_content(entity.raw, &content).map_err(|e| schema_error("active schema version", e))?;
+            let violations = validate_content(entity.raw, &content)
+                .map_err(|e| schema_error("active schema version", e))?;
             if !violations.is_empty() {
                 out.push(Invalid {
                     entity_id: id.expect("entity_id is NOT NULL"),
@@ -125,7 +153,9 @@ pub fn find_invalid(entity_type: Option<&str>, limit: Option<usize>) -> MeResult
 /// field, wrong JSON type, value outside an enum): `[{entity_id, entity_type, violations}]`.
 #[pg_extern(stable)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn validate_entities(entity_type: default!(Option<&str>, "NULL")) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+fn validate_entities(
+    entity_type: default!(Option<&str>, "NULL"),
+) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
     let (invalid, _) = find_invalid(entity_type, None)?;
     Ok(JsonB(Value::Array(
         invalid

@@ -11,7 +11,6 @@ use std::panic::AssertUnwindSafe;
 pub struct CaughtSqlError {
     pub code: PgSqlErrorCode,
     pub message: String,
-    pub detail: Option<String>,
 }
 
 impl CaughtSqlError {
@@ -34,6 +33,7 @@ pub fn sqlstate_text(code: PgSqlErrorCode) -> String {
 
 /// Run `f` in a subtransaction. `Ok` when it finished (the subtransaction is released,
 /// its work kept); `Err` with the error when it raised (its work rolled back).
+#[cfg(any(test, feature = "pg_test"))]
 pub fn in_subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, CaughtSqlError> {
     match atomically(|| Ok::<R, std::convert::Infallible>(f())) {
         Ok(r) => Ok(r),
@@ -84,7 +84,6 @@ pub fn atomically<R, E>(f: impl FnOnce() -> Result<R, E>) -> Result<R, Aborted<E
             Err(Aborted::Raised(CaughtSqlError {
                 code: report.sql_error_code(),
                 message: report.message().to_string(),
-                detail: report.detail().map(str::to_string),
             }))
         })
         .execute()

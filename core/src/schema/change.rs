@@ -99,7 +99,8 @@ change_kinds! {
     /// Default changed. Removing the default of a not-nullable field is MEDIUM and
     /// breaks writers that relied on it.
     FieldDefaultChanged = "FIELD_DEFAULT_CHANGED", Low, readers: false, writers: false;
-    /// A deprecated field with a `removal_version` was removed before that version.
+    /// A deprecated field with a `removal_version` was removed before that version
+    /// (reported next to its FIELD_REMOVED, with the same flags).
     DeprecatedFieldRemovedEarly = "DEPRECATED_FIELD_REMOVED_EARLY", High, readers: true, writers: false;
     /// A field was marked deprecated: a warning for its users, nothing breaks yet.
     FieldDeprecated = "FIELD_DEPRECATED", Info, readers: false, writers: false;
@@ -181,7 +182,11 @@ impl Change {
         let mut m = Map::new();
         m.insert("type".into(), self.kind.code().into());
         m.insert("entity".into(), self.entity.clone().into());
-        let optional = [("field", &self.field), ("old_type", &self.old_type), ("new_type", &self.new_type)];
+        let optional = [
+            ("field", &self.field),
+            ("old_type", &self.old_type),
+            ("new_type", &self.new_type),
+        ];
         for (key, value) in optional {
             if let Some(v) = value {
                 m.insert(key.into(), v.clone().into());
@@ -224,7 +229,12 @@ mod tests {
 
     #[test]
     fn json_shape_omits_what_does_not_apply() {
-        let c = Change::new(ChangeKind::EntityRemoved, "Person", None, "Entity Person was removed".into());
+        let c = Change::new(
+            ChangeKind::EntityRemoved,
+            "Person",
+            None,
+            "Entity Person was removed".into(),
+        );
         assert_eq!(
             c.to_json(),
             json!({"type": "ENTITY_REMOVED", "entity": "Person", "severity": "HIGH",

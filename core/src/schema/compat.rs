@@ -60,22 +60,32 @@ impl CompatibilityMode {
 
     /// Does this mode protect new readers reading old data?
     pub fn checks_backward(self) -> bool {
-        matches!(self, Self::Backward | Self::BackwardTransitive | Self::Full | Self::FullTransitive)
+        matches!(
+            self,
+            Self::Backward | Self::BackwardTransitive | Self::Full | Self::FullTransitive
+        )
     }
 
     /// Does this mode protect old readers reading new data?
     pub fn checks_forward(self) -> bool {
-        matches!(self, Self::Forward | Self::ForwardTransitive | Self::Full | Self::FullTransitive)
+        matches!(
+            self,
+            Self::Forward | Self::ForwardTransitive | Self::Full | Self::FullTransitive
+        )
     }
 
     /// Must the new schema be checked against every earlier version?
     pub fn is_transitive(self) -> bool {
-        matches!(self, Self::BackwardTransitive | Self::ForwardTransitive | Self::FullTransitive)
+        matches!(
+            self,
+            Self::BackwardTransitive | Self::ForwardTransitive | Self::FullTransitive
+        )
     }
 
     /// Is this change refused under this mode?
     pub fn is_violated_by(self, change: &Change) -> bool {
-        (self.checks_backward() && change.breaks_writers) || (self.checks_forward() && change.breaks_readers)
+        (self.checks_backward() && change.breaks_writers)
+            || (self.checks_forward() && change.breaks_readers)
     }
 }
 
@@ -92,7 +102,12 @@ pub struct UnknownModeError(pub String);
 impl fmt::Display for UnknownModeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<_> = CompatibilityMode::ALL.iter().map(|m| m.as_str()).collect();
-        write!(f, "unknown compatibility mode {:?}; expected one of {}", self.0, names.join(", "))
+        write!(
+            f,
+            "unknown compatibility mode {:?}; expected one of {}",
+            self.0,
+            names.join(", ")
+        )
     }
 }
 
@@ -118,7 +133,10 @@ pub fn violations(mode: CompatibilityMode, changes: &[Change]) -> Vec<&Change> {
 
 /// `(backward, forward)`: which guarantees hold for this set of changes.
 pub fn compatible_with(changes: &[Change]) -> (bool, bool) {
-    (!changes.iter().any(|c| c.breaks_writers), !changes.iter().any(|c| c.breaks_readers))
+    (
+        !changes.iter().any(|c| c.breaks_writers),
+        !changes.iter().any(|c| c.breaks_readers),
+    )
 }
 
 /// A violation found by [`check_against_history`].
@@ -137,7 +155,11 @@ pub fn check_against_history(
     history: &[&Value],
 ) -> Result<Vec<HistoryViolation>, SchemaError> {
     let new_doc = parse_schema(new)?;
-    let first = if mode.is_transitive() { 0 } else { history.len().saturating_sub(1) };
+    let first = if mode.is_transitive() {
+        0
+    } else {
+        history.len().saturating_sub(1)
+    };
     let mut out = Vec::new();
     for (i, old) in history.iter().enumerate().skip(first) {
         let old_doc = parse_schema(old).map_err(|mut e| {
@@ -145,7 +167,12 @@ pub fn check_against_history(
             e
         })?;
         let changes = diff_docs(&old_doc, &new_doc);
-        out.extend(changes.into_iter().filter(|c| mode.is_violated_by(c)).map(|change| HistoryViolation { against: i, change }));
+        out.extend(
+            changes
+                .into_iter()
+                .filter(|c| mode.is_violated_by(c))
+                .map(|change| HistoryViolation { against: i, change }),
+        );
     }
     Ok(out)
 }
@@ -165,10 +192,17 @@ mod tests {
     #[test]
     fn parse_and_display() {
         for m in CompatibilityMode::ALL {
-            assert_eq!(m.to_string().to_lowercase().parse::<CompatibilityMode>(), Ok(m));
+            assert_eq!(
+                m.to_string().to_lowercase().parse::<CompatibilityMode>(),
+                Ok(m)
+            );
         }
         assert_eq!("full-transitive".parse(), Ok(FullTransitive));
-        assert!("sideways".parse::<CompatibilityMode>().unwrap_err().to_string().contains("BACKWARD_TRANSITIVE"));
+        assert!("sideways"
+            .parse::<CompatibilityMode>()
+            .unwrap_err()
+            .to_string()
+            .contains("BACKWARD_TRANSITIVE"));
     }
 
     #[test]
@@ -176,11 +210,19 @@ mod tests {
         let old = p(json!({"a": {"type": "integer"}, "gone": {"type": "text"}}));
         let new = p(json!({"a": {"type": "bigint"}, "req": {"type": "text", "nullable": false}}));
         let changes = detect_breaking_changes(&old, &new).unwrap();
-        let kinds = |m| violations(m, &changes).iter().map(|c| c.kind).collect::<Vec<_>>();
+        let kinds = |m| {
+            violations(m, &changes)
+                .iter()
+                .map(|c| c.kind)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(kinds(None), []);
         assert_eq!(kinds(Backward), [ChangeKind::RequiredFieldAdded]);
         assert_eq!(kinds(Forward), [ChangeKind::FieldTypeChanged]);
-        assert_eq!(kinds(Full), [ChangeKind::FieldTypeChanged, ChangeKind::RequiredFieldAdded]);
+        assert_eq!(
+            kinds(Full),
+            [ChangeKind::FieldTypeChanged, ChangeKind::RequiredFieldAdded]
+        );
         assert_eq!(compatible_with(&changes), (false, false));
         assert_eq!(compatible_with(&changes[..1]), (true, false));
         assert_eq!(compatible_with(&[]), (true, true));
@@ -195,7 +237,10 @@ mod tests {
         // against v1, v3 is identical.
         let latest = check_against_history(Backward, &v3, &[&v1, &v2]).unwrap();
         assert_eq!(latest.len(), 1);
-        assert_eq!((latest[0].against, latest[0].change.kind), (1, ChangeKind::EnumConstraintAdded));
+        assert_eq!(
+            (latest[0].against, latest[0].change.kind),
+            (1, ChangeKind::EnumConstraintAdded)
+        );
         let all = check_against_history(BackwardTransitive, &v3, &[&v1, &v2]).unwrap();
         assert_eq!(all.len(), 1);
         let v1_tighter = p(json!({"a": {"type": "text", "enum": ["x"]}}));

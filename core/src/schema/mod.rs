@@ -26,6 +26,8 @@ pub mod version;
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod scale_tests;
 
 pub use change::{Change, ChangeKind, Severity};
 pub use compat::{check_against_history, compatible_with, violations, CompatibilityMode};

@@ -1,21 +1,48 @@
 //! Property tests over generated schemas and type names.
 
 use super::change::{ChangeKind, Severity};
-use super::detect_breaking_changes;
+use super::diff::diff_docs;
 use super::types::{is_type_compatible, normalize_type, parse_type, value_fits_type};
+use super::{detect_breaking_changes, parse_schema};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
 const TYPES: &[&str] = &[
-    "smallint", "integer", "bigint", "numeric", "numeric(10,2)", "numeric(12,4)", "real", "double precision",
-    "text", "varchar", "varchar(20)", "varchar(40)", "char(5)", "boolean", "date", "timestamp", "timestamptz",
-    "time", "json", "jsonb", "uuid", "int[]", "string", "number", "object",
+    "smallint",
+    "integer",
+    "bigint",
+    "numeric",
+    "numeric(10,2)",
+    "numeric(12,4)",
+    "real",
+    "double precision",
+    "text",
+    "varchar",
+    "varchar(20)",
+    "varchar(40)",
+    "char(5)",
+    "boolean",
+    "date",
+    "timestamp",
+    "timestamptz",
+    "time",
+    "json",
+    "jsonb",
+    "uuid",
+    "int[]",
+    "string",
+    "number",
+    "object",
 ];
 
 /// Known type names, respelled in odd case and spacing.
 fn known_type() -> impl Strategy<Value = String> {
     (prop::sample::select(TYPES), any::<bool>(), any::<bool>()).prop_map(|(t, upper, pad)| {
-        let t = if upper { t.to_uppercase() } else { t.to_owned() };
+        let t = if upper {
+            t.to_uppercase()
+        } else {
+            t.to_owned()
+        };
         if pad {
             format!("  {}  ", t.replace(' ', "   "))
         } else {
@@ -27,39 +54,67 @@ fn known_type() -> impl Strategy<Value = String> {
 /// `(old, new)` with `new` a lossless change of `old` (often the same type).
 fn compatible_pair() -> impl Strategy<Value = (String, String)> {
     known_type().prop_flat_map(|old| {
-        let targets: Vec<&str> = TYPES.iter().copied().filter(|t| is_type_compatible(&old, t)).collect();
-        (Just(old), prop::sample::select(targets).prop_map(str::to_owned))
+        let targets: Vec<&str> = TYPES
+            .iter()
+            .copied()
+            .filter(|t| is_type_compatible(&old, t))
+            .collect();
+        (
+            Just(old),
+            prop::sample::select(targets).prop_map(str::to_owned),
+        )
     })
 }
 
 fn field() -> impl Strategy<Value = Value> {
-    let enum_values = prop::option::of(prop::collection::vec(prop::sample::select(&["a", "b", "c", "d"][..]), 1..4));
+    let enum_values = prop::option::of(prop::collection::vec(
+        prop::sample::select(&["a", "b", "c", "d"][..]),
+        1..4,
+    ));
     let default = prop::option::of(prop::sample::select(&["a", "b"][..]));
-    (prop::sample::select(TYPES), any::<bool>(), enum_values, default, any::<bool>()).prop_map(|(t, nullable, en, d, dep)| {
-        let mut f = Map::new();
-        f.insert("type".into(), t.into());
-        f.insert("nullable".into(), nullable.into());
-        if let Some(values) = en {
-            f.insert("enum".into(), json!(values));
-        }
-        if let Some(d) = d {
-            f.insert("default".into(), d.into());
-        }
-        if dep {
-            f.insert("deprecated".into(), true.into());
-            f.insert("removal_version".into(), "2.0".into());
-        }
-        Value::Object(f)
-    })
+    (
+        prop::sample::select(TYPES),
+        any::<bool>(),
+        enum_values,
+        default,
+        any::<bool>(),
+    )
+        .prop_map(|(t, nullable, en, d, dep)| {
+            let mut f = Map::new();
+            f.insert("type".into(), t.into());
+            f.insert("nullable".into(), nullable.into());
+            if let Some(values) = en {
+                f.insert("enum".into(), json!(values));
+            }
+            if let Some(d) = d {
+                f.insert("default".into(), d.into());
+            }
+            if dep {
+                f.insert("deprecated".into(), true.into());
+                f.insert("removal_version".into(), "2.0".into());
+            }
+            Value::Object(f)
+        })
 }
 
 /// Entities `E0..E5` with fields `f0..f7`: small name pools, so two generated
 /// schemas overlap and their diff exercises every rule.
 fn schema() -> impl Strategy<Value = Value> {
-    let fields = prop::collection::btree_map(prop::sample::select(&["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"][..]), field(), 0..6);
+    let fields = prop::collection::btree_map(
+        prop::sample::select(&["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"][..]),
+        field(),
+        0..6,
+    );
     let entity = fields.prop_map(|f| json!({"fields": f}));
-    let entities = prop::collection::btree_map(prop::sample::select(&["E0", "E1", "E2", "E3", "E4", "E5"][..]), entity, 0..5);
-    (entities, prop::option::of(prop::sample::select(&["1.0", "1.5", "2.0"][..])))
+    let entities = prop::collection::btree_map(
+        prop::sample::select(&["E0", "E1", "E2", "E3", "E4", "E5"][..]),
+        entity,
+        0..5,
+    );
+    (
+        entities,
+        prop::option::of(prop::sample::select(&["1.0", "1.5", "2.0"][..])),
+    )
         .prop_map(|(e, v)| json!({"entities": e, "version": v}))
 }
 
@@ -74,6 +129,12 @@ proptest! {
         let first = detect_breaking_changes(&a, &b).unwrap();
         prop_assert_eq!(&first, &detect_breaking_changes(&a, &b).unwrap());
         prop_assert!(first.windows(2).all(|w| w[0].sort_key() <= w[1].sort_key()));
+    }
+
+    #[test]
+    fn fused_parse_gives_the_plain_result(a in schema(), b in schema()) {
+        let plain = diff_docs(&parse_schema(&a).unwrap(), &parse_schema(&b).unwrap());
+        prop_assert_eq!(detect_breaking_changes(&a, &b).unwrap(), plain);
     }
 
     #[test]

@@ -47,7 +47,10 @@ impl Violation {
 
 /// Validate `content` against an entity definition given as JSON
 /// (`{"fields": {...}}`). Fails only if the definition itself is invalid.
-pub fn validate_content(entity_schema: &Value, content: &Value) -> Result<Vec<Violation>, SchemaError> {
+pub fn validate_content(
+    entity_schema: &Value,
+    content: &Value,
+) -> Result<Vec<Violation>, SchemaError> {
     let entity = parse_entity("entity", entity_schema)?;
     Ok(validate_entity_content(&entity, content))
 }
@@ -57,25 +60,43 @@ pub fn validate_content(entity_schema: &Value, content: &Value) -> Result<Vec<Vi
 pub fn validate_entity_content(entity: &EntityDef<'_>, content: &Value) -> Vec<Violation> {
     let Some(obj) = content.as_object() else {
         let message = format!("content of {} must be a JSON object", entity.name);
-        return vec![Violation { kind: ViolationKind::NotAnObject, field: None, message }];
+        return vec![Violation {
+            kind: ViolationKind::NotAnObject,
+            field: None,
+            message,
+        }];
     };
     let mut out = Vec::new();
     for f in &entity.fields {
-        let violation = |kind, message: String| Violation { kind, field: Some(f.name.to_owned()), message };
+        let violation = |kind, message: String| Violation {
+            kind,
+            field: Some(f.name.to_owned()),
+            message,
+        };
         let value = match obj.get(f.name) {
             None | Some(Value::Null) if !f.nullable => {
-                out.push(violation(ViolationKind::MissingRequiredField, format!("field {} is required", f.name)));
+                out.push(violation(
+                    ViolationKind::MissingRequiredField,
+                    format!("field {} is required", f.name),
+                ));
                 continue;
             }
             None | Some(Value::Null) => continue,
             Some(v) => v,
         };
         if !value_fits_type(value, f.type_name) {
-            let message = format!("field {} must be of type {}, got {value}", f.name, f.type_name);
+            let message = format!(
+                "field {} must be of type {}, got {value}",
+                f.name, f.type_name
+            );
             out.push(violation(ViolationKind::WrongType, message));
-        } else if let Some(allowed) = f.enum_values {
+        } else if let Some(allowed) = f.enum_values() {
             if !allowed.iter().any(|a| same_value(a, value)) {
-                let message = format!("field {} must be one of {}, got {value}", f.name, Value::from(allowed));
+                let message = format!(
+                    "field {} must be one of {}, got {value}",
+                    f.name,
+                    Value::from(allowed)
+                );
                 out.push(violation(ViolationKind::EnumViolation, message));
             }
         }
@@ -110,10 +131,17 @@ mod tests {
     fn each_kind() {
         let s = |x: &str| Some(x.to_owned());
         assert_eq!(codes(json!({})), [("MISSING_REQUIRED_FIELD", s("email"))]);
-        assert_eq!(codes(json!({"email": null})), [("MISSING_REQUIRED_FIELD", s("email"))]);
+        assert_eq!(
+            codes(json!({"email": null})),
+            [("MISSING_REQUIRED_FIELD", s("email"))]
+        );
         assert_eq!(
             codes(json!({"email": 5, "age": "old", "status": "c"})),
-            [("WRONG_TYPE", s("age")), ("WRONG_TYPE", s("email")), ("ENUM_VIOLATION", s("status"))]
+            [
+                ("WRONG_TYPE", s("age")),
+                ("WRONG_TYPE", s("email")),
+                ("ENUM_VIOLATION", s("status"))
+            ]
         );
         assert_eq!(codes(json!([])), [("NOT_AN_OBJECT", None)]);
     }
@@ -121,7 +149,10 @@ mod tests {
     #[test]
     fn messages_and_json() {
         let v = validate_content(&person(), &json!({"email": "e", "status": "c"})).unwrap();
-        assert_eq!(v[0].message, "field status must be one of [\"a\",\"b\"], got \"c\"");
+        assert_eq!(
+            v[0].message,
+            "field status must be one of [\"a\",\"b\"], got \"c\""
+        );
         assert_eq!(v[0].to_json()["kind"], "ENUM_VIOLATION");
         assert!(validate_content(&json!({"fields": 1}), &json!({})).is_err());
     }

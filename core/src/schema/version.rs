@@ -28,7 +28,10 @@ fn tokens(v: &str) -> Option<Vec<(Token<'_>, bool)>> {
     while i < b.len() {
         let start = i;
         let digit = b[i].is_ascii_digit();
-        while i < b.len() && (b[i].is_ascii_alphabetic() || b[i].is_ascii_digit()) && b[i].is_ascii_digit() == digit {
+        while i < b.len()
+            && (b[i].is_ascii_alphabetic() || b[i].is_ascii_digit())
+            && b[i].is_ascii_digit() == digit
+        {
             i += 1;
         }
         if i == start {
@@ -37,7 +40,14 @@ fn tokens(v: &str) -> Option<Vec<(Token<'_>, bool)>> {
             continue;
         }
         let text = &v[start..i];
-        out.push((if digit { Token::Num(text) } else { Token::Word(text) }, dash));
+        out.push((
+            if digit {
+                Token::Num(text)
+            } else {
+                Token::Word(text)
+            },
+            dash,
+        ));
         dash = false;
     }
     Some(out)
@@ -57,7 +67,10 @@ fn cmp_token(a: Token<'_>, b: Token<'_>) -> Ordering {
 
 /// How a version with this extra tail compares to the same version without it.
 fn tail_order(rest: &[(Token<'_>, bool)]) -> Ordering {
-    match rest.iter().find(|(t, _)| !matches!(t, Token::Num(n) if n.bytes().all(|c| c == b'0'))) {
+    match rest
+        .iter()
+        .find(|(t, _)| !matches!(t, Token::Num(n) if n.bytes().all(|c| c == b'0')))
+    {
         None => Ordering::Equal,
         Some((Token::Word(_), true)) => Ordering::Less,
         Some(_) => Ordering::Greater,
@@ -104,7 +117,11 @@ pub fn next_version(current: &str, taken: &dyn Fn(&str) -> bool, suffix: &str) -
     let (base, start) = split_series(current, suffix);
     let mut candidate = String::new();
     for k in start..start + MAX_TRIES {
-        candidate = if k == 1 { format!("{base}{suffix}") } else { format!("{base}{suffix}{k}") };
+        candidate = if k == 1 {
+            format!("{base}{suffix}")
+        } else {
+            format!("{base}{suffix}{k}")
+        };
         if !taken(&candidate) {
             break;
         }
@@ -115,7 +132,10 @@ pub fn next_version(current: &str, taken: &dyn Fn(&str) -> bool, suffix: &str) -
 /// `v1.2.3` → (`v1.2.`, 3) when the whole string is dotted numbers.
 fn split_release(v: &str) -> Option<(&str, u64)> {
     let digits = v.strip_prefix(['v', 'V']).unwrap_or(v);
-    let valid = !digits.is_empty() && digits.split('.').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
+    let valid = !digits.is_empty()
+        && digits
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
     if !valid {
         return None;
     }
@@ -133,7 +153,11 @@ fn split_series<'v>(v: &'v str, suffix: &str) -> (&'v str, u64) {
         if rest.is_empty() {
             return (&v[..i], 2);
         }
-        if let Some(n) = rest.parse::<u64>().ok().filter(|n| *n >= 2 && !rest.starts_with('0')) {
+        if let Some(n) = rest
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n >= 2 && !rest.starts_with('0'))
+        {
             return (&v[..i], n.saturating_add(1));
         }
     }
@@ -148,14 +172,25 @@ mod tests {
     #[test]
     fn compares_numerically() {
         let cases = [
-            ("1.10", "1.9", Greater), ("1.0", "1.0.0", Equal), ("v2.0", "2", Equal), ("1.0.0-rc1", "1.0.0", Less),
-            ("1.0.0_patch", "1.0.0", Greater), ("1.0.0-rc.2", "1.0.0-rc.10", Less), ("2.0.0", "10.0.0", Less),
-            ("1.0.0+build5", "1.0.0", Equal), ("1.0.0-beta", "1.0.0-alpha", Greater), ("1.0.0-rc1", "1.0.0.1", Less),
+            ("1.10", "1.9", Greater),
+            ("1.0", "1.0.0", Equal),
+            ("v2.0", "2", Equal),
+            ("1.0.0-rc1", "1.0.0", Less),
+            ("1.0.0_patch", "1.0.0", Greater),
+            ("1.0.0-rc.2", "1.0.0-rc.10", Less),
+            ("2.0.0", "10.0.0", Less),
+            ("1.0.0+build5", "1.0.0", Equal),
+            ("1.0.0-beta", "1.0.0-alpha", Greater),
+            ("1.0.0-rc1", "1.0.0.1", Less),
             ("007", "7", Equal),
         ];
         for (a, b, expected) in cases {
             assert_eq!(compare_versions(a, b), Some(expected), "{a} vs {b}");
-            assert_eq!(compare_versions(b, a), Some(expected.reverse()), "{b} vs {a}");
+            assert_eq!(
+                compare_versions(b, a),
+                Some(expected.reverse()),
+                "{b} vs {a}"
+            );
         }
         assert_eq!(compare_versions("beta", "1.0"), None);
         assert_eq!(compare_versions("", ""), None);
@@ -170,11 +205,20 @@ mod tests {
         let taken = |v: &str| ["1.0.1", "1.0.2", "beta_patch", "beta_patch2"].contains(&v);
         assert_eq!(next_version("1.0.0", &taken, "_patch"), "1.0.3");
         assert_eq!(next_version("beta", &taken, "_patch"), "beta_patch3");
-        assert_eq!(next_version("1.0.0-rc1", &none, "_deprecation"), "1.0.0-rc1_deprecation");
+        assert_eq!(
+            next_version("1.0.0-rc1", &none, "_deprecation"),
+            "1.0.0-rc1_deprecation"
+        );
         assert_eq!(next_version("x_patch", &none, "_patch"), "x_patch2");
         assert_eq!(next_version("x_patch7", &none, "_patch"), "x_patch8");
-        assert_eq!(next_version("18446744073709551615", &none, "_patch"), "18446744073709551615_patch");
+        assert_eq!(
+            next_version("18446744073709551615", &none, "_patch"),
+            "18446744073709551615_patch"
+        );
         let all = |_: &str| true;
-        assert!(!next_version("1.0", &all, "_p").is_empty(), "terminates even if everything is taken");
+        assert!(
+            !next_version("1.0", &all, "_p").is_empty(),
+            "terminates even if everything is taken"
+        );
     }
 }

@@ -50,10 +50,16 @@ pub(crate) struct Loc<'p> {
 }
 
 impl<'p> Loc<'p> {
-    pub(crate) const ROOT: Loc<'static> = Loc { parent: None, key: "$" };
+    pub(crate) const ROOT: Loc<'static> = Loc {
+        parent: None,
+        key: "$",
+    };
 
     pub(crate) fn child(&'p self, key: &'p str) -> Loc<'p> {
-        Loc { parent: Some(self), key }
+        Loc {
+            parent: Some(self),
+            key,
+        }
     }
 
     pub(crate) fn error(&self, message: impl Into<String>) -> SchemaError {
@@ -64,7 +70,10 @@ impl<'p> Loc<'p> {
             cur = l.parent;
         }
         keys.reverse();
-        SchemaError { path: keys.join("."), message: message.into() }
+        SchemaError {
+            path: keys.join("."),
+            message: message.into(),
+        }
     }
 }
 
@@ -89,6 +98,11 @@ pub struct EntityDef<'a> {
 }
 
 /// One field of an entity type.
+///
+/// Only what every diff reads is stored; rarer keys are validated by the
+/// parser and then read from `raw` on demand. The struct stays at 64 bytes:
+/// a diff of two large schemas holds 100,000 of them, and at that size memory
+/// traffic, not computation, is the cost.
 #[derive(Debug, Clone)]
 pub struct FieldDef<'a> {
     pub name: &'a str,
@@ -96,18 +110,29 @@ pub struct FieldDef<'a> {
     pub type_name: &'a str,
     /// Defaults to `true` when the key is absent.
     pub nullable: bool,
+    pub deprecated: bool,
     /// `None` when absent or JSON `null`.
     pub default: Option<&'a Value>,
-    pub enum_values: Option<&'a [Value]>,
-    pub deprecated: bool,
-    pub removal_version: Option<&'a str>,
-    pub renamed_from: Option<&'a str>,
-    // Free-text keys (`description`, `deprecation_message`, `deprecated_at`) are
-    // validated by the parser but read from `raw` on demand: keeping this
-    // struct small matters when a diff holds 100,000 of them.
+    enum_values: Option<&'a Vec<Value>>,
+    has_removal_version: bool,
+    has_renamed_from: bool,
 }
 
 impl<'a> FieldDef<'a> {
+    pub fn enum_values(&self) -> Option<&'a [Value]> {
+        self.enum_values.map(Vec::as_slice)
+    }
+    pub fn removal_version(&self) -> Option<&'a str> {
+        self.has_removal_version
+            .then(|| self.text("removal_version"))
+            .flatten()
+    }
+    /// The old name of a renamed field.
+    pub fn renamed_from(&self) -> Option<&'a str> {
+        self.has_renamed_from
+            .then(|| self.text("renamed_from"))
+            .flatten()
+    }
     pub fn description(&self) -> Option<&'a str> {
         self.text("description")
     }
@@ -128,17 +153,19 @@ impl<'a> FieldDef<'a> {
 
     /// Same name and same definition as far as compatibility goes: free text
     /// (`description`, `deprecation_message`, `deprecated_at`) and unknown keys
-    /// are not compared. The diff uses this to skip unchanged fields; on large
-    /// schemas its cost is reading memory, so it reads as little as it can.
+    /// are not compared. The diff uses this to skip unchanged fields, so it
+    /// checks the cheap flags first and reads strings only when it must.
     pub fn same_definition(&self, other: &FieldDef<'_>) -> bool {
         self.nullable == other.nullable
             && self.deprecated == other.deprecated
+            && self.has_removal_version == other.has_removal_version
+            && self.has_renamed_from == other.has_renamed_from
             && self.name == other.name
             && self.type_name == other.type_name
             && self.default == other.default
             && self.enum_values == other.enum_values
-            && self.removal_version == other.removal_version
-            && self.renamed_from == other.renamed_from
+            && (!self.has_removal_version || self.removal_version() == other.removal_version())
+            && (!self.has_renamed_from || self.renamed_from() == other.renamed_from())
     }
 }
 
@@ -155,12 +182,16 @@ impl<'a> EntityDef<'a> {
 }
 
 fn find<'v, T>(items: &'v [T], name: &str, key: impl Fn(&T) -> &str) -> Option<&'v T> {
-    items.binary_search_by(|x| key(x).cmp(name)).ok().map(|i| &items[i])
+    items
+        .binary_search_by(|x| key(x).cmp(name))
+        .ok()
+        .map(|i| &items[i])
 }
 
+mod keys;
 mod parse;
 pub use parse::{parse_entity, parse_field, parse_schema};
-pub(crate) use parse::parse_field_at;
+pub(crate) use parse::{parse_entity_at, parse_field_at, parse_header};
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,31 @@
 //! Parsing: one pass over each object's keys, checking the JSON type of every
 //! known key and leaving unknown keys alone.
 
+use super::keys::{as_object, opt_bool, opt_enum, opt_name, opt_str, opt_str_array};
 use super::{is_plain_identifier, EntityDef, FieldDef, Loc, SchemaDoc, SchemaError};
 use serde_json::{Map, Value};
 
 /// Parse and validate a whole schema document.
 pub fn parse_schema(value: &Value) -> Result<SchemaDoc<'_>, SchemaError> {
+    let (mut doc, entities) = parse_header(value)?;
+    let root = Loc::ROOT;
+    let here = root.child("entities");
+    doc.entities.reserve_exact(entities.len());
+    for (name, def) in entities {
+        doc.entities
+            .push(parse_entity_at(name, def, &here.child(name))?);
+    }
+    // serde_json maps are usually sorted already (then this is linear), but a
+    // build with `preserve_order` would not be: sort so output never depends on it.
+    doc.entities.sort_unstable_by(|a, b| a.name.cmp(b.name));
+    Ok(doc)
+}
+
+/// The top level with `entities` still unparsed: a document with no entities
+/// yet, and the entity map. Entity paths are `$.entities.<name>`.
+pub(crate) fn parse_header(
+    value: &Value,
+) -> Result<(SchemaDoc<'_>, &Map<String, Value>), SchemaError> {
     let root = Loc::ROOT;
     let obj = as_object(value, &root)?;
     let (mut version, mut description, mut entities) = (None, None, None);
@@ -19,15 +39,13 @@ pub fn parse_schema(value: &Value) -> Result<SchemaDoc<'_>, SchemaError> {
         }
     }
     let entities = entities.ok_or_else(|| root.error("missing required key \"entities\""))?;
-    let here = root.child("entities");
-    let mut parsed = Vec::with_capacity(entities.len());
-    for (name, def) in entities {
-        parsed.push(parse_entity_at(name, def, &here.child(name))?);
-    }
-    // serde_json maps are usually sorted already (then this is linear), but a
-    // build with `preserve_order` would not be: sort so output never depends on it.
-    parsed.sort_unstable_by(|a, b| a.name.cmp(b.name));
-    Ok(SchemaDoc { raw: value, version, description, entities: parsed })
+    let doc = SchemaDoc {
+        raw: value,
+        version,
+        description,
+        entities: Vec::new(),
+    };
+    Ok((doc, entities))
 }
 
 /// Parse one entity definition on its own (paths start at `$`).
@@ -70,13 +88,17 @@ pub(crate) fn parse_entity_at<'a>(
     let here = loc.child("fields");
     e.fields.reserve_exact(fields.len());
     for (fname, def) in fields {
-        e.fields.push(parse_field_at(fname, def, &here.child(fname))?);
+        e.fields
+            .push(parse_field_at(fname, def, &here.child(fname))?);
     }
     e.fields.sort_unstable_by(|a, b| a.name.cmp(b.name));
     for (i, id) in e.identity.iter().enumerate() {
         if e.field(id).is_none() {
             let idx = i.to_string();
-            return Err(loc.child("identity").child(&idx).error(format!("identity names unknown field \"{id}\"")));
+            return Err(loc
+                .child("identity")
+                .child(&idx)
+                .error(format!("identity names unknown field \"{id}\"")));
         }
     }
     Ok(e)
@@ -97,8 +119,8 @@ pub(crate) fn parse_field_at<'a>(
         default: None,
         enum_values: None,
         deprecated: false,
-        removal_version: None,
-        renamed_from: None,
+        has_removal_version: false,
+        has_renamed_from: false,
     };
     let mut type_name = None;
     for (key, v) in obj {
@@ -110,8 +132,8 @@ pub(crate) fn parse_field_at<'a>(
             "enum" => f.enum_values = opt_enum(v, &here)?,
             "deprecated" => f.deprecated = opt_bool(v, &here)?.unwrap_or(false),
             "deprecation_message" | "deprecated_at" | "description" => _ = opt_str(v, &here)?,
-            "removal_version" => f.removal_version = opt_str(v, &here)?,
-            "renamed_from" => f.renamed_from = opt_name(v, &here)?,
+            "removal_version" => f.has_removal_version = opt_str(v, &here)?.is_some(),
+            "renamed_from" => f.has_renamed_from = opt_name(v, &here)?.is_some(),
             _ => {}
         }
     }
@@ -131,70 +153,6 @@ fn check_name(name: &str, what: &str, loc: &Loc<'_>) -> Result<(), SchemaError> 
         "{what} name {name:?} is not a plain identifier (letters, digits, _; not starting with a digit; at most 63 bytes)"
     )))
 }
-
-fn as_object<'a>(v: &'a Value, loc: &Loc<'_>) -> Result<&'a Map<String, Value>, SchemaError> {
-    v.as_object().ok_or_else(|| loc.error(format!("must be an object, found {}", kind(v))))
-}
-
-fn opt_str<'a>(v: &'a Value, loc: &Loc<'_>) -> Result<Option<&'a str>, SchemaError> {
-    match v {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s)),
-        other => Err(loc.error(format!("must be a string, found {}", kind(other)))),
-    }
-}
-
-fn opt_name<'a>(v: &'a Value, loc: &Loc<'_>) -> Result<Option<&'a str>, SchemaError> {
-    let name = opt_str(v, loc)?;
-    match name {
-        Some(n) if !is_plain_identifier(n) => Err(loc.error(format!("{n:?} is not a plain identifier"))),
-        _ => Ok(name),
-    }
-}
-
-fn opt_bool(v: &Value, loc: &Loc<'_>) -> Result<Option<bool>, SchemaError> {
-    match v {
-        Value::Null => Ok(None),
-        Value::Bool(b) => Ok(Some(*b)),
-        other => Err(loc.error(format!("must be a boolean, found {}", kind(other)))),
-    }
-}
-
-fn opt_enum<'a>(v: &'a Value, loc: &Loc<'_>) -> Result<Option<&'a [Value]>, SchemaError> {
-    match v {
-        Value::Null => Ok(None),
-        // An empty enum would reject every non-null value: almost surely a mistake.
-        Value::Array(a) if a.is_empty() => Err(loc.error("must not be empty")),
-        Value::Array(a) => Ok(Some(a)),
-        other => Err(loc.error(format!("must be an array, found {}", kind(other)))),
-    }
-}
-
-fn opt_str_array<'a>(v: &'a Value, loc: &Loc<'_>) -> Result<Vec<&'a str>, SchemaError> {
-    let items = match v {
-        Value::Null => return Ok(Vec::new()),
-        Value::Array(a) => a,
-        other => return Err(loc.error(format!("must be an array, found {}", kind(other)))),
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let idx = i.to_string();
-        out.push(opt_str(item, &loc.child(&idx))?.ok_or_else(|| loc.child(&idx).error("must be a string"))?);
-    }
-    Ok(out)
-}
-
-pub(crate) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 
 #[cfg(test)]
 mod tests {
@@ -217,12 +175,15 @@ mod tests {
         let doc = parse_schema(&v).unwrap();
         assert_eq!(doc.version, Some("1.0.0"));
         let p = doc.entity("Person").unwrap();
-        assert_eq!(p.fields.iter().map(|f| f.name).collect::<Vec<_>>(), ["age", "email", "status"]);
+        assert_eq!(
+            p.fields.iter().map(|f| f.name).collect::<Vec<_>>(),
+            ["age", "email", "status"]
+        );
         assert_eq!(p.identity, ["email"]);
         let email = p.field("email").unwrap();
         assert!(!email.nullable && email.is_optional());
         assert_eq!(email.default, Some(&json!("x")));
-        assert_eq!(p.field("status").unwrap().enum_values.unwrap().len(), 2);
+        assert_eq!(p.field("status").unwrap().enum_values().unwrap().len(), 2);
         assert!(p.field("age").unwrap().nullable);
         assert!(doc.entity("Nobody").is_none());
     }
@@ -232,8 +193,14 @@ mod tests {
         let cases = [
             (json!([]), "$: must be an object, found array"),
             (json!({}), "$: missing required key \"entities\""),
-            (json!({"entities": {"P": {}}}), "$.entities.P: missing required key \"fields\""),
-            (json!({"entities": {"P": {"fields": {"a": {}}}}}), "$.entities.P.fields.a: missing required key \"type\""),
+            (
+                json!({"entities": {"P": {}}}),
+                "$.entities.P: missing required key \"fields\"",
+            ),
+            (
+                json!({"entities": {"P": {"fields": {"a": {}}}}}),
+                "$.entities.P.fields.a: missing required key \"type\"",
+            ),
             (
                 json!({"entities": {"P": {"fields": {"age": {"type": 3}}}}}),
                 "$.entities.P.fields.age.type: must be a string, found number",
@@ -250,8 +217,14 @@ mod tests {
                 json!({"entities": {"P": {"fields": {"a": {"type": "text"}}, "identity": ["b"]}}}),
                 "$.entities.P.identity.0: identity names unknown field \"b\"",
             ),
-            (json!({"entities": {"P": {"fields": {}, "identity": [1]}}}), "$.entities.P.identity.0: must be a string, found number"),
-            (json!({"entities": {}, "version": 2}), "$.version: must be a string, found number"),
+            (
+                json!({"entities": {"P": {"fields": {}, "identity": [1]}}}),
+                "$.entities.P.identity.0: must be a string, found number",
+            ),
+            (
+                json!({"entities": {}, "version": 2}),
+                "$.version: must be a string, found number",
+            ),
         ];
         for (doc, expected) in cases {
             assert_eq!(err(doc), expected);
@@ -264,15 +237,30 @@ mod tests {
         assert!(e.starts_with("$.entities.bad name: entity name"), "{e}");
         let e = err(json!({"entities": {"P": {"fields": {"1x": {"type": "text"}}}}}));
         assert!(e.starts_with("$.entities.P.fields.1x: field name"), "{e}");
-        let e = err(json!({"entities": {"P": {"fields": {"a": {"type": "text", "renamed_from": "a b"}}}}}));
+        let e = err(
+            json!({"entities": {"P": {"fields": {"a": {"type": "text", "renamed_from": "a b"}}}}}),
+        );
         assert!(e.starts_with("$.entities.P.fields.a.renamed_from:"), "{e}");
     }
 
     #[test]
     fn standalone_entity_and_field() {
         let f = json!({"type": " ", "nullable": false});
-        assert_eq!(parse_field("a", &f).unwrap_err().to_string(), "$.type: must not be empty");
+        assert_eq!(
+            parse_field("a", &f).unwrap_err().to_string(),
+            "$.type: must not be empty"
+        );
         let e = json!({"fields": {"a": {"type": "text", "deprecated": true}}});
         assert!(parse_entity("E", &e).unwrap().fields[0].deprecated);
+    }
+
+    /// The published JSON Schema's examples must parse here too.
+    #[test]
+    fn published_json_schema_examples_parse() {
+        let text = include_str!("../../../../docs/schema-definition.schema.json");
+        let doc: Value = serde_json::from_str(text).unwrap();
+        for example in doc["examples"].as_array().unwrap() {
+            parse_schema(example).unwrap();
+        }
     }
 }

@@ -17,7 +17,13 @@ impl Rule for Defaults {
         "defaults"
     }
 
-    fn check_field(&self, _ctx: &DiffContext<'_>, e: &EntityPair<'_>, f: &FieldPair<'_>, out: &mut Vec<Change>) {
+    fn check_field(
+        &self,
+        _ctx: &DiffContext<'_>,
+        e: &EntityPair<'_>,
+        f: &FieldPair<'_>,
+        out: &mut Vec<Change>,
+    ) {
         let (old, new) = (f.old.default, f.new.default);
         let same = match (old, new) {
             (Some(a), Some(b)) => same_value(a, b),
@@ -27,9 +33,19 @@ impl Rule for Defaults {
             return;
         }
         let show = |v: Option<&Value>| v.map_or_else(|| "no default".to_owned(), Value::to_string);
-        let desc = format!("Default of {} changed from {} to {}", qualified(e, f), show(old), show(new));
-        let mut c = Change::new(ChangeKind::FieldDefaultChanged, e.name(), Some(f.name()), desc)
-            .with_details(json!({"old_default": old, "new_default": new}));
+        let desc = format!(
+            "Default of {} changed from {} to {}",
+            qualified(e, f),
+            show(old),
+            show(new)
+        );
+        let mut c = Change::new(
+            ChangeKind::FieldDefaultChanged,
+            e.name(),
+            Some(f.name()),
+            desc,
+        )
+        .with_details(json!({"old_default": old, "new_default": new}));
         if new.is_none() && !f.new.nullable {
             c = c.with_severity(Severity::Medium).with_breaks(false, true);
         }
@@ -50,8 +66,14 @@ mod tests {
             entity_p(json!({"a": {"type": "text", "default": "y"}})),
         );
         assert_eq!(kinds(&c), [ChangeKind::FieldDefaultChanged]);
-        assert_eq!(c[0].description, "Default of P.a changed from \"x\" to \"y\"");
-        assert_eq!((c[0].severity, c[0].breaks_readers, c[0].breaks_writers), (Severity::Low, false, false));
+        assert_eq!(
+            c[0].description,
+            "Default of P.a changed from \"x\" to \"y\""
+        );
+        assert_eq!(
+            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
+            (Severity::Low, false, false)
+        );
     }
 
     #[test]
@@ -60,7 +82,10 @@ mod tests {
             entity_p(json!({"a": {"type": "integer", "nullable": false, "default": 1}})),
             entity_p(json!({"a": {"type": "integer", "nullable": false}})),
         );
-        assert_eq!((c[0].severity, c[0].breaks_writers), (Severity::Medium, true));
+        assert_eq!(
+            (c[0].severity, c[0].breaks_writers),
+            (Severity::Medium, true)
+        );
         assert!(diff(
             entity_p(json!({"a": {"type": "integer", "default": 1}})),
             entity_p(json!({"a": {"type": "integer", "default": 1.0}}))

@@ -24,7 +24,9 @@ impl Rule for Deprecation {
     fn check_entity(&self, ctx: &DiffContext<'_>, e: &EntityPair<'_>, out: &mut Vec<Change>) {
         let version = ctx.new.version;
         for f in &e.removed_fields {
-            let Some(removal) = f.removal_version.filter(|_| f.deprecated) else { continue };
+            let Some(removal) = f.removal_version().filter(|_| f.deprecated) else {
+                continue;
+            };
             if !removed_early(version, removal) {
                 continue;
             }
@@ -34,19 +36,30 @@ impl Rule for Deprecation {
                 e.name(),
                 version.unwrap_or("(unknown)")
             );
-            let c = Change::new(ChangeKind::DeprecatedFieldRemovedEarly, e.name(), Some(f.name), desc)
-                .with_breaks(!f.is_optional(), false)
-                .with_details(json!({"removal_version": removal, "schema_version": version}));
+            let c = Change::new(
+                ChangeKind::DeprecatedFieldRemovedEarly,
+                e.name(),
+                Some(f.name),
+                desc,
+            )
+            .with_breaks(!f.is_optional(), false)
+            .with_details(json!({"removal_version": removal, "schema_version": version}));
             out.push(c);
         }
     }
 
-    fn check_field(&self, _ctx: &DiffContext<'_>, e: &EntityPair<'_>, f: &FieldPair<'_>, out: &mut Vec<Change>) {
+    fn check_field(
+        &self,
+        _ctx: &DiffContext<'_>,
+        e: &EntityPair<'_>,
+        f: &FieldPair<'_>,
+        out: &mut Vec<Change>,
+    ) {
         if f.old.deprecated || !f.new.deprecated {
             return;
         }
         let mut desc = format!("Field {} was deprecated", qualified(e, f));
-        if let Some(v) = f.new.removal_version {
+        if let Some(v) = f.new.removal_version() {
             desc.push_str(&format!(" (removal planned in {v})"));
         }
         if let Some(m) = f.new.deprecation_message() {
@@ -54,10 +67,13 @@ impl Rule for Deprecation {
         }
         let details = json!({
             "deprecation_message": f.new.deprecation_message(),
-            "removal_version": f.new.removal_version,
+            "removal_version": f.new.removal_version(),
             "deprecated_at": f.new.deprecated_at(),
         });
-        out.push(Change::new(ChangeKind::FieldDeprecated, e.name(), Some(f.name()), desc).with_details(details));
+        out.push(
+            Change::new(ChangeKind::FieldDeprecated, e.name(), Some(f.name()), desc)
+                .with_details(details),
+        );
     }
 }
 
@@ -89,25 +105,48 @@ mod tests {
     #[test]
     fn deprecating_is_info() {
         let old = entity_p(json!({"a": {"type": "text"}}));
-        let new = entity_p(json!({"a": {"type": "text", "deprecated": true, "removal_version": "2.0",
-                                          "deprecation_message": "use b"}}));
+        let new = entity_p(
+            json!({"a": {"type": "text", "deprecated": true, "removal_version": "2.0",
+                                          "deprecation_message": "use b"}}),
+        );
         let c = diff(old, new);
         assert_eq!(kinds(&c), [ChangeKind::FieldDeprecated]);
         assert_eq!(c[0].severity, Severity::Info);
-        assert_eq!(c[0].description, "Field P.a was deprecated (removal planned in 2.0): use b");
+        assert_eq!(
+            c[0].description,
+            "Field P.a was deprecated (removal planned in 2.0): use b"
+        );
     }
 
     #[test]
     fn early_removal() {
         let dep = json!({"a": {"type": "text", "deprecated": true, "removal_version": "2.0"}, "b": {"type": "text"}});
         let gone = json!({"b": {"type": "text"}});
-        let early = diff(with_version(Some("1.0"), dep.clone()), with_version(Some("1.5"), gone.clone()));
-        assert_eq!(kinds(&early), [ChangeKind::DeprecatedFieldRemovedEarly, ChangeKind::FieldRemoved]);
+        let early = diff(
+            with_version(Some("1.0"), dep.clone()),
+            with_version(Some("1.5"), gone.clone()),
+        );
+        assert_eq!(
+            kinds(&early),
+            [
+                ChangeKind::DeprecatedFieldRemovedEarly,
+                ChangeKind::FieldRemoved
+            ]
+        );
         assert_eq!(early[0].severity, Severity::High);
-        let on_time = diff(with_version(Some("1.0"), dep.clone()), with_version(Some("2.0.0"), gone.clone()));
+        let on_time = diff(
+            with_version(Some("1.0"), dep.clone()),
+            with_version(Some("2.0.0"), gone.clone()),
+        );
         assert_eq!(kinds(&on_time), [ChangeKind::FieldRemoved]);
         let unknown = diff(with_version(None, dep), with_version(None, gone));
-        assert_eq!(kinds(&unknown), [ChangeKind::DeprecatedFieldRemovedEarly, ChangeKind::FieldRemoved]);
+        assert_eq!(
+            kinds(&unknown),
+            [
+                ChangeKind::DeprecatedFieldRemovedEarly,
+                ChangeKind::FieldRemoved
+            ]
+        );
     }
 
     #[test]

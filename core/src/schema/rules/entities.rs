@@ -13,10 +13,20 @@ impl Rule for Entities {
 
     fn check_schema(&self, ctx: &DiffContext<'_>, out: &mut Vec<Change>) {
         for e in &ctx.removed_entities {
-            out.push(Change::new(ChangeKind::EntityRemoved, e.name, None, format!("Entity {} was removed", e.name)));
+            out.push(Change::new(
+                ChangeKind::EntityRemoved,
+                e.name,
+                None,
+                format!("Entity {} was removed", e.name),
+            ));
         }
         for e in &ctx.added_entities {
-            out.push(Change::new(ChangeKind::EntityAdded, e.name, None, format!("Entity {} was added", e.name)));
+            out.push(Change::new(
+                ChangeKind::EntityAdded,
+                e.name,
+                None,
+                format!("Entity {} was added", e.name),
+            ));
         }
     }
 }
@@ -29,14 +39,21 @@ mod tests {
 
     #[test]
     fn removed_and_added_entities() {
-        let old = json!({"entities": {"A": {"fields": {"x": {"type": "text"}}}, "B": {"fields": {}}}});
+        let old =
+            json!({"entities": {"A": {"fields": {"x": {"type": "text"}}}, "B": {"fields": {}}}});
         let new = json!({"entities": {"B": {"fields": {}}, "C": {"fields": {"y": {"type": "text", "nullable": false}}}}});
         let changes = diff(old, new);
-        assert_eq!(kinds(&changes), [ChangeKind::EntityRemoved, ChangeKind::EntityAdded]);
+        assert_eq!(
+            kinds(&changes),
+            [ChangeKind::EntityRemoved, ChangeKind::EntityAdded]
+        );
         assert_eq!(changes[0].description, "Entity A was removed");
         assert_eq!(changes[0].severity, Severity::High);
         assert!(changes[0].breaks_readers && changes[0].breaks_writers);
         // Fields of a new entity are part of ENTITY_ADDED, not reported one by one.
-        assert_eq!((changes[1].entity.as_str(), changes[1].severity), ("C", Severity::Info));
+        assert_eq!(
+            (changes[1].entity.as_str(), changes[1].severity),
+            ("C", Severity::Info)
+        );
     }
 }

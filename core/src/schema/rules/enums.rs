@@ -19,27 +19,54 @@ impl Rule for Enums {
         "enums"
     }
 
-    fn check_field(&self, _ctx: &DiffContext<'_>, e: &EntityPair<'_>, f: &FieldPair<'_>, out: &mut Vec<Change>) {
+    fn check_field(
+        &self,
+        _ctx: &DiffContext<'_>,
+        e: &EntityPair<'_>,
+        f: &FieldPair<'_>,
+        out: &mut Vec<Change>,
+    ) {
         let at = qualified(e, f);
-        let change = |kind, desc: String, details| Change::new(kind, e.name(), Some(f.name()), desc).with_details(details);
-        match (f.old.enum_values, f.new.enum_values) {
+        let change = |kind, desc: String, details| {
+            Change::new(kind, e.name(), Some(f.name()), desc).with_details(details)
+        };
+        match (f.old.enum_values(), f.new.enum_values()) {
             (Some(old), Some(new)) => {
                 for v in only_in(old, new) {
                     let desc = format!("Enum value {v} was removed from {at}");
-                    out.push(change(ChangeKind::EnumValueRemoved, desc, json!({"value": v})));
+                    out.push(change(
+                        ChangeKind::EnumValueRemoved,
+                        desc,
+                        json!({"value": v}),
+                    ));
                 }
                 for v in only_in(new, old) {
                     let desc = format!("Enum value {v} was added to {at}");
-                    out.push(change(ChangeKind::EnumValueAdded, desc, json!({"value": v})));
+                    out.push(change(
+                        ChangeKind::EnumValueAdded,
+                        desc,
+                        json!({"value": v}),
+                    ));
                 }
             }
             (None, Some(new)) => {
-                let desc = format!("Field {at} is now restricted to an enum of {} values", new.len());
-                out.push(change(ChangeKind::EnumConstraintAdded, desc, json!({"values": new})));
+                let desc = format!(
+                    "Field {at} is now restricted to an enum of {} values",
+                    new.len()
+                );
+                out.push(change(
+                    ChangeKind::EnumConstraintAdded,
+                    desc,
+                    json!({"values": new}),
+                ));
             }
             (Some(old), None) => {
                 let desc = format!("Field {at} is no longer restricted to an enum");
-                out.push(change(ChangeKind::EnumConstraintRemoved, desc, json!({"values": old})));
+                out.push(change(
+                    ChangeKind::EnumConstraintRemoved,
+                    desc,
+                    json!({"values": old}),
+                ));
             }
             (None, None) => {}
         }
@@ -60,7 +87,10 @@ mod tests {
     use crate::schema::change::{ChangeKind, Severity};
     use serde_json::json;
 
-    fn enum_change(old: serde_json::Value, new: serde_json::Value) -> Vec<crate::schema::change::Change> {
+    fn enum_change(
+        old: serde_json::Value,
+        new: serde_json::Value,
+    ) -> Vec<crate::schema::change::Change> {
         diff(
             entity_p(json!({"s": {"type": "text", "enum": old}})),
             entity_p(json!({"s": {"type": "text", "enum": new}})),
@@ -70,10 +100,19 @@ mod tests {
     #[test]
     fn values_removed_and_added() {
         let c = enum_change(json!(["a", "b", "b"]), json!(["a", "c"]));
-        assert_eq!(kinds(&c), [ChangeKind::EnumValueAdded, ChangeKind::EnumValueRemoved]);
+        assert_eq!(
+            kinds(&c),
+            [ChangeKind::EnumValueAdded, ChangeKind::EnumValueRemoved]
+        );
         assert_eq!(c[1].description, "Enum value \"b\" was removed from P.s");
-        assert_eq!((c[1].severity, c[1].breaks_readers, c[1].breaks_writers), (Severity::High, false, true));
-        assert_eq!((c[0].severity, c[0].breaks_readers, c[0].breaks_writers), (Severity::Low, true, false));
+        assert_eq!(
+            (c[1].severity, c[1].breaks_readers, c[1].breaks_writers),
+            (Severity::High, false, true)
+        );
+        assert_eq!(
+            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
+            (Severity::Low, true, false)
+        );
         assert_eq!(c[0].details, Some(json!({"value": "c"})));
         assert!(enum_change(json!([1, 2]), json!([2.0, 1])).is_empty());
     }
@@ -83,8 +122,14 @@ mod tests {
         let free = entity_p(json!({"s": {"type": "text"}}));
         let bound = entity_p(json!({"s": {"type": "text", "enum": ["a"]}}));
         let c = diff(free.clone(), bound.clone());
-        assert_eq!((c[0].kind, c[0].severity), (ChangeKind::EnumConstraintAdded, Severity::High));
+        assert_eq!(
+            (c[0].kind, c[0].severity),
+            (ChangeKind::EnumConstraintAdded, Severity::High)
+        );
         let c = diff(bound, free);
-        assert_eq!((c[0].kind, c[0].severity), (ChangeKind::EnumConstraintRemoved, Severity::Low));
+        assert_eq!(
+            (c[0].kind, c[0].severity),
+            (ChangeKind::EnumConstraintRemoved, Severity::Low)
+        );
     }
 }

@@ -26,11 +26,23 @@ pub trait Rule: Sync {
 
     /// Once per entity present in both schemas whose definition changed:
     /// fields added or removed, entity-level properties.
-    fn check_entity(&self, _ctx: &DiffContext<'_>, _entity: &EntityPair<'_>, _out: &mut Vec<Change>) {}
+    fn check_entity(
+        &self,
+        _ctx: &DiffContext<'_>,
+        _entity: &EntityPair<'_>,
+        _out: &mut Vec<Change>,
+    ) {
+    }
 
     /// Once per field present in both versions whose parsed definition changed
     /// (identical ones are skipped: no rule can find a difference there).
-    fn check_field(&self, _ctx: &DiffContext<'_>, _entity: &EntityPair<'_>, _field: &FieldPair<'_>, _out: &mut Vec<Change>) {
+    fn check_field(
+        &self,
+        _ctx: &DiffContext<'_>,
+        _entity: &EntityPair<'_>,
+        _field: &FieldPair<'_>,
+        _out: &mut Vec<Change>,
+    ) {
     }
 }
 
@@ -64,7 +76,10 @@ pub(crate) fn run_all(ctx: &DiffContext<'_>, out: &mut Vec<Change>) {
 }
 
 /// `Person.age`, for descriptions (formatted in place, no extra allocation).
-pub(crate) fn qualified<'p>(entity: &'p EntityPair<'_>, field: &'p FieldPair<'_>) -> impl std::fmt::Display + 'p {
+pub(crate) fn qualified<'p>(
+    entity: &'p EntityPair<'_>,
+    field: &'p FieldPair<'_>,
+) -> impl std::fmt::Display + 'p {
     struct Qualified<'p>(&'p str, &'p str);
     impl std::fmt::Display for Qualified<'_> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -15,17 +15,33 @@ impl Rule for Nullability {
         "nullability"
     }
 
-    fn check_field(&self, _ctx: &DiffContext<'_>, e: &EntityPair<'_>, f: &FieldPair<'_>, out: &mut Vec<Change>) {
+    fn check_field(
+        &self,
+        _ctx: &DiffContext<'_>,
+        e: &EntityPair<'_>,
+        f: &FieldPair<'_>,
+        out: &mut Vec<Change>,
+    ) {
         let c = match (f.old.nullable, f.new.nullable) {
             (true, false) => {
                 let desc = format!("Field {} is no longer nullable", qualified(e, f));
-                Change::new(ChangeKind::FieldNullabilityChanged, e.name(), Some(f.name()), desc)
+                Change::new(
+                    ChangeKind::FieldNullabilityChanged,
+                    e.name(),
+                    Some(f.name()),
+                    desc,
+                )
             }
             (false, true) => {
                 let desc = format!("Field {} became nullable", qualified(e, f));
-                Change::new(ChangeKind::FieldNullabilityChanged, e.name(), Some(f.name()), desc)
-                    .with_severity(Severity::Low)
-                    .with_breaks(true, false)
+                Change::new(
+                    ChangeKind::FieldNullabilityChanged,
+                    e.name(),
+                    Some(f.name()),
+                    desc,
+                )
+                .with_severity(Severity::Low)
+                .with_breaks(true, false)
             }
             _ => return,
         };
@@ -45,10 +61,16 @@ mod tests {
         let required = entity_p(json!({"a": {"type": "text", "nullable": false}}));
         let c = diff(nullable.clone(), required.clone());
         assert_eq!(kinds(&c), [ChangeKind::FieldNullabilityChanged]);
-        assert_eq!((c[0].severity, c[0].breaks_readers, c[0].breaks_writers), (Severity::High, false, true));
+        assert_eq!(
+            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
+            (Severity::High, false, true)
+        );
         assert_eq!(c[0].description, "Field P.a is no longer nullable");
         let c = diff(required, nullable);
-        assert_eq!((c[0].severity, c[0].breaks_readers, c[0].breaks_writers), (Severity::Low, true, false));
+        assert_eq!(
+            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
+            (Severity::Low, true, false)
+        );
     }
 
     #[test]

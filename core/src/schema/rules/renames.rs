@@ -20,14 +20,29 @@ impl Rule for Renames {
     fn check_entity(&self, _ctx: &DiffContext<'_>, e: &EntityPair<'_>, out: &mut Vec<Change>) {
         if e.is_rename() {
             let desc = format!("Entity {} was renamed to {}", e.old.name, e.new.name);
-            out.push(Change::new(ChangeKind::EntityRenamed, e.name(), None, desc).with_details(json!({"old_name": e.old.name})));
+            out.push(
+                Change::new(ChangeKind::EntityRenamed, e.name(), None, desc)
+                    .with_details(json!({"old_name": e.old.name})),
+            );
         }
     }
 
-    fn check_field(&self, _ctx: &DiffContext<'_>, e: &EntityPair<'_>, f: &FieldPair<'_>, out: &mut Vec<Change>) {
+    fn check_field(
+        &self,
+        _ctx: &DiffContext<'_>,
+        e: &EntityPair<'_>,
+        f: &FieldPair<'_>,
+        out: &mut Vec<Change>,
+    ) {
         if f.is_rename() {
-            let desc = format!("Field {} of {} was renamed to {}", f.old.name, e.name(), f.new.name);
-            let c = Change::new(ChangeKind::FieldRenamed, e.name(), Some(f.name()), desc).with_details(json!({"old_name": f.old.name}));
+            let desc = format!(
+                "Field {} of {} was renamed to {}",
+                f.old.name,
+                e.name(),
+                f.new.name
+            );
+            let c = Change::new(ChangeKind::FieldRenamed, e.name(), Some(f.name()), desc)
+                .with_details(json!({"old_name": f.old.name}));
             out.push(c);
         }
     }
@@ -44,10 +59,20 @@ mod tests {
         let old = entity_p(json!({"name": {"type": "varchar(10)"}}));
         let new = entity_p(json!({"full_name": {"type": "text", "renamed_from": "name"}}));
         let c = diff(old, new);
-        assert_eq!(kinds(&c), [ChangeKind::FieldRenamed, ChangeKind::FieldTypeChanged]);
+        assert_eq!(
+            kinds(&c),
+            [ChangeKind::FieldRenamed, ChangeKind::FieldTypeChanged]
+        );
         assert_eq!(c[0].description, "Field name of P was renamed to full_name");
-        assert_eq!((c[0].severity, c[0].field.as_deref()), (Severity::Medium, Some("full_name")));
-        assert_eq!(c[1].severity, Severity::Medium, "other rules still compare the renamed pair");
+        assert_eq!(
+            (c[0].severity, c[0].field.as_deref()),
+            (Severity::Medium, Some("full_name"))
+        );
+        assert_eq!(
+            c[1].severity,
+            Severity::Medium,
+            "other rules still compare the renamed pair"
+        );
     }
 
     #[test]
@@ -55,7 +80,14 @@ mod tests {
         let old = json!({"entities": {"People": {"fields": {"a": {"type": "text"}}}}});
         let new = json!({"entities": {"Person": {"renamed_from": "People", "fields": {"b": {"type": "text"}}}}});
         let c = diff(old, new);
-        assert_eq!(kinds(&c), [ChangeKind::EntityRenamed, ChangeKind::FieldRemoved, ChangeKind::FieldAdded]);
+        assert_eq!(
+            kinds(&c),
+            [
+                ChangeKind::EntityRenamed,
+                ChangeKind::FieldRemoved,
+                ChangeKind::FieldAdded
+            ]
+        );
         assert!(c.iter().all(|c| c.entity == "Person"));
         assert_eq!(c[0].description, "Entity People was renamed to Person");
     }

@@ -17,7 +17,13 @@ impl Rule for Types {
         "types"
     }
 
-    fn check_field(&self, _ctx: &DiffContext<'_>, e: &EntityPair<'_>, f: &FieldPair<'_>, out: &mut Vec<Change>) {
+    fn check_field(
+        &self,
+        _ctx: &DiffContext<'_>,
+        e: &EntityPair<'_>,
+        f: &FieldPair<'_>,
+        out: &mut Vec<Change>,
+    ) {
         let (old, new) = (f.old.type_name, f.new.type_name);
         if old == new {
             return;
@@ -29,7 +35,11 @@ impl Rule for Types {
             _ if old.trim().eq_ignore_ascii_case(new.trim()) => return,
             _ => (false, false),
         };
-        let severity = if widening { Severity::Medium } else { Severity::High };
+        let severity = if widening {
+            Severity::Medium
+        } else {
+            Severity::High
+        };
         let desc = format!(
             "Field {} changed type from {old} to {new}{}",
             qualified(e, f),
@@ -47,26 +57,45 @@ impl Rule for Types {
 mod tests {
     use super::super::testing::*;
     use crate::schema::change::Severity;
-    
+    use serde_json::json;
+
     fn type_change(old: &str, new: &str) -> Vec<crate::schema::change::Change> {
-        diff(entity_p(json!({"a": {"type": old}})), entity_p(json!({"a": {"type": new}})))
+        diff(
+            entity_p(json!({"a": {"type": old}})),
+            entity_p(json!({"a": {"type": new}})),
+        )
     }
 
     #[test]
     fn widening_is_medium_and_only_breaks_old_readers() {
         let c = type_change("integer", "bigint");
         assert_eq!(c.len(), 1);
-        assert_eq!((c[0].severity, c[0].breaks_readers, c[0].breaks_writers), (Severity::Medium, true, false));
-        assert_eq!((c[0].old_type.as_deref(), c[0].new_type.as_deref()), (Some("integer"), Some("bigint")));
-        assert_eq!(c[0].description, "Field P.a changed type from integer to bigint (lossless widening)");
+        assert_eq!(
+            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
+            (Severity::Medium, true, false)
+        );
+        assert_eq!(
+            (c[0].old_type.as_deref(), c[0].new_type.as_deref()),
+            (Some("integer"), Some("bigint"))
+        );
+        assert_eq!(
+            c[0].description,
+            "Field P.a changed type from integer to bigint (lossless widening)"
+        );
     }
 
     #[test]
     fn narrowing_and_unrelated_are_high() {
         let c = type_change("bigint", "integer");
-        assert_eq!((c[0].severity, c[0].breaks_readers, c[0].breaks_writers), (Severity::High, false, true));
+        assert_eq!(
+            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
+            (Severity::High, false, true)
+        );
         let c = type_change("text", "integer");
-        assert_eq!((c[0].severity, c[0].breaks_readers, c[0].breaks_writers), (Severity::High, true, true));
+        assert_eq!(
+            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
+            (Severity::High, true, true)
+        );
         assert_eq!(type_change("widget", "gadget")[0].severity, Severity::High);
     }
 

@@ -24,12 +24,16 @@ pub fn compatible(old: &SqlType, new: &SqlType) -> bool {
         (o, n) if int_rank(o).is_some() && int_rank(n).is_some() => int_rank(o) <= int_rank(n),
         (o, Numeric(target)) if int_rank(o).is_some() => fits_numeric(int_digits(o), *target),
         (SmallInt, Real | Double) | (Integer, Double) | (Real, Double) => true,
-        (Numeric(Some((p, s))), Numeric(target)) => fits_numeric(p.saturating_sub(*s), *target) && target.is_none_or(|(_, s2)| s2 >= *s),
+        (Numeric(Some((p, s))), Numeric(target)) => {
+            fits_numeric(p.saturating_sub(*s), *target) && target.is_none_or(|(_, s2)| s2 >= *s)
+        }
         (Varchar(_) | Char(_), Text | Varchar(None)) | (Text, Varchar(None)) => true,
         (Varchar(Some(n)) | Char(Some(n)), Varchar(Some(m))) => m >= n,
         (Char(Some(n)), Char(m)) => m.is_none_or(|m| m >= *n),
         (Date, Timestamp(_) | TimestampTz(_)) => true,
-        (Timestamp(p), Timestamp(q) | TimestampTz(q)) | (TimestampTz(p), TimestampTz(q)) => prec_le(*p, *q),
+        (Timestamp(p), Timestamp(q) | TimestampTz(q)) | (TimestampTz(p), TimestampTz(q)) => {
+            prec_le(*p, *q)
+        }
         (Time(p), Time(q)) | (TimeTz(p), TimeTz(q)) => prec_le(*p, *q),
         (Json, Jsonb) => true,
         (Array(a), Array(b)) => compatible(a, b),
@@ -70,11 +74,42 @@ mod tests {
     use super::*;
 
     const SAMPLE: &[&str] = &[
-        "smallint", "integer", "bigint", "numeric", "numeric(5,0)", "numeric(6,1)", "numeric(10,2)",
-        "numeric(12,2)", "numeric(19,0)", "numeric(25,4)", "real", "double precision", "text",
-        "varchar", "varchar(5)", "varchar(10)", "char(5)", "char(10)", "bpchar", "boolean", "date",
-        "timestamp", "timestamp(3)", "timestamptz", "timestamptz(3)", "time", "time(3)", "timetz",
-        "interval", "json", "jsonb", "uuid", "bytea", "integer[]", "bigint[]", "text[]",
+        "smallint",
+        "integer",
+        "bigint",
+        "numeric",
+        "numeric(5,0)",
+        "numeric(6,1)",
+        "numeric(10,2)",
+        "numeric(12,2)",
+        "numeric(19,0)",
+        "numeric(25,4)",
+        "real",
+        "double precision",
+        "text",
+        "varchar",
+        "varchar(5)",
+        "varchar(10)",
+        "char(5)",
+        "char(10)",
+        "bpchar",
+        "boolean",
+        "date",
+        "timestamp",
+        "timestamp(3)",
+        "timestamptz",
+        "timestamptz(3)",
+        "time",
+        "time(3)",
+        "timetz",
+        "interval",
+        "json",
+        "jsonb",
+        "uuid",
+        "bytea",
+        "integer[]",
+        "bigint[]",
+        "text[]",
     ];
 
     #[test]
@@ -89,11 +124,22 @@ mod tests {
     #[test]
     fn narrowing_and_unknown_are_incompatible() {
         let no = [
-            ("bigint", "integer"), ("varchar(20)", "varchar(10)"), ("numeric", "numeric(10,2)"),
-            ("numeric(10,2)", "numeric(10,3)"), ("integer", "real"), ("bigint", "double precision"),
-            ("integer", "text"), ("timestamptz", "timestamp"), ("time", "timetz"), ("text", "varchar(10)"),
-            ("jsonb", "json"), ("integer", "numeric(9,0)"), ("varchar", "varchar(10)"), ("widget", "widget"),
-            ("", ""), ("bpchar", "varchar(5)"),
+            ("bigint", "integer"),
+            ("varchar(20)", "varchar(10)"),
+            ("numeric", "numeric(10,2)"),
+            ("numeric(10,2)", "numeric(10,3)"),
+            ("integer", "real"),
+            ("bigint", "double precision"),
+            ("integer", "text"),
+            ("timestamptz", "timestamp"),
+            ("time", "timetz"),
+            ("text", "varchar(10)"),
+            ("jsonb", "json"),
+            ("integer", "numeric(9,0)"),
+            ("varchar", "varchar(10)"),
+            ("widget", "widget"),
+            ("", ""),
+            ("bpchar", "varchar(5)"),
         ];
         for (o, n) in no {
             assert!(!is_type_compatible(o, n), "{o} -> {n}");

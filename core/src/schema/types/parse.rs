@@ -41,7 +41,9 @@ pub fn normalize_type(name: &str) -> Option<String> {
 /// schema documents (`string`, `number`, `object`, `array`).
 pub fn parse_type(name: &str) -> Option<SqlType> {
     // Most names are already clean (`integer`, `varchar(20)`): skip the copy.
-    let tidy = name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"(),[]_".contains(&c));
+    let tidy = name
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"(),[]_".contains(&c));
     if tidy {
         parse_cleaned(name)
     } else {
@@ -53,18 +55,23 @@ fn parse_cleaned(s: &str) -> Option<SqlType> {
     if let Some(elem) = s.strip_suffix("[]") {
         return parse_cleaned(elem).map(|t| SqlType::Array(Box::new(t)));
     }
-    // Split "timestamp(3) with time zone" into base "timestamp with time zone" and "3".
-    let (base, mods) = match (s.find('('), s.find(')')) {
-        (Some(open), Some(close)) if open < close => {
-            let rest = s[close + 1..].trim();
-            let head = &s[..open];
-            let base = if rest.is_empty() { head.to_string() } else { format!("{head} {rest}") };
-            (base, Some(parse_mods(&s[open + 1..close])?))
-        }
-        (None, None) => (s.to_string(), None),
-        _ => return None,
+    let Some(open) = s.find('(') else {
+        return if s.contains(')') {
+            None
+        } else {
+            build(s, None)
+        };
     };
-    build(&base, mods.as_deref())
+    // Split "timestamp(3) with time zone" into base "timestamp with time zone" and "3".
+    let close = open + s[open..].find(')')?;
+    let (head, rest) = (&s[..open], s[close + 1..].trim());
+    let mut buf = [0; 2];
+    let mods = parse_mods(&s[open + 1..close], &mut buf)?;
+    if rest.is_empty() {
+        build(head, Some(mods))
+    } else {
+        build(&format!("{head} {rest}"), Some(mods))
+    }
 }
 
 fn build(base: &str, mods: Option<&[u32]>) -> Option<SqlType> {
@@ -75,7 +82,9 @@ fn build(base: &str, mods: Option<&[u32]>) -> Option<SqlType> {
         ("bigint" | "int8" | "bigserial" | "serial8", None) => BigInt,
         ("numeric" | "decimal" | "number", None) => Numeric(None),
         ("numeric" | "decimal", Some(&[p])) if (1..=1000).contains(&p) => Numeric(Some((p, 0))),
-        ("numeric" | "decimal", Some(&[p, s])) if (1..=1000).contains(&p) && s <= p => Numeric(Some((p, s))),
+        ("numeric" | "decimal", Some(&[p, s])) if (1..=1000).contains(&p) && s <= p => {
+            Numeric(Some((p, s)))
+        }
         ("real" | "float4", None) => Real,
         ("double precision" | "float8" | "float", None) => Double,
         ("float", Some(&[p])) if (1..=24).contains(&p) => Real,
@@ -116,8 +125,14 @@ fn precision(mods: Option<&[u32]>) -> Option<Option<u32>> {
     }
 }
 
-fn parse_mods(s: &str) -> Option<Vec<u32>> {
-    s.split(',').map(|p| p.trim().parse::<u32>().ok()).collect()
+/// At most two numbers (`numeric(p,s)`); no allocation, this runs per diff.
+fn parse_mods<'b>(s: &str, buf: &'b mut [u32; 2]) -> Option<&'b [u32]> {
+    let mut n = 0;
+    for part in s.split(',') {
+        *buf.get_mut(n)? = part.trim().parse().ok()?;
+        n += 1;
+    }
+    Some(&buf[..n])
 }
 
 /// Lower-case, collapse runs of whitespace, drop spaces around `(`, `)`, `,`, `[`, `]`.
@@ -142,10 +157,11 @@ fn clean(name: &str) -> String {
 impl fmt::Display for SqlType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use SqlType::*;
-        let with_zone = |f: &mut fmt::Formatter<'_>, base: &str, p: &Option<u32>, zone: &str| match p {
-            Some(p) => write!(f, "{base}({p}) {zone}"),
-            None => write!(f, "{base} {zone}"),
-        };
+        let with_zone =
+            |f: &mut fmt::Formatter<'_>, base: &str, p: &Option<u32>, zone: &str| match p {
+                Some(p) => write!(f, "{base}({p}) {zone}"),
+                None => write!(f, "{base} {zone}"),
+            };
         match self {
             SmallInt => f.write_str("smallint"),
             Integer => f.write_str("integer"),
@@ -185,16 +201,28 @@ mod tests {
             ("integer", &["int", "INT4", " Integer ", "serial"]),
             ("bigint", &["int8", "BIGINT"]),
             ("smallint", &["int2"]),
-            ("double precision", &["float8", "Double   Precision", "float", "float(53)"]),
+            (
+                "double precision",
+                &["float8", "Double   Precision", "float", "float(53)"],
+            ),
             ("real", &["float4", "float(10)"]),
             ("character varying", &["varchar", "CHARACTER VARYING"]),
-            ("character varying(20)", &["varchar(20)", "VARCHAR ( 20 )", "character varying(20)"]),
+            (
+                "character varying(20)",
+                &["varchar(20)", "VARCHAR ( 20 )", "character varying(20)"],
+            ),
             ("bpchar", &["char", "character"]),
             ("character(3)", &["char(3)", "bpchar(3)"]),
             ("boolean", &["bool"]),
-            ("timestamp with time zone", &["timestamptz", "TIMESTAMP WITH TIME ZONE"]),
+            (
+                "timestamp with time zone",
+                &["timestamptz", "TIMESTAMP WITH TIME ZONE"],
+            ),
             ("timestamp without time zone", &["timestamp"]),
-            ("timestamp(3) with time zone", &["timestamptz(3)", "timestamp (3) with time zone"]),
+            (
+                "timestamp(3) with time zone",
+                &["timestamptz(3)", "timestamp (3) with time zone"],
+            ),
             ("numeric", &["decimal", "number"]),
             ("numeric(10,2)", &["decimal(10, 2)", "NUMERIC(10,2)"]),
             ("numeric(10,0)", &["numeric(10)"]),
@@ -213,7 +241,18 @@ mod tests {
 
     #[test]
     fn rejects_unknown_and_malformed() {
-        for bad in ["", "widget", "varchar(0)", "varchar(x)", "numeric(2,3)", "integer(4)", "varchar(", "time(7)"] {
+        for bad in [
+            "numeric(1,2,3)",
+            "int)",
+            "",
+            "widget",
+            "varchar(0)",
+            "varchar(x)",
+            "numeric(2,3)",
+            "integer(4)",
+            "varchar(",
+            "time(7)",
+        ] {
             assert_eq!(parse_type(bad), None, "{bad}");
         }
     }

@@ -27,14 +27,18 @@ pub fn value_fits(value: &Value, t: &SqlType) -> bool {
         (Numeric(Some((p, s))), Value::Number(n)) => integer_digits(n) <= p.saturating_sub(*s),
         (Real, Value::Number(n)) => n.as_f64().is_some_and(|f| f.abs() <= f32::MAX as f64),
         (Text | Varchar(None) | Char(None) | Interval | Bytea, Value::String(_)) => true,
-        (Varchar(Some(max)) | Char(Some(max)), Value::String(s)) => s.chars().count() <= *max as usize,
+        (Varchar(Some(max)) | Char(Some(max)), Value::String(s)) => {
+            s.chars().count() <= *max as usize
+        }
         (Boolean, Value::Bool(_)) => true,
         (Date, Value::String(s)) => is_date(s),
         (Timestamp(_) | TimestampTz(_), Value::String(s)) => is_timestamp(s),
         (Time(_) | TimeTz(_), Value::String(s)) => full(s, |b| zone(time(b)?)),
         (Json | Jsonb, _) => true,
         (Uuid, Value::String(s)) => is_uuid(s),
-        (Array(elem), Value::Array(items)) => items.iter().all(|v| v.is_null() || value_fits(v, elem)),
+        (Array(elem), Value::Array(items)) => {
+            items.iter().all(|v| v.is_null() || value_fits(v, elem))
+        }
         _ => false,
     }
 }
@@ -43,9 +47,13 @@ pub fn value_fits(value: &Value, t: &SqlType) -> bool {
 pub fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_value(a, b)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_value(a, b))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
         }
         _ => a == b,
     }
@@ -59,7 +67,8 @@ fn int_in(n: &serde_json::Number, min: i64, max: i64) -> bool {
     if n.is_u64() {
         return false; // larger than i64::MAX
     }
-    n.as_f64().is_some_and(|f| f.fract() == 0.0 && f >= min as f64 && f <= max as f64)
+    n.as_f64()
+        .is_some_and(|f| f.fract() == 0.0 && f >= min as f64 && f <= max as f64)
 }
 
 /// Number of decimal digits before the point.
@@ -73,7 +82,10 @@ fn integer_digits(n: &serde_json::Number) -> u32 {
 }
 
 fn is_uuid(s: &str) -> bool {
-    let s = s.strip_prefix('{').and_then(|s| s.strip_suffix('}')).unwrap_or(s);
+    let s = s
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .unwrap_or(s);
     let b = s.as_bytes();
     match b.len() {
         32 => b.iter().all(u8::is_ascii_hexdigit),
@@ -111,7 +123,9 @@ fn full(s: &str, p: impl Fn(&[u8]) -> Option<&[u8]>) -> bool {
 fn num(b: &[u8], n: usize) -> Option<(u32, &[u8])> {
     let digits = b.get(..n)?;
     digits.iter().all(u8::is_ascii_digit).then(|| {
-        let v = digits.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0'));
+        let v = digits
+            .iter()
+            .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'));
         (v, &b[n..])
     })
 }
@@ -162,7 +176,11 @@ fn zone(b: &[u8]) -> Option<&[u8]> {
         Some((b'+' | b'-', rest)) => {
             let (h, rest) = num(rest, 2)?;
             let rest = lit(rest, b':').unwrap_or(rest);
-            let rest = if rest.is_empty() { rest } else { num(rest, 2)?.1 };
+            let rest = if rest.is_empty() {
+                rest
+            } else {
+                num(rest, 2)?.1
+            };
             (h <= 15).then_some(rest)
         }
         Some(_) => None,
@@ -177,15 +195,31 @@ mod tests {
     #[test]
     fn fits() {
         let yes = [
-            (json!(5), "smallint"), (json!(5.0), "integer"), (json!(-2147483648i64), "int4"),
-            (json!(9223372036854775807i64), "bigint"), (json!(1.5), "numeric"), (json!(99.99), "numeric(4,2)"),
-            (json!(1e30), "double precision"), (json!("ab"), "varchar(2)"), (json!("é"), "char(1)"),
-            (json!("x"), "text"), (json!(true), "bool"), (json!({"a": 1}), "jsonb"), (json!([1]), "json"),
-            (json!("123e4567-e89b-12d3-a456-426614174000"), "uuid"), (json!("{123E4567E89B12D3A456426614174000}"), "uuid"),
-            (json!("2024-02-29"), "date"), (json!("2024-01-31T10:20:30.5Z"), "timestamptz"),
-            (json!("2024-01-31 10:20"), "timestamp"), (json!("2024-01-31T10:20:30+05:30"), "timestamptz"),
-            (json!("2024-01-31"), "timestamp"), (json!("infinity"), "timestamptz"), (json!("23:59:60"), "time"),
-            (json!("10:00+02"), "timetz"), (json!([1, null, 2]), "integer[]"), (json!("anything"), "my_domain"),
+            (json!(5), "smallint"),
+            (json!(5.0), "integer"),
+            (json!(-2147483648i64), "int4"),
+            (json!(9223372036854775807i64), "bigint"),
+            (json!(1.5), "numeric"),
+            (json!(99.99), "numeric(4,2)"),
+            (json!(1e30), "double precision"),
+            (json!("ab"), "varchar(2)"),
+            (json!("é"), "char(1)"),
+            (json!("x"), "text"),
+            (json!(true), "bool"),
+            (json!({"a": 1}), "jsonb"),
+            (json!([1]), "json"),
+            (json!("123e4567-e89b-12d3-a456-426614174000"), "uuid"),
+            (json!("{123E4567E89B12D3A456426614174000}"), "uuid"),
+            (json!("2024-02-29"), "date"),
+            (json!("2024-01-31T10:20:30.5Z"), "timestamptz"),
+            (json!("2024-01-31 10:20"), "timestamp"),
+            (json!("2024-01-31T10:20:30+05:30"), "timestamptz"),
+            (json!("2024-01-31"), "timestamp"),
+            (json!("infinity"), "timestamptz"),
+            (json!("23:59:60"), "time"),
+            (json!("10:00+02"), "timetz"),
+            (json!([1, null, 2]), "integer[]"),
+            (json!("anything"), "my_domain"),
         ];
         for (v, t) in yes {
             assert!(value_fits_type(&v, t), "{v} should fit {t}");
@@ -202,12 +236,25 @@ mod tests {
     #[test]
     fn does_not_fit() {
         let no = [
-            (json!(32768), "smallint"), (json!(1.5), "integer"), (json!(u64::MAX), "bigint"), (json!("5"), "integer"),
-            (json!(100.0), "numeric(4,2)"), (json!(5), "text"), (json!("abc"), "varchar(2)"), (json!(1), "boolean"),
-            (json!("not-a-uuid"), "uuid"), (json!("2023-02-29"), "date"), (json!("2024-13-01"), "date"),
-            (json!("2024-01-01T25:00"), "timestamp"), (json!("2024-01-01T10:00 PST8"), "timestamptz"),
-            (json!("2024-1-1"), "date"), (json!("10:61"), "time"), (json!(["x"]), "integer[]"), (json!(null), "text"),
-            (json!(null), "my_domain"), (json!(1e39), "real"),
+            (json!(32768), "smallint"),
+            (json!(1.5), "integer"),
+            (json!(u64::MAX), "bigint"),
+            (json!("5"), "integer"),
+            (json!(100.0), "numeric(4,2)"),
+            (json!(5), "text"),
+            (json!("abc"), "varchar(2)"),
+            (json!(1), "boolean"),
+            (json!("not-a-uuid"), "uuid"),
+            (json!("2023-02-29"), "date"),
+            (json!("2024-13-01"), "date"),
+            (json!("2024-01-01T25:00"), "timestamp"),
+            (json!("2024-01-01T10:00 PST8"), "timestamptz"),
+            (json!("2024-1-1"), "date"),
+            (json!("10:61"), "time"),
+            (json!(["x"]), "integer[]"),
+            (json!(null), "text"),
+            (json!(null), "my_domain"),
+            (json!(1e39), "real"),
         ];
         for (v, t) in no {
             assert!(!value_fits_type(&v, t), "{v} should not fit {t}");

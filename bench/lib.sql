@@ -1,0 +1,16 @@
+-- Benchmark helpers: time a statement several times in this session, report the median.
+CREATE SCHEMA IF NOT EXISTS bench;
+CREATE OR REPLACE FUNCTION bench.median_ms(sql text, runs int DEFAULT 5) RETURNS numeric
+LANGUAGE plpgsql AS $$
+DECLARE
+    t timestamptz;
+    times numeric[] := '{}';
+BEGIN
+    FOR i IN 1..runs LOOP
+        t := clock_timestamp();
+        EXECUTE sql;
+        times := times || (extract(epoch FROM clock_timestamp() - t) * 1000)::numeric;
+    END LOOP;
+    RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(times) x)::numeric(12, 3);
+END
+$$;
