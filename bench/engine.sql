@@ -2,7 +2,7 @@
 -- the time to plan 10,000 migrations with random dependencies.
 \set QUIET on
 CREATE TABLE bench.steps_target (n int);
-SELECT migration_engine.create_migration(jsonb_build_object('name', 'thousand_steps', 'version', '1', 'forward',
+SELECT migration_engine.create_migration(jsonb_build_object('name', 'thousand_steps', 'version', '1', 'rollback', '[{"name": "r", "type": "SQL", "script": "TRUNCATE bench.steps_target"}]'::jsonb, 'forward',
     (SELECT jsonb_agg(jsonb_build_object('name', 's' || g, 'type', 'SQL', 'script', 'INSERT INTO bench.steps_target VALUES (' || g || ')')) FROM generate_series(1, 1000) g)));
 \set QUIET off
 \echo 'engine overhead, 1,000 trivial steps:'

@@ -53,3 +53,12 @@ LEFT JOIN LATERAL (
           ORDER BY step_number, started_at DESC) s
 ) p ON true;
 GRANT SELECT ON migration_engine.migration_status TO PUBLIC;
+
+-- Throughput the extension measured on this server (rows/s), for the safety checks'
+-- duration estimates: calibrated on first use, refreshed by every backfill.
+CREATE TABLE migration_engine.throughput_stats (
+    kind           text PRIMARY KEY,
+    rows_per_second double precision NOT NULL CHECK (rows_per_second > 0),
+    sample_rows    bigint NOT NULL,
+    measured_at    timestamptz NOT NULL DEFAULT now()
+);

@@ -14,7 +14,8 @@ GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
                         migration_engine.active_schema_version,
                         migration_engine.migration_control,
                         migration_engine.registry_settings,
-                        migration_engine.field_backfills TO migration_admin;
+                        migration_engine.field_backfills,
+                        migration_engine.throughput_stats TO migration_admin;
 -- the audit trail: insert only, never update, delete or truncate (a trigger enforces it too)
 GRANT INSERT ON migration_engine.audit_log TO migration_admin;
 REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
@@ -39,7 +40,7 @@ BEGIN
               'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step',
               'execute_pipeline', 'run_pipeline', 'undo_pipeline_run',
               'execute_blue_green_migration', 'switch_active_schema', 'switch_back',
-              'drop_inactive_schema', 'start_canary', 'set_canary_percentage', 'advance_canary',
+              'drop_inactive_schema', 'validate_migration_safety', 'safety_report', 'start_canary', 'set_canary_percentage', 'advance_canary',
               'pause_canary', 'resume_canary', 'abort_canary'])
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);

@@ -3,6 +3,8 @@
 //! crate `migration_engine_core` (directory `core/`).
 // pgrx reports errors as `ErrorReport` (large, and not ours to box) at every #[pg_extern].
 #![allow(clippy::result_large_err)]
+// pgrx needs `RETURNS TABLE` signatures spelled inline (no type aliases), so they are long.
+#![allow(clippy::type_complexity)]
 use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
@@ -10,6 +12,7 @@ use pgrx::prelude::*;
 mod engine;
 mod errors;
 mod graph;
+mod safety;
 mod schema;
 mod spi;
 

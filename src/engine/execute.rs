@@ -87,6 +87,12 @@ pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value
         Ok(row) => row,
         Err(refused) => return Ok(refused_json(refused)),
     };
+    // the safety checks gate a new run (not a resume, not a dry run)
+    if !resume && !opts.dry_run {
+        if let Some(refusal) = crate::safety::gate(name, opts.force)? {
+            return Ok(refusal);
+        }
+    }
     let schema = data_schema()?;
     let (run_id, done) = match (resume, catalog::latest_run(row.id)?) {
         (true, Some(run)) => (run, done_steps(&row, run, opts)?),

@@ -1,13 +1,29 @@
 //! The migration engine's shell: definitions stored, planned, executed step by step with
 //! SPI, recorded, rolled back, resumed, cancelled and paused. The decisions (definition
 //! checks, order, legal status changes, graph text) come from the core's `engine` module.
-mod catalog;
+pub(crate) mod catalog;
 mod control;
 mod create;
 mod execute;
-mod gate;
+pub(crate) mod gate;
 mod plan;
 mod procedure;
 mod rollback;
 mod run;
 mod steps;
+mod trial;
+
+use crate::errors::MeResult;
+use catalog::MigrationRow;
+use migration_engine_core::engine::planner::PlanNode;
+
+/// Every migration as the planner sees it.
+pub fn plan_nodes() -> MeResult<Vec<PlanNode>> {
+    Ok(plan::all_nodes()?.into_iter().map(|(n, _)| n).collect())
+}
+
+/// Run the forward steps in a subtransaction, note the relation locks they took, undo
+/// everything. Returns ((relation, lock mode)…, the first step error if any).
+pub fn trial_run(row: &MigrationRow) -> MeResult<(Vec<(String, String)>, Option<String>)> {
+    trial::trial_run(row)
+}

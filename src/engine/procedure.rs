@@ -36,6 +36,14 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
             );
         }
     };
+    if !opts.resume {
+        if let Some(refusal) = crate::safety::gate(name, opts.force)? {
+            let _ = unlock_session(name);
+            return Ok(
+                json!({"started": false, "code": "SAFETY_CHECK_FAILED", "error": refusal["error"], "hint": refusal["hint"]}),
+            );
+        }
+    }
     let run_id = match (opts.resume, catalog::latest_run(row.id)?) {
         (true, Some(run)) => run,
         _ => catalog::new_uuid()?,

@@ -1,11 +1,11 @@
 //! Schema registry and evolution shell: breaking-change detection, versions with a
 //! compatibility mode, add/deprecate field with backfill, validation of entities.
 //! The rules live in the core's `schema` module.
-mod backfill;
+pub(crate) mod backfill;
 mod diff;
 mod evolve;
-mod registry;
-mod validate;
+pub(crate) mod registry;
+pub(crate) mod validate;
 
 use crate::errors::MeError;
 use migration_engine_core::schema::{EvolveError, SchemaError};

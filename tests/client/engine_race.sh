@@ -2,7 +2,7 @@
 . "$MIGRATION_ENGINE_ROOT/tests/client/lib.sh"
 q "CREATE TABLE runs (migration text, at timestamptz DEFAULT clock_timestamp())"
 for i in $(seq 1 50); do
-    q "SELECT migration_engine.create_migration('{\"name\": \"race_$i\", \"version\": \"1\", \"forward\": [{\"name\": \"a\", \"type\": \"SQL\", \"script\": \"INSERT INTO runs (migration) VALUES (''race_$i''); SELECT pg_sleep(0.02)\"}]}')" >/dev/null
+    q "SELECT migration_engine.create_migration('{\"name\": \"race_$i\", \"version\": \"1\", \"forward\": [{\"name\": \"a\", \"type\": \"SQL\", \"script\": \"INSERT INTO runs (migration) VALUES (''race_$i''); SELECT pg_sleep(0.02)\"}], \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"SELECT 1\"}]}')" >/dev/null
     q "SELECT migration_engine.execute_migration('race_$i')" >/dev/null &
     q "SELECT migration_engine.execute_migration('race_$i')" >/dev/null &
     wait

@@ -37,7 +37,7 @@ SELECT migration_engine.create_migration('{"name": "bad1", "version": "1",
     {"name": "good", "type": "SQL", "script": "INSERT INTO public.eng_items VALUES (10, ''ten'')"},
     {"name": "boom", "type": "SQL", "script": "INSERT INTO public.eng_items VALUES (1, ''duplicate'')"},
     {"name": "never", "type": "SQL", "script": "INSERT INTO public.eng_items VALUES (11, ''eleven'')"}]}');
-CREATE TEMP TABLE f AS SELECT migration_engine.execute_migration('bad1') AS res;
+CREATE TEMP TABLE f AS SELECT migration_engine.execute_migration('bad1', '{"force": true}') AS res;
 SELECT is((SELECT res->>'success' FROM f), 'false', 'a failing migration reports success false');
 SELECT is((SELECT count(*) FROM public.eng_items WHERE id >= 10), 0::bigint, 'every change of the failed migration is undone');
 SELECT is((SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'bad1'), 'FAILED', 'status FAILED');
@@ -55,7 +55,7 @@ SELECT migration_engine.create_migration('{"name": "coe", "version": "1",
     {"name": "a", "type": "SQL", "script": "INSERT INTO public.eng_items VALUES (20, ''a'')"},
     {"name": "b", "type": "SQL", "script": "INSERT INTO public.eng_items VALUES (21, ''b''); SELECT 1/0"},
     {"name": "c", "type": "SQL", "script": "INSERT INTO public.eng_items VALUES (22, ''c'')"}]}');
-SELECT is((SELECT migration_engine.execute_migration('coe', '{"continueOnError": true}')->>'success'), 'true', 'continueOnError carries on');
+SELECT is((SELECT migration_engine.execute_migration('coe', '{"continueOnError": true, "force": true}')->>'success'), 'true', 'continueOnError carries on');
 SELECT is((SELECT array_agg(id ORDER BY id) FROM public.eng_items WHERE id BETWEEN 20 AND 29), ARRAY[20, 22], 'the failed step alone was undone');
 SELECT is((SELECT step_status FROM migration_engine.migration_execution_state e JOIN migration_engine.knowledge_migrations m USING (migration_id)
            WHERE m.migration_name = 'coe' AND step_name = 'b'), 'FAILED', 'and recorded FAILED');
@@ -72,23 +72,23 @@ SELECT is((SELECT status FROM migration_engine.knowledge_migrations WHERE migrat
 SELECT migration_engine.create_migration('{"name": "val", "version": "1",
   "forward": [{"name": "a", "type": "SQL", "script": "INSERT INTO public.eng_items VALUES (40, ''v'')"}],
   "validation": [{"name": "impossible", "script": "SELECT false"}]}');
-SELECT is((SELECT migration_engine.execute_migration('val')->>'success'), 'false', 'a failing validation rule fails the migration');
+SELECT is((SELECT migration_engine.execute_migration('val', '{"force": true}')->>'success'), 'false', 'a failing validation rule fails the migration');
 SELECT is((SELECT count(*) FROM public.eng_items WHERE id = 40), 0::bigint, 'and undoes its steps');
 
 -- a step timeout bounds the step
 SELECT migration_engine.create_migration('{"name": "slow", "version": "1",
   "forward": [{"name": "sleep", "type": "SQL", "script": "SELECT pg_sleep(3)", "timeout": 200}]}');
-SELECT is((SELECT migration_engine.execute_migration('slow')->'failed_step'->>'sqlstate'), '57014', 'a step past its timeout is cancelled');
+SELECT is((SELECT migration_engine.execute_migration('slow', '{"force": true}')->'failed_step'->>'sqlstate'), '57014', 'a step past its timeout is cancelled');
 
 -- TRANSFORM is refused clearly until pipelines land; non-transactional steps too
 SELECT migration_engine.create_migration('{"name": "conc", "version": "1",
   "forward": [{"name": "idx", "type": "SQL", "script": "CREATE INDEX CONCURRENTLY eng_idx ON public.eng_items (label)", "transaction": false}]}');
-SELECT is((SELECT migration_engine.execute_migration('conc')->'failed_step'->>'sqlstate'), '25001', 'a non-transactional step fails with a clear SQLSTATE');
+SELECT is((SELECT migration_engine.execute_migration('conc', '{"force": true}')->'failed_step'->>'sqlstate'), '25001', 'a non-transactional step fails with a clear SQLSTATE');
 
 -- dependencies
 SELECT migration_engine.create_migration('{"name": "needs_bad", "version": "1", "dependsOn": ["bad1"],
   "forward": [{"name": "a", "type": "SQL", "script": "SELECT 1"}]}');
-SELECT is((SELECT migration_engine.execute_migration('needs_bad')->>'code'), 'DEPENDENCY_NOT_COMPLETED', 'a migration waits for its dependencies');
+SELECT is((SELECT migration_engine.execute_migration('needs_bad', '{"force": true}')->>'code'), 'DEPENDENCY_NOT_COMPLETED', 'a migration waits for its dependencies');
 SELECT throws_ok($$SELECT migration_engine.execute_migration('no_such_migration')$$, '42704', NULL, 'an unknown migration is an error');
 SELECT throws_ok($$SELECT migration_engine.execute_migration('ok1', '{"dryRun": "yes"}')$$, '22023', NULL, 'bad options are refused');
 

@@ -1,7 +1,8 @@
 -- Engine: only the owner and migration_admin may create, run or roll back migrations.
 BEGIN;
 SELECT plan(6);
-SELECT migration_engine.create_migration('{"name": "priv", "version": "1", "forward": [{"name": "a", "type": "SQL", "script": "SELECT 1"}]}');
+SELECT migration_engine.create_migration('{"name": "priv", "version": "1", "forward": [{"name": "a", "type": "SQL", "script": "SELECT 1"}],
+    "rollback": [{"name": "r", "type": "SQL", "script": "SELECT 1"}]}');
 SET ROLE me_plain_user;
 SELECT throws_ok($$SELECT migration_engine.create_migration('{"name": "p2", "version": "1", "forward": [{"name": "a", "type": "SQL", "script": "SELECT 1"}]}')$$,
                  '42501', NULL, 'a plain role cannot create migrations');

@@ -1,0 +1,91 @@
+//! Why: since PostgreSQL 11 ADD COLUMN with a constant (or STABLE, like
+//! `now()`) default only stores the value in the catalog: no rewrite. A
+//! VOLATILE default (`clock_timestamp()`, `random()`, `gen_random_uuid()`,
+//! serial/identity) or a stored generated column must be computed per row, so
+//! the table is rewritten under ACCESS EXCLUSIVE.
+
+use super::{LockRule, RuleDoc};
+use crate::safety::lock::{LockFinding, LockMode};
+use crate::safety::statement::{AlterCommand, StatementFacts};
+
+lock_rule! {
+    AddColumnVolatileDefault {
+        code: "ADD_COLUMN_VOLATILE_DEFAULT",
+        severity: High,
+        summary: "ADD COLUMN with a volatile default (or a stored generated column) rewrites the table under ACCESS EXCLUSIVE.",
+        fix: "Add the column without the default (or with a constant one), set the default afterwards, and backfill existing rows in batches.",
+        action: "ADD_COLUMN_THEN_BACKFILL",
+        bad: "ALTER TABLE events ADD COLUMN token uuid DEFAULT gen_random_uuid();",
+        good: "ALTER TABLE events ADD COLUMN token uuid;\nALTER TABLE events ALTER COLUMN token SET DEFAULT gen_random_uuid();\n-- backfill: UPDATE events SET token = gen_random_uuid() WHERE id BETWEEN ... AND token IS NULL;",
+    }
+}
+
+impl LockRule for AddColumnVolatileDefault {
+    fn doc(&self) -> &'static RuleDoc {
+        &Self::DOC
+    }
+
+    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+        let Some((table, commands)) = s.alter_commands() else {
+            return vec![];
+        };
+        commands
+            .iter()
+            .filter_map(|c| match c {
+                AlterCommand::AddColumn {
+                    column,
+                    has_default: true,
+                    volatile_default: true,
+                    ..
+                } => Some(column),
+                _ => None,
+            })
+            .map(|column| {
+                let message = format!(
+                    "Adding {table}.{column} with a volatile default rewrites every row of {table} under ACCESS EXCLUSIVE"
+                );
+                let recipe = format!(
+                    "ALTER TABLE {table} ADD COLUMN {column} <type>; \
+                     ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT <expr>; \
+                     then fill existing rows in batches (UPDATE {table} SET {column} = <expr> WHERE <key range> AND {column} IS NULL)"
+                );
+                LockFinding::new(&Self::DOC, s, message, recipe)
+                    .lock(LockMode::AccessExclusive)
+                    .rewrites()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    fn add(has_default: bool, volatile_default: bool) -> StatementFacts {
+        alter(
+            "ALTER TABLE t ADD COLUMN c ...",
+            vec![AlterCommand::AddColumn {
+                column: "c".into(),
+                has_default,
+                volatile_default,
+                not_null: false,
+            }],
+        )
+    }
+
+    #[test]
+    fn flags_bad() {
+        let f = AddColumnVolatileDefault.check(&add(true, true));
+        assert!(f[0].rewrites_table && f[0].message.contains("t.c"));
+    }
+
+    #[test]
+    fn passes_good() {
+        // A constant default is stored in the catalog (PostgreSQL 11+).
+        assert!(AddColumnVolatileDefault.check(&add(true, false)).is_empty());
+        assert!(AddColumnVolatileDefault
+            .check(&add(false, false))
+            .is_empty());
+    }
+}

@@ -1,0 +1,88 @@
+//! Why: adding a foreign key checks every existing row against the referenced
+//! table, holding SHARE ROW EXCLUSIVE on BOTH tables for the whole scan: writes
+//! to either wait. `NOT VALID` adds it instantly (new rows are checked at
+//! once); `VALIDATE CONSTRAINT` later scans under SHARE UPDATE EXCLUSIVE on
+//! the table and ROW SHARE on the referenced one, which block no traffic.
+
+use super::{trim_sql, LockRule, RuleDoc};
+use crate::safety::lock::{LockFinding, LockMode};
+use crate::safety::statement::{AlterCommand, ConstraintKind, StatementFacts};
+
+lock_rule! {
+    AddForeignKeyWithoutNotValid {
+        code: "ADD_FOREIGN_KEY_WITHOUT_NOT_VALID",
+        severity: High,
+        summary: "ADD FOREIGN KEY without NOT VALID blocks writes to both tables while every row is checked.",
+        fix: "Add the foreign key NOT VALID, then VALIDATE CONSTRAINT in a later step.",
+        action: "USE_NOT_VALID_THEN_VALIDATE",
+        bad: "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);",
+        good: "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;\n-- next step\nALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;",
+    }
+}
+
+impl LockRule for AddForeignKeyWithoutNotValid {
+    fn doc(&self) -> &'static RuleDoc {
+        &Self::DOC
+    }
+
+    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+        let Some((table, commands)) = s.alter_commands() else {
+            return vec![];
+        };
+        commands
+            .iter()
+            .filter_map(|c| match c {
+                AlterCommand::AddConstraint {
+                    kind: ConstraintKind::ForeignKey,
+                    not_valid: false,
+                    name,
+                    ..
+                } => Some(name.as_deref().unwrap_or("<constraint name>")),
+                _ => None,
+            })
+            .map(|name| {
+                let message = format!(
+                    "Adding a foreign key to {table} holds SHARE ROW EXCLUSIVE on {table} and the referenced table while every row is checked"
+                );
+                let recipe = format!(
+                    "{} NOT VALID; then in a later step: ALTER TABLE {table} VALIDATE CONSTRAINT {name}",
+                    trim_sql(&s.sql)
+                );
+                LockFinding::new(&Self::DOC, s, message, recipe)
+                    .lock(LockMode::ShareRowExclusive)
+                    .scans()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    fn fk(not_valid: bool) -> StatementFacts {
+        alter(
+            "ALTER TABLE t ADD CONSTRAINT t_fk FOREIGN KEY (u_id) REFERENCES u (id);",
+            vec![AlterCommand::AddConstraint {
+                name: Some("t_fk".into()),
+                kind: ConstraintKind::ForeignKey,
+                not_valid,
+                using_index: false,
+            }],
+        )
+    }
+
+    #[test]
+    fn flags_bad() {
+        let f = AddForeignKeyWithoutNotValid.check(&fk(false));
+        assert_eq!(f[0].lock_mode, Some(LockMode::ShareRowExclusive));
+        assert!(f[0].recipe.contains("REFERENCES u (id) NOT VALID; then"));
+        assert!(f[0].recipe.ends_with("VALIDATE CONSTRAINT t_fk"));
+    }
+
+    #[test]
+    fn passes_good() {
+        assert!(AddForeignKeyWithoutNotValid.check(&fk(true)).is_empty());
+    }
+}

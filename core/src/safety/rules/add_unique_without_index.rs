@@ -1,0 +1,109 @@
+//! Why: ADD UNIQUE / PRIMARY KEY builds its index inside the ALTER TABLE,
+//! holding ACCESS EXCLUSIVE (no reads, no writes) for the whole build. Building
+//! the unique index CONCURRENTLY first and attaching it with `USING INDEX`
+//! leaves only a brief catalog lock (pgroll does the same "to avoid
+//! unnecessary exclusive table locks").
+//!
+//! Exclusion constraints are reported too, though they have no USING INDEX
+//! form: the only remedies are an empty table or a maintenance window.
+
+use super::{LockRule, RuleDoc};
+use crate::safety::lock::{LockFinding, LockMode};
+use crate::safety::statement::{AlterCommand, ConstraintKind, StatementFacts};
+
+lock_rule! {
+    AddUniqueWithoutIndex {
+        code: "ADD_UNIQUE_WITHOUT_INDEX",
+        severity: High,
+        summary: "ADD UNIQUE / PRIMARY KEY without USING INDEX builds the index under ACCESS EXCLUSIVE.",
+        fix: "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... UNIQUE/PRIMARY KEY USING INDEX.",
+        action: "USE_UNIQUE_INDEX_CONCURRENTLY",
+        bad: "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
+        good: "-- step with \"transaction\": false\nCREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\n-- next step\nALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;",
+    }
+}
+
+impl LockRule for AddUniqueWithoutIndex {
+    fn doc(&self) -> &'static RuleDoc {
+        &Self::DOC
+    }
+
+    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+        let Some((table, commands)) = s.alter_commands() else {
+            return vec![];
+        };
+        commands
+            .iter()
+            .filter_map(|c| match c {
+                AlterCommand::AddConstraint {
+                    kind,
+                    name,
+                    using_index: false,
+                    ..
+                } if matches!(
+                    kind,
+                    ConstraintKind::Unique | ConstraintKind::PrimaryKey | ConstraintKind::Exclusion
+                ) =>
+                {
+                    Some((*kind, name.as_deref().unwrap_or("<constraint name>")))
+                }
+                _ => None,
+            })
+            .map(|(kind, name)| {
+                let (what, recipe) = match kind {
+                    ConstraintKind::Exclusion => ("an exclusion constraint", "Exclusion constraints cannot be attached from an index: add it while the table is empty or in a maintenance window".to_string()),
+                    ConstraintKind::PrimaryKey => ("a primary key", format!(
+                        "In a step with \"transaction\": false: CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} (<columns>); \
+                         make the columns NOT NULL safely (see SET_NOT_NULL_WITHOUT_CHECK); \
+                         then: ALTER TABLE {table} ADD CONSTRAINT {name} PRIMARY KEY USING INDEX {name}")),
+                    _ => ("a unique constraint", format!(
+                        "In a step with \"transaction\": false: CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} (<columns>); \
+                         then: ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}")),
+                };
+                let message = format!("Adding {what} to {table} builds its index under ACCESS EXCLUSIVE");
+                LockFinding::new(&Self::DOC, s, message, recipe)
+                    .lock(LockMode::AccessExclusive)
+                    .scans()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    fn add(kind: ConstraintKind, using_index: bool) -> StatementFacts {
+        alter(
+            "ALTER TABLE t ADD CONSTRAINT t_key UNIQUE (a)",
+            vec![AlterCommand::AddConstraint {
+                name: Some("t_key".into()),
+                kind,
+                not_valid: false,
+                using_index,
+            }],
+        )
+    }
+
+    #[test]
+    fn flags_bad() {
+        let f = AddUniqueWithoutIndex.check(&add(ConstraintKind::Unique, false));
+        assert!(f[0]
+            .recipe
+            .contains("CREATE UNIQUE INDEX CONCURRENTLY t_key ON t"));
+        assert!(f[0].recipe.ends_with("UNIQUE USING INDEX t_key"));
+        let pk = AddUniqueWithoutIndex.check(&add(ConstraintKind::PrimaryKey, false));
+        assert!(pk[0].recipe.ends_with("PRIMARY KEY USING INDEX t_key"));
+    }
+
+    #[test]
+    fn passes_good() {
+        assert!(AddUniqueWithoutIndex
+            .check(&add(ConstraintKind::Unique, true))
+            .is_empty());
+        assert!(AddUniqueWithoutIndex
+            .check(&add(ConstraintKind::Check, false))
+            .is_empty());
+    }
+}

@@ -1,0 +1,86 @@
+//! Why: a plain CREATE INDEX holds a SHARE lock on the table for the whole
+//! build, and the build reads every row. Reads go on; every INSERT, UPDATE and
+//! DELETE waits until the index is done, minutes on a large table.
+//! CONCURRENTLY builds with SHARE UPDATE EXCLUSIVE (writes go on) at the price
+//! of two scans, and cannot run in a transaction block, hence its own step.
+
+use super::{insert_after, trim_sql, LockRule, RuleDoc};
+use crate::safety::lock::{LockFinding, LockMode};
+use crate::safety::statement::{StatementFacts, StatementKind};
+
+lock_rule! {
+    CreateIndexNotConcurrently {
+        code: "CREATE_INDEX_NOT_CONCURRENTLY",
+        severity: High,
+        summary: "CREATE INDEX without CONCURRENTLY blocks all writes to the table while the index builds.",
+        fix: "Build the index with CREATE INDEX CONCURRENTLY in a step with \"transaction\": false.",
+        action: "USE_CREATE_INDEX_CONCURRENTLY",
+        bad: "CREATE INDEX orders_customer_idx ON orders (customer_id);",
+        good: "-- step with \"transaction\": false\nCREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);",
+    }
+}
+
+impl LockRule for CreateIndexNotConcurrently {
+    fn doc(&self) -> &'static RuleDoc {
+        &Self::DOC
+    }
+
+    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+        let StatementKind::CreateIndex {
+            table,
+            concurrently: false,
+            ..
+        } = &s.kind
+        else {
+            return vec![];
+        };
+        let safe = insert_after(&s.sql, &["INDEX"], "CONCURRENTLY")
+            .unwrap_or_else(|| format!("CREATE INDEX CONCURRENTLY ... ON {table} (...)"));
+        let recipe = format!(
+            "In a step with \"transaction\": false: {safe}; if it fails, DROP INDEX CONCURRENTLY the INVALID index it leaves and retry"
+        );
+        let message = format!(
+            "Building the index on {table} holds a SHARE lock: writes to {table} wait for the whole build ({})",
+            trim_sql(&s.sql)
+        );
+        vec![LockFinding::new(&Self::DOC, s, message, recipe)
+            .lock(LockMode::Share)
+            .scans()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+    use crate::safety::lock::Blocks;
+
+    fn index(concurrently: bool) -> StatementFacts {
+        stmt(
+            "CREATE UNIQUE INDEX orders_idx ON orders (customer_id);",
+            CreateIndex {
+                table: "orders".into(),
+                concurrently,
+                unique: true,
+            },
+        )
+    }
+
+    #[test]
+    fn flags_bad() {
+        let f = CreateIndexNotConcurrently.check(&index(false));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].lock_mode, Some(LockMode::Share));
+        assert_eq!(f[0].blocks, Blocks::Writes);
+        assert!(f[0].scans_table && !f[0].rewrites_table);
+        assert!(f[0]
+            .recipe
+            .contains("CREATE UNIQUE INDEX CONCURRENTLY orders_idx ON orders (customer_id)"));
+    }
+
+    #[test]
+    fn passes_good() {
+        let good = index(true).outside_transaction();
+        assert!(CreateIndexNotConcurrently.check(&good).is_empty());
+    }
+}

@@ -1,0 +1,78 @@
+//! Why: REINDEX rebuilds under a SHARE lock on the table (writes wait) and an
+//! ACCESS EXCLUSIVE lock on each index (queries planned to use it wait too).
+//! REINDEX CONCURRENTLY (PostgreSQL 12+) builds a new copy beside the old one
+//! and swaps them, blocking neither.
+
+use super::{insert_after, LockRule, RuleDoc};
+use crate::safety::lock::{LockFinding, LockMode};
+use crate::safety::statement::{StatementFacts, StatementKind};
+
+lock_rule! {
+    ReindexNotConcurrently {
+        code: "REINDEX_NOT_CONCURRENTLY",
+        severity: High,
+        summary: "REINDEX without CONCURRENTLY blocks writes to the table, and reads that use the index, for the whole rebuild.",
+        fix: "Use REINDEX ... CONCURRENTLY (PostgreSQL 12+) in a step with \"transaction\": false.",
+        action: "USE_REINDEX_CONCURRENTLY",
+        bad: "REINDEX TABLE orders;",
+        good: "-- step with \"transaction\": false\nREINDEX TABLE CONCURRENTLY orders;",
+    }
+}
+
+impl LockRule for ReindexNotConcurrently {
+    fn doc(&self) -> &'static RuleDoc {
+        &Self::DOC
+    }
+
+    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+        let StatementKind::Reindex {
+            concurrently: false,
+            table,
+        } = &s.kind
+        else {
+            return vec![];
+        };
+        let what = table.as_deref().unwrap_or("the index's table");
+        let safe = insert_after(
+            &s.sql,
+            &["INDEX", "TABLE", "SCHEMA", "DATABASE"],
+            "CONCURRENTLY",
+        )
+        .unwrap_or_else(|| "REINDEX ... CONCURRENTLY ...".into());
+        let recipe = format!("In a step with \"transaction\": false: {safe}");
+        let message = format!("REINDEX holds a SHARE lock on {what}: writes wait for the rebuild");
+        vec![LockFinding::new(&Self::DOC, s, message, recipe)
+            .lock(LockMode::Share)
+            .scans()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    fn reindex(concurrently: bool) -> StatementFacts {
+        let table = Some("orders".to_string());
+        stmt(
+            "REINDEX TABLE orders;",
+            Reindex {
+                concurrently,
+                table,
+            },
+        )
+    }
+
+    #[test]
+    fn flags_bad() {
+        let f = ReindexNotConcurrently.check(&reindex(false));
+        assert!(f[0].recipe.ends_with("REINDEX TABLE CONCURRENTLY orders"));
+        assert_eq!(f[0].lock_mode, Some(LockMode::Share));
+    }
+
+    #[test]
+    fn passes_good() {
+        let good = reindex(true).outside_transaction();
+        assert!(ReindexNotConcurrently.check(&good).is_empty());
+    }
+}

@@ -1,0 +1,63 @@
+//! Why: like a column rename, quick for the database and immediately fatal for
+//! every client that still names the old table. A view under the old name
+//! keeps old clients working while they move.
+
+use super::{LockRule, RuleDoc};
+use crate::safety::lock::{LockFinding, LockMode};
+use crate::safety::statement::{StatementFacts, StatementKind};
+
+lock_rule! {
+    RenameTable {
+        code: "RENAME_TABLE",
+        severity: High,
+        summary: "Renaming a table breaks every client still using the old name.",
+        fix: "Rename, and create a view with the old name in the same transaction; drop the view once clients moved.",
+        action: "USE_COMPATIBILITY_VIEW",
+        bad: "ALTER TABLE users RENAME TO accounts;",
+        good: "-- one step (transactional, the default)\nALTER TABLE users RENAME TO accounts;\nCREATE VIEW users AS SELECT * FROM accounts;\n-- later migration: DROP VIEW users;",
+    }
+}
+
+impl LockRule for RenameTable {
+    fn doc(&self) -> &'static RuleDoc {
+        &Self::DOC
+    }
+
+    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+        let StatementKind::RenameTable { table } = &s.kind else {
+            return vec![];
+        };
+        let message = format!("Renaming {table} breaks every client still using {table}");
+        let recipe = format!(
+            "In the same transactional step as the rename: CREATE VIEW {table} AS SELECT * FROM <new name>; \
+             drop the view in a later migration once clients use the new name"
+        );
+        vec![LockFinding::new(&Self::DOC, s, message, recipe).lock(LockMode::AccessExclusive)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn flags_bad() {
+        let bad = stmt(
+            "ALTER TABLE t RENAME TO u",
+            StatementKind::RenameTable { table: "t".into() },
+        );
+        assert!(RenameTable.check(&bad)[0].recipe.contains("CREATE VIEW t"));
+    }
+
+    #[test]
+    fn passes_good() {
+        let good = stmt(
+            "CREATE VIEW t AS SELECT * FROM u",
+            Other {
+                tag: "CREATE VIEW".into(),
+            },
+        );
+        assert!(RenameTable.check(&good).is_empty());
+    }
+}

@@ -1,0 +1,67 @@
+//! Why: the engine owns transaction boundaries: it wraps a transactional step
+//! in its own (sub)transaction so a failure leaves the database as it was, and
+//! records progress between steps. BEGIN/COMMIT/ROLLBACK/SAVEPOINT in a step's
+//! SQL cannot run through SPI (the step fails), and even where accepted would
+//! commit half a step behind the engine's back. CRITICAL.
+
+use super::{trim_sql, LockRule, RuleDoc};
+use crate::safety::lock::LockFinding;
+use crate::safety::statement::{StatementFacts, StatementKind};
+
+lock_rule! {
+    TransactionControlInStep {
+        code: "TRANSACTION_CONTROL_IN_STEP",
+        severity: Critical,
+        summary: "BEGIN/COMMIT/ROLLBACK/SAVEPOINT inside a step fails and would break the step's atomicity.",
+        fix: "Remove the transaction statements; split the work into steps where separate commits are needed.",
+        action: "REMOVE_TRANSACTION_CONTROL",
+        bad: "BEGIN;\nALTER TABLE users ADD COLUMN email text;\nCOMMIT;",
+        good: "-- the step is transactional by default\nALTER TABLE users ADD COLUMN email text;",
+    }
+}
+
+impl LockRule for TransactionControlInStep {
+    fn doc(&self) -> &'static RuleDoc {
+        &Self::DOC
+    }
+
+    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+        if s.kind != StatementKind::TransactionControl {
+            return vec![];
+        }
+        let sql = trim_sql(&s.sql);
+        let message = format!(
+            "Step {} contains `{sql}`: the engine manages transactions, the step would fail",
+            s.step
+        );
+        let recipe = format!(
+            "Remove `{sql}`; each step already runs in one transaction unless it says \"transaction\": false, \
+             and separate commits are separate steps"
+        );
+        vec![LockFinding::new(&Self::DOC, s, message, recipe)]
+    }
+
+    fn harmless_on_new_table(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn flags_bad() {
+        let bad = stmt("COMMIT;", TransactionControl);
+        assert!(TransactionControlInStep.check(&bad)[0]
+            .message
+            .contains("`COMMIT`"));
+    }
+
+    #[test]
+    fn passes_good() {
+        let good = stmt("SET LOCAL lock_timeout = '5s'", Other { tag: "SET".into() });
+        assert!(TransactionControlInStep.check(&good).is_empty());
+    }
+}

@@ -1,0 +1,69 @@
+//! Why: VACUUM (plain or FULL) cannot run inside a transaction block, so a
+//! transactional step holding it will certainly fail. CRITICAL.
+
+use super::{trim_sql, LockRule, RuleDoc};
+use crate::safety::lock::LockFinding;
+use crate::safety::statement::{StatementFacts, StatementKind};
+
+lock_rule! {
+    VacuumInTransaction {
+        code: "VACUUM_IN_TRANSACTION",
+        severity: Critical,
+        summary: "VACUUM in a step that runs in a transaction fails.",
+        fix: "Move VACUUM to its own step with \"transaction\": false (or leave it to autovacuum).",
+        action: "MOVE_TO_NON_TRANSACTIONAL_STEP",
+        bad: "-- step with \"transaction\": true (the default)\nVACUUM (ANALYZE) orders;",
+        good: "-- its own step with \"transaction\": false\nVACUUM (ANALYZE) orders;",
+    }
+}
+
+impl LockRule for VacuumInTransaction {
+    fn doc(&self) -> &'static RuleDoc {
+        &Self::DOC
+    }
+
+    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+        if !(matches!(s.kind, StatementKind::Vacuum { .. }) && s.in_transaction) {
+            return vec![];
+        }
+        let sql = trim_sql(&s.sql);
+        let message = format!(
+            "Step {} runs in a transaction, where {sql} fails: VACUUM cannot run inside a transaction block",
+            s.step
+        );
+        let recipe = format!("Move `{sql}` to its own step with \"transaction\": false");
+        vec![LockFinding::new(&Self::DOC, s, message, recipe)]
+    }
+
+    fn harmless_on_new_table(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    fn vacuum() -> StatementFacts {
+        stmt(
+            "VACUUM t",
+            Vacuum {
+                full: false,
+                table: Some("t".into()),
+            },
+        )
+    }
+
+    #[test]
+    fn flags_bad() {
+        assert_eq!(VacuumInTransaction.check(&vacuum()).len(), 1);
+    }
+
+    #[test]
+    fn passes_good() {
+        assert!(VacuumInTransaction
+            .check(&vacuum().outside_transaction())
+            .is_empty());
+    }
+}

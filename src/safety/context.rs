@@ -1,0 +1,69 @@
+//! What the checks look at: the migration, its steps parsed by Postgres, the data schema.
+use super::parse::parse_step;
+use crate::engine::catalog::{load, MigrationRow};
+use crate::errors::MeResult;
+use crate::spi::{data_schema, quoted_ident};
+use migration_engine_core::engine::definition::{Step, StepKind};
+use migration_engine_core::safety::StatementFacts;
+use pgrx::prelude::*;
+use serde_json::Value;
+
+pub struct Context {
+    pub migration: MigrationRow,
+    pub data_schema: String,
+    pub forward: Vec<StatementFacts>,
+    pub rollback: Vec<StatementFacts>,
+    /// (step name, parser message) of steps whose SQL does not parse
+    pub forward_errors: Vec<(String, String)>,
+    pub rollback_errors: Vec<(String, String)>,
+    pub trial: bool,
+    pub skip_integrity: bool,
+}
+
+fn parse_steps(steps: &[Step]) -> (Vec<StatementFacts>, Vec<(String, String)>) {
+    let mut facts = Vec::new();
+    let mut errors = Vec::new();
+    for step in steps {
+        if let StepKind::Sql { script } = &step.kind {
+            match parse_step(&step.name, script, step.transaction) {
+                Ok(f) => facts.extend(f),
+                Err(e) => errors.push((step.name.clone(), e)),
+            }
+        }
+    }
+    (facts, errors)
+}
+
+impl Context {
+    pub fn load(migration_name: &str, options: &Value) -> MeResult<Context> {
+        let migration = load(migration_name, false)?;
+        let schema = data_schema()?;
+        // Unqualified names resolve as they will when the steps run: data schema first.
+        let path = format!(
+            "{}, public, pg_catalog",
+            quoted_ident("data schema", &schema)?
+        );
+        Spi::run_with_args("SELECT set_config('search_path', $1, true)", &[path.into()])?;
+        let (forward, forward_errors) = parse_steps(&migration.definition.forward);
+        let (rollback, rollback_errors) = parse_steps(&migration.definition.rollback);
+        Spi::run(
+            "SELECT set_config('search_path', 'migration_engine, pg_catalog, pg_temp', true)",
+        )?;
+        Ok(Context {
+            migration,
+            data_schema: schema,
+            forward,
+            rollback,
+            forward_errors,
+            rollback_errors,
+            trial: options
+                .get("trial")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            skip_integrity: options
+                .get("skipIntegrity")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
+    }
+}

@@ -1,0 +1,171 @@
+//! validate_migration_safety: the seed's safety checks, in the database, where they can
+//! see the real data, statistics, locks and parser. Each check is one module behind the
+//! `SafetyCheck` trait; the report shape, lock rules and recommendations are the core's.
+mod checks;
+mod context;
+mod parse;
+
+pub use context::Context;
+
+use crate::errors::{MeError, MeResult};
+use crate::spi::audit;
+use checks::CHECKS;
+use migration_engine_core::safety::{to_json, to_markdown, CheckResult, SafetyReport};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+
+/// One check of the report.
+pub trait SafetyCheck {
+    fn name(&self) -> &'static str;
+    fn run(&self, ctx: &Context) -> MeResult<CheckResult>;
+}
+
+/// Run every check; a check that raises becomes a CRITICAL SAFETY_CHECK_FAILURE, as the
+/// seed does, instead of aborting the report.
+pub fn report(migration_name: &str, options: &Value) -> MeResult<SafetyReport> {
+    let ctx = Context::load(migration_name, options)?;
+    let mut results = Vec::new();
+    for check in CHECKS {
+        let outcome = crate::spi::subxact::atomically(|| check.run(&ctx));
+        results.push(match outcome {
+            Ok(r) => r,
+            Err(crate::spi::subxact::Aborted::Returned(e)) => {
+                CheckResult::failed(check.name(), &e.message)
+            }
+            Err(crate::spi::subxact::Aborted::Raised(e)) => {
+                CheckResult::failed(check.name(), &e.message)
+            }
+        });
+    }
+    Ok(SafetyReport::new(migration_name, results))
+}
+
+fn parse_options(options: &Value) -> MeResult<()> {
+    let obj = options
+        .as_object()
+        .ok_or_else(|| MeError::invalid_parameter("options must be a JSON object"))?;
+    for (k, v) in obj {
+        match k.as_str() {
+            "trial" | "skipIntegrity" if !v.is_boolean() => {
+                return Err(MeError::invalid_parameter(format!(
+                    "options.{k} must be true or false"
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `{overall_safety, critical_issues, all_results, recommendations}` for a migration.
+/// `{"trial": true}` also runs the forward steps in a subtransaction, reads the locks they
+/// took from pg_locks, and undoes them.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn validate_migration_safety(
+    migration_name: &str,
+    options: default!(JsonB, "'{}'::jsonb"),
+) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+    parse_options(&options.0)?;
+    let r = report(migration_name, &options.0)?;
+    let mut v = to_json(&r);
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("migration");
+        obj.insert("migration_name".into(), json!(migration_name));
+    }
+    Ok(JsonB(v))
+}
+
+/// The same report as Markdown, for psql and pull-request comments.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn safety_report(migration_name: &str) -> Result<String, pgrx::pg_sys::panic::ErrorReport> {
+    Ok(to_markdown(&report(migration_name, &json!({}))?))
+}
+
+/// The lock rules with their bad and good examples.
+#[pg_extern(immutable)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn safety_rules() -> TableIterator<
+    'static,
+    (
+        name!(code, String),
+        name!(severity, String),
+        name!(summary, String),
+        name!(bad_example, String),
+        name!(good_example, String),
+    ),
+> {
+    let rows: Vec<_> = migration_engine_core::safety::rule_docs()
+        .into_iter()
+        .map(|d| {
+            (
+                d.code.to_string(),
+                serde_json::to_value(d.severity)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                d.summary.to_string(),
+                d.bad.to_string(),
+                d.good.to_string(),
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// Gate for execute_migration / run_migration: `None` to go ahead, or the refusal.
+pub fn gate(migration_name: &str, force: bool) -> MeResult<Option<Value>> {
+    let r = report(migration_name, &json!({}))?;
+    if r.overall_safety {
+        return Ok(None);
+    }
+    if force {
+        audit(
+            "safety_gate_forced",
+            "migration",
+            migration_name,
+            json!({"critical_issues": r.critical_issues.iter().map(|i| i.code.clone()).collect::<Vec<_>>()}),
+        )?;
+        return Ok(None);
+    }
+    let report = to_json(&r);
+    Ok(Some(json!({
+        "success": false,
+        "code": "SAFETY_CHECK_FAILED",
+        "status": "PENDING",
+        "error": format!("migration {migration_name:?} failed its safety checks: {}",
+            r.critical_issues.iter().map(|i| i.message.clone()).collect::<Vec<_>>().join("; ")),
+        "hint": "Fix the critical issues (see safety_report), or pass {\"force\": true} to run it anyway (audited).",
+        "safety": report,
+    })))
+}
+
+/// Lint SQL the way the safety checks do (squawk-style, but with Postgres's own parser
+/// and this database's catalog): the lock/rewrite findings of each statement.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn lint_sql(
+    sql: &str,
+    in_transaction: default!(bool, true),
+) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+    let schema = crate::spi::data_schema()?;
+    let path = format!(
+        "{}, public, pg_catalog",
+        crate::spi::quoted_ident("data schema", &schema)?
+    );
+    Spi::run_with_args("SELECT set_config('search_path', $1, true)", &[path.into()])
+        .map_err(MeError::from)?;
+    let facts = parse::parse_step("sql", sql, in_transaction);
+    Spi::run("SELECT set_config('search_path', 'migration_engine, pg_catalog, pg_temp', true)")
+        .map_err(MeError::from)?;
+    let facts = facts.map_err(|e| {
+        MeError::new(
+            PgSqlErrorCode::ERRCODE_SYNTAX_ERROR,
+            format!("the SQL does not parse: {e}"),
+        )
+    })?;
+    let findings = migration_engine_core::safety::analyze(&facts);
+    Ok(JsonB(serde_json::to_value(findings).unwrap_or(Value::Null)))
+}
