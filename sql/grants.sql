@@ -15,7 +15,10 @@ GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
                         migration_engine.migration_control,
                         migration_engine.registry_settings,
                         migration_engine.field_backfills,
-                        migration_engine.throughput_stats TO migration_admin;
+                        migration_engine.throughput_stats,
+                        migration_engine.pipeline_runs,
+                        migration_engine.pipeline_batches,
+                        migration_engine.pipeline_dead_letters TO migration_admin;
 -- the audit trail: insert only, never update, delete or truncate (a trigger enforces it too)
 GRANT INSERT ON migration_engine.audit_log TO migration_admin;
 REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
@@ -38,7 +41,7 @@ BEGIN
               'add_field_backward_compatible', 'backfill_batch', 'deprecate_field',
               'create_migration', 'execute_migration', 'rollback_migration', 'resume_migration',
               'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step',
-              'execute_pipeline', 'run_pipeline', 'undo_pipeline_run',
+              'execute_pipeline', 'pipeline_begin', 'pipeline_batch', 'undo_pipeline_run', 'replay_dead_letters', 'pipeline_raise',
               'execute_blue_green_migration', 'switch_active_schema', 'switch_back',
               'drop_inactive_schema', 'validate_migration_safety', 'safety_report', 'start_canary', 'set_canary_percentage', 'advance_canary',
               'pause_canary', 'resume_canary', 'abort_canary'])

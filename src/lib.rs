@@ -12,6 +12,7 @@ use pgrx::prelude::*;
 mod engine;
 mod errors;
 mod graph;
+mod pipeline;
 mod safety;
 mod schema;
 mod spi;
@@ -36,6 +37,11 @@ extension_sql_file!(
     "../sql/schema_registry.sql",
     name = "schema_registry",
     requires = ["catalog", "kg_store", backfill_batch]
+);
+extension_sql_file!(
+    "../sql/pipelines.sql",
+    name = "pipelines",
+    requires = ["engine_catalog", pipeline_begin, pipeline_batch]
 );
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

@@ -3,6 +3,7 @@
 //! calls these functions and writes the results back.
 
 pub mod engine;
+pub mod jsonb_binary;
 pub mod pipeline;
 pub mod rollout;
 pub mod safety;

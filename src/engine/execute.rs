@@ -94,6 +94,10 @@ pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value
         }
     }
     let schema = data_schema()?;
+    let opts = &RunOptions {
+        migration_id: Some(row.id),
+        ..opts.clone()
+    };
     let (run_id, done) = match (resume, catalog::latest_run(row.id)?) {
         (true, Some(run)) => (run, done_steps(&row, run, opts)?),
         _ => (catalog::new_uuid()?, HashSet::new()),

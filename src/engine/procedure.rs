@@ -124,6 +124,10 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
         None => {}
     }
     let schema = data_schema()?;
+    let opts = &RunOptions {
+        migration_id: Some(row.id),
+        ..opts.clone()
+    };
     let default_continue = opts
         .continue_on_error
         .unwrap_or(row.definition.options.continue_on_error);

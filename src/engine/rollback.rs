@@ -57,7 +57,13 @@ fn rollback(name: &str, opts: &RunOptions, cascade: bool) -> MeResult<Value> {
             "cannot roll back {name:?}: {refusal}"
         )));
     }
-    if row.definition.rollback.is_empty() {
+    let has_transform = row.definition.forward.iter().any(|s| {
+        matches!(
+            s.kind,
+            migration_engine_core::engine::definition::StepKind::Transform { .. }
+        )
+    });
+    if row.definition.rollback.is_empty() && !has_transform {
         return Err(
             MeError::prerequisite(format!("migration {name:?} has no rollback steps"))
                 .hint("Add rollback steps in a new migration that reverses this one."),
@@ -99,6 +105,22 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
             let failed = r.status == "FAILED";
             results.push(r);
             if failed {
+                return Err(results);
+            }
+        }
+        // what the TRANSFORM steps wrote is undone exactly (their pipeline runs)
+        if !opts.dry_run {
+            if let Err(e) = crate::pipeline::undo_migration_runs(row.id) {
+                results.push(StepResult {
+                    number: results.len() as i32,
+                    name: "undo_transform_runs".into(),
+                    step_type: "TRANSFORM".into(),
+                    status: "FAILED",
+                    rows: 0,
+                    started: catalog::now_epoch(),
+                    finished: catalog::now_epoch(),
+                    error: Some(e.into()),
+                });
                 return Err(results);
             }
         }

@@ -16,6 +16,8 @@ pub struct RunOptions {
     pub statement_timeout_ms: u32,
     pub force: bool,
     pub resume: bool,
+    /// The migration a step belongs to (TRANSFORM runs are recorded against it).
+    pub migration_id: Option<pgrx::Uuid>,
 }
 
 /// Like the anchors (pgroll, strong_migrations): never wait for a lock for ever.
@@ -58,6 +60,7 @@ impl RunOptions {
             statement_timeout_ms: millis("statementTimeout", DEFAULT_STATEMENT_TIMEOUT_MS)?,
             force: flag("force")?.unwrap_or(false),
             resume: flag("resume")?.unwrap_or(false),
+            migration_id: None,
         })
     }
 }
@@ -137,11 +140,11 @@ pub fn run_step(step: &Step, data_schema: &str, opts: &RunOptions) -> MeResult<i
             StepKind::Sql { script } => run_sql(script),
             StepKind::Function { function, args } => run_function(function, args),
             StepKind::Validate { script } => run_validate(&step.name, script),
-            StepKind::Transform { .. } => Err(MeError::new(
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                format!("step {:?}: TRANSFORM steps are not available yet", step.name),
-            )
-            .hint("Transformation pipelines land with migration_engine.execute_pipeline; use a SQL step meanwhile.")),
+            StepKind::Transform { pipeline } => crate::pipeline::run_transform_step(
+                &serde_json::Value::Object(pipeline.clone()),
+                step.batch_size,
+                opts.migration_id,
+            ),
         }
     })?
 }

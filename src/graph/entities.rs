@@ -24,7 +24,7 @@ fn upsert_entity(
     Ok(upsert(entity_type, content, entity_id, metadata)?)
 }
 
-fn upsert(
+pub(super) fn upsert(
     entity_type: &str,
     content: JsonB,
     entity_id: Option<Uuid>,

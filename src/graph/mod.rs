@@ -3,3 +3,12 @@
 //! (`valid_to = now()`) and inserts the next one.
 mod entities;
 mod relations;
+
+/// Write an entity's next version (or create it): the temporal upsert, for Rust callers.
+pub fn upsert_entity_version(
+    entity_type: &str,
+    content: serde_json::Value,
+    entity_id: Option<pgrx::Uuid>,
+) -> crate::errors::MeResult<pgrx::Uuid> {
+    entities::upsert(entity_type, pgrx::JsonB(content), entity_id, None)
+}
