@@ -55,28 +55,49 @@ BEGIN
     RETURN changes;
 END $$;
 
--- baseline 2: the best set-based SQL over jsonb_each for the same rules
+-- baseline 2: the best set-based SQL over jsonb_each for the same rule families the Rust
+-- function checks (entities removed/added, fields removed/added/required, type changes
+-- with compatibility, nullability both ways, enum values removed/added, default changed)
 CREATE FUNCTION bench.setbased_detect(old_schema jsonb, new_schema jsonb) RETURNS jsonb LANGUAGE sql AS $$
 WITH oe AS (SELECT key AS en, value AS ev FROM jsonb_each(old_schema->'entities')),
      ne AS (SELECT key AS en, value AS ev FROM jsonb_each(new_schema->'entities')),
      of AS (SELECT oe.en, f.key AS fn, f.value AS fv FROM oe, jsonb_each(oe.ev->'fields') f),
      nf AS (SELECT ne.en, f.key AS fn, f.value AS fv FROM ne, jsonb_each(ne.ev->'fields') f),
+     pairs AS (SELECT of.en, of.fn, of.fv AS o, nf.fv AS n FROM of JOIN nf USING (en, fn) WHERE of.fv <> nf.fv),
      changes AS (
         SELECT jsonb_build_object('type', 'ENTITY_REMOVED', 'entity', oe.en, 'severity', 'HIGH') AS c, oe.en, NULL::text AS fn
         FROM oe LEFT JOIN ne USING (en) WHERE ne.en IS NULL
         UNION ALL
-        SELECT CASE
-                 WHEN nf.fn IS NULL THEN jsonb_build_object('type', 'FIELD_REMOVED', 'entity', of.en, 'field', of.fn, 'severity', 'HIGH')
-                 ELSE jsonb_build_object('type', 'FIELD_TYPE_CHANGED', 'entity', of.en, 'field', of.fn,
-                        'severity', CASE WHEN bench.seed_is_type_compatible(of.fv->>'type', nf.fv->>'type') THEN 'MEDIUM' ELSE 'HIGH' END)
-               END, of.en, of.fn
-        FROM of JOIN ne ON ne.en = of.en LEFT JOIN nf ON nf.en = of.en AND nf.fn = of.fn
-        WHERE nf.fn IS NULL OR of.fv->>'type' <> nf.fv->>'type'
+        SELECT jsonb_build_object('type', 'ENTITY_ADDED', 'entity', ne.en, 'severity', 'INFO'), ne.en, NULL
+        FROM ne LEFT JOIN oe USING (en) WHERE oe.en IS NULL
         UNION ALL
-        SELECT jsonb_build_object('type', 'FIELD_NULLABILITY_CHANGED', 'entity', of.en, 'field', of.fn, 'severity', 'HIGH'), of.en, of.fn
-        FROM of JOIN nf USING (en, fn)
-        WHERE (of.fv->>'nullable')::boolean AND NOT (nf.fv->>'nullable')::boolean)
-SELECT coalesce(jsonb_agg(c ORDER BY en, fn), '[]') FROM changes $$;
+        SELECT jsonb_build_object('type', 'FIELD_REMOVED', 'entity', of.en, 'field', of.fn, 'severity', 'HIGH'), of.en, of.fn
+        FROM of JOIN ne ON ne.en = of.en LEFT JOIN nf ON nf.en = of.en AND nf.fn = of.fn WHERE nf.fn IS NULL
+        UNION ALL
+        SELECT jsonb_build_object('type', CASE WHEN coalesce((nf.fv->>'nullable')::boolean, true) OR nf.fv ? 'default' THEN 'FIELD_ADDED' ELSE 'REQUIRED_FIELD_ADDED' END,
+                                  'entity', nf.en, 'field', nf.fn,
+                                  'severity', CASE WHEN coalesce((nf.fv->>'nullable')::boolean, true) OR nf.fv ? 'default' THEN 'INFO' ELSE 'HIGH' END), nf.en, nf.fn
+        FROM nf JOIN oe ON oe.en = nf.en LEFT JOIN of ON of.en = nf.en AND of.fn = nf.fn WHERE of.fn IS NULL
+        UNION ALL
+        SELECT jsonb_build_object('type', 'FIELD_TYPE_CHANGED', 'entity', en, 'field', fn, 'old_type', o->>'type', 'new_type', n->>'type',
+                                  'severity', CASE WHEN bench.seed_is_type_compatible(o->>'type', n->>'type') THEN 'MEDIUM' ELSE 'HIGH' END), en, fn
+        FROM pairs WHERE o->>'type' <> n->>'type'
+        UNION ALL
+        SELECT jsonb_build_object('type', 'FIELD_NULLABILITY_CHANGED', 'entity', en, 'field', fn,
+                                  'severity', CASE WHEN coalesce((o->>'nullable')::boolean, true) THEN 'HIGH' ELSE 'LOW' END), en, fn
+        FROM pairs WHERE coalesce((o->>'nullable')::boolean, true) <> coalesce((n->>'nullable')::boolean, true)
+        UNION ALL
+        SELECT jsonb_build_object('type', 'ENUM_VALUE_REMOVED', 'entity', en, 'field', fn, 'value', v, 'severity', 'HIGH'), en, fn
+        FROM pairs, jsonb_array_elements(CASE WHEN jsonb_typeof(o->'enum') = 'array' THEN o->'enum' ELSE '[]' END) v
+        WHERE jsonb_typeof(n->'enum') = 'array' AND NOT (n->'enum') @> jsonb_build_array(v)
+        UNION ALL
+        SELECT jsonb_build_object('type', 'ENUM_VALUE_ADDED', 'entity', en, 'field', fn, 'value', v, 'severity', 'LOW'), en, fn
+        FROM pairs, jsonb_array_elements(CASE WHEN jsonb_typeof(n->'enum') = 'array' THEN n->'enum' ELSE '[]' END) v
+        WHERE jsonb_typeof(o->'enum') = 'array' AND NOT (o->'enum') @> jsonb_build_array(v)
+        UNION ALL
+        SELECT jsonb_build_object('type', 'FIELD_DEFAULT_CHANGED', 'entity', en, 'field', fn, 'severity', 'LOW'), en, fn
+        FROM pairs WHERE (o->'default') IS DISTINCT FROM (n->'default'))
+SELECT coalesce(jsonb_agg(c ORDER BY en, fn, c->>'type'), '[]') FROM changes $$;
 
 \set QUIET off
 \echo 'detect_breaking_changes, 1,000 entity types x 50 fields, ~5 % changed (median of 5 runs, ms):'

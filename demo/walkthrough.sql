@@ -22,3 +22,72 @@ FROM (SELECT entity_id FROM kg.temporal_entities WHERE entity_type = 'Person'
 SELECT (SELECT count(*) FROM migration_engine.knowledge_migrations) AS migrations,
        (SELECT count(*) FROM migration_engine.schema_versions) AS schema_versions,
        (SELECT count(*) FROM migration_engine.audit_log) AS audit_rows;
+
+\echo
+\echo '== 4. A schema registry: versions, breaking-change detection, a compatibility mode'
+SELECT migration_engine.register_schema_version('1.0.0', '{"entities": {
+    "Person":  {"identity": ["email"], "fields": {"name": {"type": "text", "nullable": false}, "email": {"type": "text"},
+                "age": {"type": "integer"}, "country": {"type": "varchar(2)"}}},
+    "Company": {"fields": {"name": {"type": "text", "nullable": false}, "founded": {"type": "integer"}}},
+    "Project": {"fields": {"title": {"type": "text"}, "status": {"type": "text", "enum": ["active", "paused", "done"]}}},
+    "Paper":   {"fields": {"title": {"type": "text"}, "year": {"type": "integer"}, "revised": {"type": "boolean"}}}}}',
+    'the sample graph''s schema') IS NOT NULL AS registered_1_0_0;
+SELECT c->>'type' AS change, c->>'entity' AS entity, c->>'field' AS field, c->>'severity' AS severity,
+       (c->>'breaks_readers')::boolean AS breaks_readers, (c->>'breaks_writers')::boolean AS breaks_writers
+FROM jsonb_array_elements(migration_engine.detect_breaking_changes(
+    (SELECT schema_definition FROM migration_engine.schema_versions WHERE version_number = '1.0.0'),
+    '{"entities": {"Person": {"fields": {"name": {"type": "text", "nullable": false}, "email": {"type": "text", "nullable": false},
+                                          "age": {"type": "bigint"}, "country": {"type": "varchar(2)"}}},
+                   "Company": {"fields": {"name": {"type": "text", "nullable": false}, "founded": {"type": "integer"}}},
+                   "Project": {"fields": {"title": {"type": "text"}, "status": {"type": "text", "enum": ["active", "done"]}}}}}')) c;
+
+\echo
+\echo '== 5. Backward-compatible evolution: add a field with a backfilled default, deprecate another'
+SELECT r->>'version_number' AS new_version, r->'backfill'->>'rows_updated' AS backfilled, r->'backfill'->>'batches' AS batches
+FROM (SELECT migration_engine.add_field_backward_compatible('Person', 'active', '{"type": "boolean", "nullable": false}', 'true') AS r) x;
+SELECT r->>'version_number' AS new_version, r->>'entities_tagged' AS entities_tagged
+FROM (SELECT migration_engine.deprecate_field('Paper', 'revised', 'use the history instead', '2.0.0') AS r) x;
+SELECT entity_type, field_name, removal_version, entities_using FROM migration_engine.deprecated_fields;
+SELECT jsonb_array_length(migration_engine.validate_entities()) AS non_conforming_entities;
+
+\echo
+\echo '== 6. Migrations: dependencies, a plan, a graph, safety checks, execution, rollback'
+SELECT migration_engine.create_migration('{"name": "projects_owner", "version": "1.1.0", "type": "SCHEMA",
+  "forward": [{"name": "table", "type": "SQL", "script": "CREATE TABLE project_owner (project_id uuid PRIMARY KEY, owner_id uuid NOT NULL)"}],
+  "rollback": [{"name": "drop", "type": "SQL", "script": "DROP TABLE project_owner"}]}') IS NOT NULL AS created;
+SELECT migration_engine.create_migration('{"name": "projects_owner_fill", "version": "1.1.1", "type": "DATA", "dependsOn": ["projects_owner"],
+  "forward": [{"name": "fill", "type": "SQL", "script": "INSERT INTO project_owner SELECT target_entity_id, source_entity_id FROM kg.temporal_relations WHERE relation_type = ''CONTRIBUTES_TO'' AND valid_to = ''infinity'' ON CONFLICT DO NOTHING"},
+              {"name": "check", "type": "VALIDATE", "script": "SELECT count(*) > 0 FROM project_owner"}],
+  "rollback": [{"name": "empty", "type": "SQL", "script": "DELETE FROM project_owner"}]}') IS NOT NULL AS created;
+SELECT migration_engine.create_migration('{"name": "risky_index", "version": "1.2.0",
+  "forward": [{"name": "idx", "type": "SQL", "script": "CREATE INDEX people_by_name ON kg.temporal_entities ((content->>''name''))"}]}') IS NOT NULL AS created;
+SELECT execution_order, migration_name, priority, depends_on FROM migration_engine.migration_plan();
+\echo 'the dependency graph (Mermaid):'
+SELECT migration_engine.migration_graph();
+SELECT (r->>'overall_safety')::boolean AS safe, jsonb_path_query_array(r, '$.critical_issues[*].code') AS critical,
+       jsonb_path_query_array(r, '$.all_results[*].issues[*] ? (@.code == "POTENTIAL_LOCK").details.code') AS lock_findings
+FROM (SELECT migration_engine.validate_migration_safety('risky_index') AS r) x;
+SELECT r->>'success' AS success, r->>'code' AS refused_with FROM (SELECT migration_engine.execute_migration('risky_index') AS r) x;
+SELECT name, r->>'success' AS success, r->>'status' AS status, r->>'affected_entities' AS affected
+FROM (VALUES ('projects_owner'), ('projects_owner_fill')) v(name), LATERAL (SELECT migration_engine.execute_migration(name) AS r) x;
+SELECT migration_name, display_status, progress_pct FROM migration_engine.migration_status ORDER BY migration_name;
+SELECT r->>'success' AS cascade_rollback, jsonb_array_length(r->'cascaded') AS dependents_rolled_back
+FROM (SELECT migration_engine.rollback_migration('projects_owner', '{"cascade": true}') AS r) x;
+
+\echo
+\echo '== 7. A transformation pipeline: compiled to set-based SQL, history kept, undone exactly'
+SELECT r->>'success' AS success, r->'metrics'->>'rows_changed' AS changed, r->'metrics'->>'batches' AS batches,
+       (SELECT jsonb_agg(s->>'step_name' || ': ' || (s->>'input_count') || ' -> ' || (s->>'output_count')) FROM jsonb_array_elements(r->'step_results') s) AS steps
+FROM (SELECT migration_engine.execute_pipeline('{"name": "countries", "source": {"entityType": "Person"}, "batchSize": 50,
+  "steps": [{"name": "country names", "type": "MAP", "config": {"mappingRules": [
+      {"type": "LOOKUP_TRANSFORM", "lookupTable": {"de": "Germany", "fr": "France", "uk": "United Kingdom", "us": "United States", "nl": "Netherlands"},
+       "keyField": "country", "targetField": "country_name"},
+      {"type": "FIELD_TRANSFORM", "field": "name", "transformation": "upper"}]}}]}') AS r) x;
+SELECT content->>'name' AS name, content->>'country_name' AS country FROM kg.temporal_entities
+WHERE entity_type = 'Person' AND valid_to = 'infinity' ORDER BY entity_id LIMIT 3;
+SELECT (migration_engine.undo_pipeline_run(run_id)->>'restored') AS restored_by_undo FROM migration_engine.pipeline_runs WHERE pipeline_name = 'countries';
+SELECT content->>'name' AS name_after_undo FROM kg.temporal_entities WHERE entity_type = 'Person' AND valid_to = 'infinity' ORDER BY entity_id LIMIT 3;
+
+\echo
+\echo '== 8. The audit trail'
+SELECT operation, count(*) FROM migration_engine.audit_log GROUP BY operation ORDER BY count(*) DESC, operation LIMIT 12;

@@ -34,7 +34,8 @@ SELECT m.migration_id,
        round(extract(epoch FROM (coalesce(m.completed_at, CASE WHEN m.status = 'RUNNING' THEN clock_timestamp() END) - m.started_at)) * 1000)::bigint AS duration_ms,
        coalesce(jsonb_array_length(m.definition -> 'forward'), 0) AS total_steps,
        coalesce(p.done_steps, 0) AS done_steps,
-       CASE WHEN coalesce(jsonb_array_length(m.definition -> 'forward'), 0) = 0 THEN NULL
+       CASE WHEN m.status = 'COMPLETED' THEN 100.0
+            WHEN coalesce(jsonb_array_length(m.definition -> 'forward'), 0) = 0 THEN NULL
             ELSE round(100.0 * coalesce(p.done_steps, 0) / jsonb_array_length(m.definition -> 'forward'), 1) END AS progress_pct,
        m.last_error,
        m.executed_by,

@@ -4,6 +4,7 @@ use migration_engine_core::schema::{
     detect_breaking_changes_json, is_type_compatible as compatible,
 };
 use pgrx::prelude::*;
+use crate::spi::jsonb_arg::JsonbValue;
 use pgrx::JsonB;
 
 /// The changes between two schema documents, sorted by (entity, field, type): each with
@@ -12,8 +13,8 @@ use pgrx::JsonB;
 #[pg_extern(immutable, parallel_safe)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn detect_breaking_changes(
-    old_schema: JsonB,
-    new_schema: JsonB,
+    old_schema: JsonbValue,
+    new_schema: JsonbValue,
 ) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
     let changes = detect_breaking_changes_json(&old_schema.0, &new_schema.0)
         .map_err(|e| schema_error("invalid schema document", e))?;

@@ -5,6 +5,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
 
+pub mod jsonb_arg;
 pub mod subxact;
 
 /// A plain SQL identifier: letters, digits and underscores, not starting with a digit,
