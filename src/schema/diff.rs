@@ -1,10 +1,10 @@
 //! detect_breaking_changes and is_type_compatible: thin wrappers over the core rules.
 use super::schema_error;
+use crate::spi::jsonb_arg::JsonbValue;
 use migration_engine_core::schema::{
     detect_breaking_changes_json, is_type_compatible as compatible,
 };
 use pgrx::prelude::*;
-use crate::spi::jsonb_arg::JsonbValue;
 use pgrx::JsonB;
 
 /// The changes between two schema documents, sorted by (entity, field, type): each with

@@ -10,7 +10,11 @@ use pgrx::{FromDatum, JsonB};
 pub struct JsonbValue(pub serde_json::Value);
 
 impl FromDatum for JsonbValue {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, typoid: pg_sys::Oid) -> Option<Self> {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        typoid: pg_sys::Oid,
+    ) -> Option<Self> {
         if is_null {
             return None;
         }
@@ -25,3 +29,18 @@ impl FromDatum for JsonbValue {
 }
 
 pgrx::impl_sql_translatable!(JsonbValue, arg_only = "jsonb");
+
+// What pgrx's own `argue_from_datum!` does for its types: unbox through FromDatum.
+unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonbValue {
+    unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        unsafe { arg.unbox_arg_using_from_datum() }
+            .unwrap_or_else(|| panic!("argument {index} must not be null"))
+    }
+
+    unsafe fn unbox_nullable_arg(
+        arg: pgrx::callconv::Arg<'_, 'fcx>,
+    ) -> pgrx::nullable::Nullable<Self> {
+        unsafe { arg.unbox_arg_using_from_datum() }.into()
+    }
+}
