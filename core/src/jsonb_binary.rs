@@ -90,21 +90,21 @@ use std::fmt;
 /// the decoder equivalent to the text path, and it bounds recursion.
 pub const MAX_DEPTH: u32 = 127;
 
-const JB_CMASK: u32 = 0x0FFF_FFFF;
-const JB_FSCALAR: u32 = 0x1000_0000;
-const JB_FOBJECT: u32 = 0x2000_0000;
-const JB_FARRAY: u32 = 0x4000_0000;
+pub(crate) const JB_CMASK: u32 = 0x0FFF_FFFF;
+pub(crate) const JB_FSCALAR: u32 = 0x1000_0000;
+pub(crate) const JB_FOBJECT: u32 = 0x2000_0000;
+pub(crate) const JB_FARRAY: u32 = 0x4000_0000;
 
-const JENTRY_OFFLENMASK: u32 = 0x0FFF_FFFF;
-const JENTRY_TYPEMASK: u32 = 0x7000_0000;
-const JENTRY_HAS_OFF: u32 = 0x8000_0000;
+pub(crate) const JENTRY_OFFLENMASK: u32 = 0x0FFF_FFFF;
+pub(crate) const JENTRY_TYPEMASK: u32 = 0x7000_0000;
+pub(crate) const JENTRY_HAS_OFF: u32 = 0x8000_0000;
 
-const JENTRY_ISSTRING: u32 = 0x0000_0000;
-const JENTRY_ISNUMERIC: u32 = 0x1000_0000;
-const JENTRY_ISBOOL_FALSE: u32 = 0x2000_0000;
-const JENTRY_ISBOOL_TRUE: u32 = 0x3000_0000;
-const JENTRY_ISNULL: u32 = 0x4000_0000;
-const JENTRY_ISCONTAINER: u32 = 0x5000_0000;
+pub(crate) const JENTRY_ISSTRING: u32 = 0x0000_0000;
+pub(crate) const JENTRY_ISNUMERIC: u32 = 0x1000_0000;
+pub(crate) const JENTRY_ISBOOL_FALSE: u32 = 0x2000_0000;
+pub(crate) const JENTRY_ISBOOL_TRUE: u32 = 0x3000_0000;
+pub(crate) const JENTRY_ISNULL: u32 = 0x4000_0000;
+pub(crate) const JENTRY_ISCONTAINER: u32 = 0x5000_0000;
 
 const NUMERIC_SIGN_MASK: u16 = 0xC000;
 const NUMERIC_NEG: u16 = 0x4000;
@@ -271,29 +271,34 @@ fn varlena_header(bytes: &[u8]) -> Result<(usize, usize), DecodeErrorKind> {
 }
 
 #[inline]
-fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+pub(crate) fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
     let b = bytes.get(at..at.checked_add(4)?)?;
     Some(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 #[inline]
-fn jentry_at(chunk: &[u8]) -> u32 {
+pub(crate) fn jentry_at(chunk: &[u8]) -> u32 {
     u32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])
 }
 
 /// `INTALIGN`.
 #[inline]
-fn int_align(x: usize) -> usize {
+pub(crate) fn int_align(x: usize) -> usize {
     (x + 3) & !3
 }
 
-struct Decoder<'a> {
-    buf: &'a [u8],
+pub(crate) struct Decoder<'a> {
+    pub(crate) buf: &'a [u8],
 }
 
 impl Decoder<'_> {
     /// Decodes the container occupying absolute `[start, end)`.
-    fn container(&self, start: usize, end: usize, depth: u32) -> Result<Value, DecodeError> {
+    pub(crate) fn container(
+        &self,
+        start: usize,
+        end: usize,
+        depth: u32,
+    ) -> Result<Value, DecodeError> {
         if depth > MAX_DEPTH {
             return err(start, DecodeErrorKind::DepthLimitExceeded);
         }
@@ -544,7 +549,7 @@ fn numeric_parts(bytes: &[u8], at: usize) -> Result<NumericParts<'_>, DecodeErro
 
 /// Converts a `numeric` datum into the [`Number`] `serde_json` parses from
 /// its `numeric_out` text.
-fn numeric(bytes: &[u8], at: usize) -> Result<Number, DecodeError> {
+pub(crate) fn numeric(bytes: &[u8], at: usize) -> Result<Number, DecodeError> {
     let n = numeric_parts(bytes, at)?;
     if n.weight > 0 && n.digit(0) == 0 {
         // numeric_out would print a leading zero ("01234", or "00000" for a
@@ -660,7 +665,7 @@ fn push_ascii(out: &mut String, digits: &mut [u8]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! The encoder below mirrors PostgreSQL's `convertToJsonb` (jsonb_util.c)
     //! and `numeric_in`/`make_result` (numeric.c), and `Jb::text` mirrors
     //! `JsonbToCString`, so properties can compare the decoder with the text
@@ -678,9 +683,9 @@ mod tests {
 
     /// A `NumericVar` after `make_result`'s normalisation.
     #[derive(Debug, Clone, PartialEq)]
-    struct NumVar {
+    pub(crate) struct NumVar {
         negative: bool,
-        weight: i32,
+        pub(crate) weight: i32,
         dscale: i32,
         digits: Vec<u16>,
     }
@@ -813,7 +818,7 @@ mod tests {
 
     /// A `JsonbValue` tree, objects in storage order.
     #[derive(Debug, Clone)]
-    enum Jb {
+    pub(crate) enum Jb {
         Null,
         Bool(bool),
         Str(String),
@@ -823,7 +828,7 @@ mod tests {
     }
 
     impl Jb {
-        fn from_value(v: &Value) -> Jb {
+        pub(crate) fn from_value(v: &Value) -> Jb {
             match v {
                 Value::Null => Jb::Null,
                 Value::Bool(b) => Jb::Bool(*b),
@@ -970,7 +975,7 @@ mod tests {
     }
 
     /// `convertToJsonb`.
-    struct Encoder {
+    pub(crate) struct Encoder {
         buf: Vec<u8>,
         packed_numerics: bool,
     }
@@ -998,7 +1003,7 @@ mod tests {
             e.buf
         }
 
-        fn payload(v: &Jb) -> Vec<u8> {
+        pub(crate) fn payload(v: &Jb) -> Vec<u8> {
             Self::varlena(v, false)[4..].to_vec()
         }
 

@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod jsonb_binary;
+pub mod jsonb_view;
 pub mod pipeline;
 pub mod rollout;
 pub mod safety;

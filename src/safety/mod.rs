@@ -24,10 +24,18 @@ pub trait SafetyCheck {
 /// Run every check; a check that raises becomes a CRITICAL SAFETY_CHECK_FAILURE, as the
 /// seed does, instead of aborting the report.
 pub fn report(migration_name: &str, options: &Value) -> MeResult<SafetyReport> {
+    Ok(timed_report(migration_name, options)?.0)
+}
+
+/// The report and how long each check took (milliseconds, in report order).
+pub fn timed_report(migration_name: &str, options: &Value) -> MeResult<(SafetyReport, Vec<f64>)> {
     let ctx = Context::load(migration_name, options)?;
     let mut results = Vec::new();
+    let mut timings = Vec::new();
     for check in CHECKS {
+        let clock = std::time::Instant::now();
         let outcome = crate::spi::subxact::atomically(|| check.run(&ctx));
+        timings.push((clock.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0);
         results.push(match outcome {
             Ok(r) => r,
             Err(crate::spi::subxact::Aborted::Returned(e)) => {
@@ -38,7 +46,7 @@ pub fn report(migration_name: &str, options: &Value) -> MeResult<SafetyReport> {
             }
         });
     }
-    Ok(SafetyReport::new(migration_name, results))
+    Ok((SafetyReport::new(migration_name, results), timings))
 }
 
 fn parse_options(options: &Value) -> MeResult<()> {
@@ -68,8 +76,13 @@ fn validate_migration_safety(
     options: default!(JsonB, "'{}'::jsonb"),
 ) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
     parse_options(&options.0)?;
-    let r = report(migration_name, &options.0)?;
+    let (r, timings) = timed_report(migration_name, &options.0)?;
     let mut v = to_json(&r);
+    if let Some(results) = v.get_mut("all_results").and_then(Value::as_array_mut) {
+        for (result, ms) in results.iter_mut().zip(timings) {
+            result["duration_ms"] = json!(ms);
+        }
+    }
     if let Some(obj) = v.as_object_mut() {
         obj.remove("migration");
         obj.insert("migration_name".into(), json!(migration_name));

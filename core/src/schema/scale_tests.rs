@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
 
 /// Built as text and parsed, like a jsonb argument would be.
-fn big_pair() -> (Value, Value) {
+pub(super) fn big_pair() -> (Value, Value) {
     let types = ["integer", "text", "varchar(20)", "boolean", "timestamptz"];
     let (mut old, mut new) = (Map::new(), Map::new());
     for e in 0..1000 {

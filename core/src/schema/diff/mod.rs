@@ -13,8 +13,11 @@ use super::rules;
 use pairing::{match_by_name, match_fields, Matched};
 use serde_json::Value;
 
+mod binary;
 mod fused;
 mod pairing;
+
+pub use binary::detect_breaking_changes_binary;
 
 /// Both schemas, paired up. Only what differs is listed: entities and field
 /// pairs whose parsed definitions are identical are left out, since no rule
