@@ -11,7 +11,7 @@ use crate::spi::data_schema;
 use crate::spi::subxact::{atomically, Aborted};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
-use run::{batch, begin, parse, PipelineOptions};
+use run::{batch, begin, parse, replay, PipelineOptions};
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -208,6 +208,14 @@ fn pipeline_batch(run_id: Uuid) -> PgResult<JsonB> {
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn undo_pipeline_run(run_id: Uuid) -> PgResult<JsonB> {
     Ok(JsonB(undo::undo(run_id)?))
+}
+
+/// Re-run a run's pipeline for its dead-lettered items, as a new run (items that now
+/// succeed are marked replayed).
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn replay_dead_letters(run_id: Uuid) -> PgResult<JsonB> {
+    Ok(JsonB(replay(run_id)?))
 }
 
 /// The TRANSFORM step of a migration: the pipeline in the step's subtransaction.

@@ -490,3 +490,60 @@ pub fn state(run_id: Uuid, finished: bool) -> MeResult<Value> {
     v["finished"] = json!(finished);
     Ok(v)
 }
+
+/// Re-run a run's pipeline for the items it dead-lettered (after the data or the
+/// pipeline was fixed): each item in its own subtransaction, as a new run; items that
+/// succeed are marked replayed, the others stay with their new error.
+pub fn replay(run_id: Uuid) -> MeResult<Value> {
+    let source = load(run_id)?;
+    let options = first_value::<JsonB>(
+        "SELECT options FROM migration_engine.pipeline_runs WHERE run_id = $1",
+        &[run_id.into()],
+    )?
+    .map(|j| j.0)
+    .unwrap_or(json!({}));
+    let letters: Vec<(i64, Uuid)> = Spi::connect(|c| {
+        let mut out = Vec::new();
+        for r in c.select(
+            "SELECT dead_letter_id, entity_id FROM migration_engine.pipeline_dead_letters \
+             WHERE run_id = $1 AND replayed_at IS NULL ORDER BY dead_letter_id",
+            None,
+            &[run_id.into()],
+        )? {
+            out.push((
+                r.get::<i64>(1)?.unwrap_or(0),
+                r.get::<Uuid>(2)?.expect("entity_id"),
+            ));
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })?;
+    let opts = PipelineOptions::parse(&options)?;
+    let new_run = begin(&source.definition, &opts, &options, None)?;
+    let run = Run {
+        last: None,
+        batch_size: 1,
+        ..load(new_run)?
+    };
+    let sql = build(&run.pipeline, &run.schema, run.mode, true, run.track)?.sql;
+    let (mut replayed, mut failed) = (0i64, Vec::new());
+    for (letter, entity) in letters {
+        match atomically(|| run_statement(&sql, &run, new_run, Some(entity))) {
+            Ok(_) => {
+                replayed += 1;
+                Spi::run_with_args(
+                    "UPDATE migration_engine.pipeline_dead_letters SET replayed_at = clock_timestamp() WHERE dead_letter_id = $1",
+                    &[letter.into()],
+                )?;
+            }
+            Err(e) => {
+                failed.push(json!({"entity_id": entity.to_string(), "error": error_text(e).0}))
+            }
+        }
+    }
+    Spi::run_with_args(
+        "UPDATE migration_engine.pipeline_runs SET status = 'COMPLETED', finished_at = clock_timestamp(), \
+           rows_done = $2, rows_changed = $2, rows_failed = $3 WHERE run_id = $1",
+        &[new_run.into(), replayed.into(), (failed.len() as i64).into()],
+    )?;
+    Ok(json!({"run_id": new_run.to_string(), "replayed": replayed, "still_failing": failed}))
+}

@@ -30,29 +30,31 @@ fn json_type(t: &SqlType) -> Option<&'static str> {
 }
 
 /// One SQL predicate that is true for every content that may violate `entity`'s rules
-/// (it may flag a few that the Rust validator then clears: string formats, ranges).
-pub fn violation_predicate(entity: &EntityDef<'_>) -> String {
+/// (it may flag a few that the Rust validator then clears: string formats, ranges), with
+/// the per-field JSON types it reads: `(lateral columns, predicate)`. Each field's value is
+/// extracted once per row (in the LATERAL), not once per condition: on a million rows the
+/// extractions are the cost.
+pub fn violation_predicate(entity: &EntityDef<'_>) -> (String, String) {
+    let mut columns = vec!["NULL::text AS t_none".to_string()];
     let mut parts = Vec::new();
-    for f in &entity.fields {
+    for (i, f) in entity.fields.iter().enumerate() {
         let key = pgrx::spi::quote_literal(f.name);
-        let value = format!("(content -> {key})");
-        let present = format!("jsonb_typeof({value}) IS DISTINCT FROM 'null' AND content ? {key}");
+        let t = format!("f.t{i}");
+        columns.push(format!("jsonb_typeof(content -> {key}) AS t{i}"));
         if !f.nullable {
-            parts.push(format!(
-                "NOT (content ? {key}) OR jsonb_typeof({value}) = 'null'"
-            ));
+            parts.push(format!("coalesce({t}, 'null') = 'null'"));
         }
-        if let Some(t) = parse_type(f.type_name) {
-            if let Some(jt) = json_type(&t) {
-                parts.push(format!("({present} AND jsonb_typeof({value}) <> '{jt}')"));
+        if let Some(ty) = parse_type(f.type_name) {
+            if let Some(jt) = json_type(&ty) {
+                parts.push(format!("coalesce({t}, 'null') NOT IN ('null', '{jt}')"));
             }
-            if matches!(t, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt) {
+            if matches!(ty, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt) {
                 parts.push(format!(
-                    "({present} AND jsonb_typeof({value}) = 'number' AND ({value})::numeric <> trunc(({value})::numeric))"
+                    "({t} = 'number' AND (content ->> {key})::numeric % 1 <> 0)"
                 ));
             }
             if matches!(
-                t,
+                ty,
                 SqlType::Uuid
                     | SqlType::Date
                     | SqlType::Timestamp(_)
@@ -61,22 +63,25 @@ pub fn violation_predicate(entity: &EntityDef<'_>) -> String {
                     | SqlType::Char(Some(_))
             ) {
                 // formats and lengths are checked in Rust for flagged rows only
-                parts.push(format!("({present} AND jsonb_typeof({value}) = 'string' AND NOT (content ->> {key}) ~ '^[0-9a-fA-F-]{{36}}$|^\\d{{4}}-\\d{{2}}-\\d{{2}}' )"));
+                parts.push(format!(
+                    "({t} = 'string' AND NOT (content ->> {key}) ~ '^[0-9a-fA-F-]{{36}}$|^\\d{{4}}-\\d{{2}}-\\d{{2}}')"
+                ));
             }
         }
         if let Some(values) = f.enum_values() {
             let list = Value::Array(values.to_vec()).to_string();
             parts.push(format!(
-                "({present} AND NOT (jsonb_build_array({value}) <@ {}::jsonb))",
+                "(coalesce({t}, 'null') <> 'null' AND NOT (jsonb_build_array(content -> {key}) <@ {}::jsonb))",
                 pgrx::spi::quote_literal(list)
             ));
         }
     }
-    if parts.is_empty() {
+    let predicate = if parts.is_empty() {
         "false".into()
     } else {
         parts.join(" OR ")
-    }
+    };
+    (columns.join(", "), predicate)
 }
 
 pub struct Invalid {
@@ -116,10 +121,10 @@ pub fn find_invalid(
             &[entity.name.into()],
         )?
         .unwrap_or(0);
+        let (columns, predicate) = violation_predicate(entity);
         let sql = format!(
-            "SELECT entity_id, content FROM {table} WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \
-               AND ({}) ORDER BY entity_id",
-            violation_predicate(entity)
+            "SELECT entity_id, content FROM {table}, LATERAL (SELECT {columns}) f \
+             WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted AND ({predicate}) ORDER BY entity_id"
         );
         let flagged = Spi::connect(|client| {
             let mut rows = Vec::new();

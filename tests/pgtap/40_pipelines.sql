@@ -1,7 +1,7 @@
 -- Pipelines: every step type and mapping rule, history and patch modes, SKIP/RETRY/FAIL,
 -- undo, dry run, bad pipelines, a pipeline as a TRANSFORM step rolled back with its migration.
 BEGIN;
-SELECT plan(37);
+SELECT plan(39);
 
 INSERT INTO kg.temporal_entities (entity_type, content, valid_from)
 SELECT 'Person', jsonb_build_object('fullName', 'person ' || g, 'age', (20 + g % 60)::text, 'first', 'F' || g, 'last', 'L' || g,
@@ -77,6 +77,11 @@ SELECT is((SELECT (res->'metrics'->>'rows_failed')::int FROM r4), 1, 'SKIP recor
 SELECT is((SELECT step_name || ':' || (original_content->>'age') FROM migration_engine.pipeline_dead_letters), 'int:old', 'in the dead-letter table, with its step and original content');
 SELECT is((SELECT content->>'age' FROM kg.temporal_entities WHERE entity_id = (SELECT entity_id FROM one) AND valid_to = 'infinity'), 'old', 'and leaves it unchanged');
 SELECT is((SELECT count(*) FROM kg.temporal_entities WHERE valid_to = 'infinity' AND jsonb_typeof(content->'age') = 'number'), 299::bigint, 'the others are converted');
+UPDATE kg.temporal_entities SET content = content || '{"age": "41"}' WHERE entity_id = (SELECT entity_id FROM one) AND valid_to = 'infinity';
+SELECT is((SELECT (migration_engine.replay_dead_letters((res->>'run_id')::uuid)->>'replayed')::int FROM r4), 1, 'a fixed dead letter replays');
+SELECT is((SELECT content->'age' FROM kg.temporal_entities WHERE entity_id = (SELECT entity_id FROM one) AND valid_to = 'infinity'), '41'::jsonb,
+          'and is transformed');
+UPDATE kg.temporal_entities SET content = content || '{"age": "old"}' WHERE entity_id = (SELECT entity_id FROM one) AND valid_to = 'infinity';
 UPDATE kg.temporal_entities SET content = content || '{"age": "again"}' WHERE entity_id = (SELECT entity_id FROM before WHERE content->>'fullName' = 'person 8') AND valid_to = 'infinity';
 CREATE TEMP TABLE snapshot AS SELECT md5(string_agg(content::text, ',' ORDER BY entity_id)) AS h FROM kg.temporal_entities WHERE valid_to = 'infinity';
 CREATE TEMP TABLE r5 AS SELECT migration_engine.execute_pipeline('{"name": "ages strict", "source": {"entityType": "Person"},
