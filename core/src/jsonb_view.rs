@@ -168,7 +168,7 @@ impl<'a> JsonbRef<'a> {
             JsonbRef::Bool(b) => Value::Bool(*b),
             JsonbRef::String(s) => Value::String((*s).to_owned()),
             JsonbRef::Number(n) => Value::Number(n.to_number()?),
-            JsonbRef::Array(c) | JsonbRef::Object(c) => c.to_value()?,
+            JsonbRef::Array(c) | JsonbRef::Object(c) => c.decode_value()?,
         })
     }
 }
@@ -372,7 +372,7 @@ impl<'a> JsonbContainer<'a> {
         Ok(())
     }
 
-    fn to_value(&self) -> Result<Value, DecodeError> {
+    fn decode_value(&self) -> Result<Value, DecodeError> {
         // Decoding is position-independent, so decode the slice on its own
         // and shift error offsets back.
         Decoder { buf: self.bytes }

@@ -1,11 +1,12 @@
 //! detect_breaking_changes and is_type_compatible: thin wrappers over the core rules.
 use super::schema_error;
-use crate::spi::jsonb_arg::JsonbValue;
+use crate::spi::jsonb_arg::JsonbBytes;
 use migration_engine_core::schema::{
-    detect_breaking_changes_json, is_type_compatible as compatible,
+    detect_breaking_changes_binary, is_type_compatible as compatible,
 };
 use pgrx::prelude::*;
 use pgrx::JsonB;
+use serde_json::Value;
 
 /// The changes between two schema documents, sorted by (entity, field, type): each with
 /// `type`, `entity`, `field`, `old_type`/`new_type` where relevant, `severity`,
@@ -13,12 +14,15 @@ use pgrx::JsonB;
 #[pg_extern(immutable, parallel_safe)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn detect_breaking_changes(
-    old_schema: JsonbValue,
-    new_schema: JsonbValue,
+    old_schema: JsonbBytes,
+    new_schema: JsonbBytes,
 ) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
-    let changes = detect_breaking_changes_json(&old_schema.0, &new_schema.0)
+    // the documents are read in place from their stored form; only what differs is decoded
+    let changes = detect_breaking_changes_binary(&old_schema.0, &new_schema.0)
         .map_err(|e| schema_error("invalid schema document", e))?;
-    Ok(JsonB(changes))
+    Ok(JsonB(Value::Array(
+        changes.iter().map(|c| c.to_json()).collect(),
+    )))
 }
 
 /// Whether a field of type `old_type` can become `new_type` without loss (a widening

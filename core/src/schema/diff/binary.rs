@@ -79,24 +79,25 @@ fn fast_path(old: &[u8], new: &[u8]) -> Fast<Vec<Change>> {
     let old_doc = Header::read(old)?;
     let new_doc = Header::read(new)?;
     let (mut old_entities, mut new_entities) = (Map::new(), Map::new());
+    let mut seen = Seen::default();
     merge(old_doc.entities, new_doc.entities, |name, o, n| {
         check_name(name)?;
         match (o, n) {
-            (Some(o), Some(n)) if o.same_bytes(&n) => Entity::read(o)?.validate_fields(),
+            (Some(o), Some(n)) if o.same_bytes(&n) => Entity::read(o)?.validate_fields(&mut seen),
             (Some(o), Some(n)) => {
                 let (o, n) = (Entity::read(o)?, Entity::read(n)?);
-                let (of, nf) = differing_fields(&o, &n)?;
+                let (of, nf) = differing_fields(&o, &n, &mut seen)?;
                 old_entities.insert(name.to_owned(), o.reduced(of)?);
                 new_entities.insert(name.to_owned(), n.reduced(nf)?);
                 Ok(())
             }
             (Some(o), None) => {
-                Entity::read(o)?.validate_fields()?;
+                Entity::read(o)?.validate_fields(&mut seen)?;
                 old_entities.insert(name.to_owned(), o.to_value()?);
                 Ok(())
             }
             (None, Some(n)) => {
-                Entity::read(n)?.validate_fields()?;
+                Entity::read(n)?.validate_fields(&mut seen)?;
                 new_entities.insert(name.to_owned(), n.to_value()?);
                 Ok(())
             }
@@ -200,10 +201,10 @@ impl<'a> Entity<'a> {
     }
 
     /// Checks every field (names and definitions).
-    fn validate_fields(&self) -> Fast<()> {
+    fn validate_fields(&self, seen: &mut Seen<'a>) -> Fast<()> {
         for_each_sorted(self.fields, |name, v| {
             check_name(name)?;
-            validate_field(v)
+            seen.validate_field(v)
         })
     }
 
@@ -222,19 +223,20 @@ impl<'a> Entity<'a> {
 /// both sides, decoded, plus the fields either side's `identity` names (the
 /// parser checks that they exist).
 #[allow(clippy::type_complexity)]
-fn differing_fields(
-    old: &Entity<'_>,
-    new: &Entity<'_>,
+fn differing_fields<'a>(
+    old: &Entity<'a>,
+    new: &Entity<'a>,
+    seen: &mut Seen<'a>,
 ) -> Fast<(Map<String, Value>, Map<String, Value>)> {
     let (mut of, mut nf) = (Map::new(), Map::new());
     merge(old.fields, new.fields, |name, o, n| {
         check_name(name)?;
         match (o, n) {
-            (Some(o), Some(n)) if o.same_bytes(&n) => validate_field(o)?,
+            (Some(o), Some(n)) if o.same_bytes(&n) => seen.validate_field(o)?,
             _ => {
                 for (v, map) in [(o, &mut of), (n, &mut nf)] {
                     if let Some(v) = v {
-                        validate_field(v)?;
+                        seen.validate_field(v)?;
                         map.insert(name.to_owned(), v.to_value()?);
                     }
                 }
@@ -252,6 +254,53 @@ fn differing_fields(
         }
     }
     Ok((of, nf))
+}
+
+/// Field definitions already validated, by their bytes: a small
+/// direct-mapped cache. Schemas repeat definitions a lot (`{"type": "text",
+/// "nullable": true}`), and whether a definition is valid depends on its
+/// bytes alone (see `jsonb_view`), so each distinct one is checked about once.
+struct Seen<'a> {
+    slots: Vec<&'a [u8]>,
+}
+
+impl Default for Seen<'_> {
+    fn default() -> Self {
+        Seen {
+            slots: vec![&[][..]; SEEN_SLOTS],
+        }
+    }
+}
+
+const SEEN_SLOTS: usize = 256;
+
+impl<'a> Seen<'a> {
+    fn validate_field(&mut self, v: JsonbRef<'a>) -> Fast<()> {
+        let bytes = v.raw_bytes();
+        // Empty slots hold `[]`, which no object's bytes equal.
+        let slot = &mut self.slots[hash(bytes) % SEEN_SLOTS];
+        if *slot == bytes {
+            return Ok(());
+        }
+        validate_field(v)?;
+        *slot = bytes;
+        Ok(())
+    }
+}
+
+/// FxHash-style, over 8-byte words.
+fn hash(bytes: &[u8]) -> usize {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+    }
+    (h >> 32) as usize
 }
 
 /// Everything `parse_field_at` checks, and that `decode` would succeed.
