@@ -34,7 +34,9 @@ impl SafetyCheck for LockQueueCheck {
                  JOIN pg_catalog.pg_class c ON c.oid = l.relation \
                  JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
                  WHERE l.granted AND l.pid <> pg_catalog.pg_backend_pid() \
-                   AND c.oid = ANY (SELECT coalesce(pg_catalog.to_regclass(pg_catalog.quote_ident($2) || '.' || t), pg_catalog.to_regclass('public.' || t), pg_catalog.to_regclass(t)) FROM unnest($1::text[]) t)",
+                   AND c.oid = ANY (SELECT CASE WHEN strpos(t, '.') > 0 THEN pg_catalog.to_regclass(t) \
+                        ELSE coalesce(pg_catalog.to_regclass(pg_catalog.quote_ident($2) || '.' || t), pg_catalog.to_regclass('public.' || t)) END \
+                        FROM unnest($1::text[]) t)",
                 &[tables.clone().into(), ctx.data_schema.as_str().into()],
             )?;
             if let Some(JsonB(list)) = sessions {

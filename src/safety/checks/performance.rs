@@ -101,7 +101,8 @@ fn table_stats(schema: &str, table: &str) -> MeResult<Option<(u64, u64)>> {
     let sql = "SELECT jsonb_build_array(greatest(c.reltuples, 0)::bigint, \
                    CASE WHEN c.reltuples > 0 AND c.relpages > 0 THEN (c.relpages::float8 * 8192 / c.reltuples)::bigint ELSE 100 END) \
                FROM pg_catalog.pg_class c \
-               WHERE c.oid = coalesce(pg_catalog.to_regclass(pg_catalog.quote_ident($2) || '.' || $1), pg_catalog.to_regclass('public.' || $1), pg_catalog.to_regclass($1))";
+               WHERE c.oid = CASE WHEN strpos($1, '.') > 0 THEN pg_catalog.to_regclass($1) \
+                     ELSE coalesce(pg_catalog.to_regclass(pg_catalog.quote_ident($2) || '.' || $1), pg_catalog.to_regclass('public.' || $1)) END";
     let v = first_value::<pgrx::JsonB>(sql, &[table.into(), schema.into()])?;
     Ok(v.map(|j| (j.0[0].as_u64().unwrap_or(0), j.0[1].as_u64().unwrap_or(100))))
 }
