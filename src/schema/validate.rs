@@ -29,28 +29,43 @@ fn json_type(t: &SqlType) -> Option<&'static str> {
     }
 }
 
+/// A JSON string literal for a SQL/JSON path (double quotes, JSON escapes).
+fn path_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// A scalar as a SQL/JSON path literal; `None` for arrays and objects (not literals there).
+fn path_literal(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(path_string(s)),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some("null".into()),
+        _ => None,
+    }
+}
+
 /// One SQL predicate that is true for every content that may violate `entity`'s rules
-/// (it may flag a few that the Rust validator then clears: string formats, ranges), with
-/// the per-field JSON types it reads: `(lateral columns, predicate)`. Each field's value is
-/// extracted once per row (in the LATERAL), not once per condition: on a million rows the
-/// extractions are the cost.
-pub fn violation_predicate(entity: &EntityDef<'_>) -> (String, String) {
-    let mut columns = vec!["NULL::text AS t_none".to_string()];
-    let mut parts = Vec::new();
-    for (i, f) in entity.fields.iter().enumerate() {
-        let key = pgrx::spi::quote_literal(f.name);
-        let t = format!("f.t{i}");
-        columns.push(format!("jsonb_typeof(content -> {key}) AS t{i}"));
+/// (it may flag a few that the Rust validator then clears: string formats, ranges). It is
+/// a single SQL/JSON path evaluated in C over the stored jsonb (`content @? path`): no
+/// jsonb value is extracted or copied per field, which is what made the scan slow.
+pub fn violation_predicate(entity: &EntityDef<'_>) -> String {
+    let mut conds = Vec::new();
+    let mut sql_extra = Vec::new();
+    for f in &entity.fields {
+        let key = format!("@.{}", path_string(f.name));
         if !f.nullable {
-            parts.push(format!("coalesce({t}, 'null') = 'null'"));
+            conds.push(format!("!(exists({key} ? (@.type() != \"null\")))"));
         }
         if let Some(ty) = parse_type(f.type_name) {
             if let Some(jt) = json_type(&ty) {
-                parts.push(format!("coalesce({t}, 'null') NOT IN ('null', '{jt}')"));
+                conds.push(format!(
+                    "exists({key} ? (@.type() != \"{jt}\" && @.type() != \"null\"))"
+                ));
             }
             if matches!(ty, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt) {
-                parts.push(format!(
-                    "({t} = 'number' AND (content ->> {key})::numeric % 1 <> 0)"
+                conds.push(format!(
+                    "exists({key} ? (@.type() == \"number\" && @ != @.floor()))"
                 ));
             }
             if matches!(
@@ -62,26 +77,42 @@ pub fn violation_predicate(entity: &EntityDef<'_>) -> (String, String) {
                     | SqlType::Varchar(Some(_))
                     | SqlType::Char(Some(_))
             ) {
-                // formats and lengths are checked in Rust for flagged rows only
-                parts.push(format!(
-                    "({t} = 'string' AND NOT (content ->> {key}) ~ '^[0-9a-fA-F-]{{36}}$|^\\d{{4}}-\\d{{2}}-\\d{{2}}')"
+                // formats and lengths are checked in Rust for the flagged rows only
+                conds.push(format!(
+                    "exists({key} ? (@.type() == \"string\" && !(@ like_regex \"^[0-9a-fA-F-]{{36}}$|^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}\")))"
                 ));
             }
         }
         if let Some(values) = f.enum_values() {
-            let list = Value::Array(values.to_vec()).to_string();
-            parts.push(format!(
-                "(coalesce({t}, 'null') <> 'null' AND NOT (jsonb_build_array(content -> {key}) <@ {}::jsonb))",
-                pgrx::spi::quote_literal(list)
-            ));
+            let literals: Option<Vec<String>> = values.iter().map(path_literal).collect();
+            match literals {
+                Some(l) if !l.is_empty() => conds.push(format!(
+                    "exists({key} ? (@.type() != \"null\" && !({})))",
+                    l.iter().map(|v| format!("@ == {v}")).collect::<Vec<_>>().join(" || ")
+                )),
+                // enum values that are arrays or objects: plain SQL
+                _ => sql_extra.push(format!(
+                    "(content ? {k} AND jsonb_typeof(content -> {k}) <> 'null' AND NOT (jsonb_build_array(content -> {k}) <@ {}::jsonb))",
+                    pgrx::spi::quote_literal(Value::Array(values.to_vec()).to_string()),
+                    k = pgrx::spi::quote_literal(f.name)
+                )),
+            }
         }
     }
-    let predicate = if parts.is_empty() {
+    let mut parts = Vec::new();
+    if !conds.is_empty() {
+        let path = format!("$ ? ({})", conds.join(" || "));
+        parts.push(format!(
+            "content @? {}::jsonpath",
+            pgrx::spi::quote_literal(path)
+        ));
+    }
+    parts.extend(sql_extra);
+    if parts.is_empty() {
         "false".into()
     } else {
         parts.join(" OR ")
-    };
-    (columns.join(", "), predicate)
+    }
 }
 
 pub struct Invalid {
@@ -121,9 +152,9 @@ pub fn find_invalid(
             &[entity.name.into()],
         )?
         .unwrap_or(0);
-        let (columns, predicate) = violation_predicate(entity);
+        let predicate = violation_predicate(entity);
         let sql = format!(
-            "SELECT entity_id, content FROM {table}, LATERAL (SELECT {columns}) f \
+            "SELECT entity_id, content FROM {table} \
              WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted AND ({predicate}) ORDER BY entity_id"
         );
         let flagged = Spi::connect(|client| {

@@ -1,6 +1,6 @@
 -- Schema: add_field_backward_compatible, deprecate_field, validate_entities.
 BEGIN;
-SELECT plan(25);
+SELECT plan(28);
 
 SELECT throws_ok($$SELECT migration_engine.add_field_backward_compatible('Person', 'email', '{"type": "text"}')$$, '55000', NULL,
                  'without an active schema, add_field is refused');
@@ -56,6 +56,16 @@ INSERT INTO kg.temporal_entities (entity_type, content) VALUES ('Person', '{"age
 SELECT is((SELECT jsonb_array_length(migration_engine.validate_entities('Person'))), 1, 'one non-conforming entity');
 SELECT is((SELECT jsonb_agg(v->>'kind' ORDER BY v->>'kind') FROM jsonb_array_elements(migration_engine.validate_entities()->0->'violations') v),
           '["MISSING_REQUIRED_FIELD", "WRONG_TYPE"]'::jsonb, 'with its violations');
+
+SELECT migration_engine.add_field_backward_compatible('Person', 'status', '{"type": "text", "enum": ["a", "b"]}');
+INSERT INTO kg.temporal_entities (entity_type, content) VALUES
+  ('Person', '{"name": "half", "age": 5.5}'), ('Person', '{"name": 5}'), ('Person', '{"name": "st", "status": "c"}'),
+  ('Person', '{"name": "fine", "age": 7, "status": "b"}');
+SELECT is((SELECT jsonb_agg(v->>'kind' ORDER BY e->'violations'->0->>'message') FROM jsonb_array_elements(migration_engine.validate_entities('Person')) e,
+                  jsonb_array_elements(e->'violations') v WHERE v->>'kind' <> 'MISSING_REQUIRED_FIELD'),
+          '["WRONG_TYPE", "WRONG_TYPE", "WRONG_TYPE", "ENUM_VIOLATION"]'::jsonb, 'non-integral numbers, wrong JSON types and values outside an enum are found');
+SELECT is((SELECT count(*) FROM jsonb_array_elements(migration_engine.validate_entities('Person'))), 4::bigint, 'conforming entities are not reported');
+SELECT throws_ok($$SELECT migration_engine.validate_entities('Robot')$$, '42704', NULL, 'an unknown entity type is an error');
 
 SELECT * FROM finish();
 ROLLBACK;
