@@ -3,6 +3,7 @@
 //! calls these functions and writes the results back.
 
 pub mod engine;
+pub mod ident;
 pub mod jsonb_binary;
 pub mod jsonb_view;
 pub mod pipeline;

@@ -8,14 +8,9 @@ use serde_json::Value;
 pub mod jsonb_arg;
 pub mod subxact;
 
-/// A plain SQL identifier: letters, digits and underscores, not starting with a digit,
-/// at most 63 bytes. Everything a user names (entity types, fields, schemas) must be one.
-pub fn is_plain_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name.len() <= 63
-}
+/// A plain SQL identifier (the core's one definition): letters, digits and underscores,
+/// not starting with a digit, at most 63 bytes. Everything a user names must be one.
+pub use migration_engine_core::ident::is_plain_identifier;
 
 /// Validate `name` as a plain identifier and return it quoted for SQL text.
 pub fn quoted_ident(what: &str, name: &str) -> MeResult<String> {

@@ -3,21 +3,11 @@
 
 use std::fmt;
 
-/// PostgreSQL truncates identifiers longer than NAMEDATALEN-1 bytes silently; a
-/// truncated name would reach a different object than the one written.
-const MAX_IDENT_BYTES: usize = 63;
-
 /// Long enough for any sane nesting; short enough that a runaway value (a whole
 /// document pasted as a field name) is caught with a clear message.
 const MAX_FIELD_PATH_CHARS: usize = 1000;
 
-/// `[A-Za-z_][A-Za-z0-9_]*`, at most 63 bytes.
-pub(crate) fn is_plain_ident(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && s.len() <= MAX_IDENT_BYTES
-}
+pub(crate) use crate::ident::is_plain_identifier as is_plain_ident;
 
 /// A dotted path to a value inside an entity's content: `"address.city"` is the
 /// key `city` of the object under `address`. Keys may hold any character except
@@ -62,43 +52,7 @@ impl fmt::Display for FieldPath {
     }
 }
 
-/// A table, view or function named as `name` or `schema.name`. Stored folded to
-/// lower case, the way PostgreSQL resolves the same text written unquoted in SQL
-/// (and the way the engine's FUNCTION steps resolve names), then always quoted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QualifiedName {
-    pub schema: Option<String>,
-    pub name: String,
-}
-
-impl QualifiedName {
-    pub fn parse(s: &str) -> Option<Self> {
-        let parts: Vec<&str> = s.split('.').collect();
-        if !parts.iter().all(|p| is_plain_ident(p)) {
-            return None;
-        }
-        match parts.as_slice() {
-            [name] => Some(Self {
-                schema: None,
-                name: name.to_ascii_lowercase(),
-            }),
-            [schema, name] => Some(Self {
-                schema: Some(schema.to_ascii_lowercase()),
-                name: name.to_ascii_lowercase(),
-            }),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for QualifiedName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.schema {
-            Some(s) => write!(f, "{s}.{}", self.name),
-            None => f.write_str(&self.name),
-        }
-    }
-}
+pub use crate::ident::QualifiedName;
 
 #[cfg(test)]
 mod tests {

@@ -4,16 +4,10 @@
 use super::error::DefinitionError;
 use super::read::{type_name, Obj};
 use serde_json::{Map, Value};
-use std::fmt;
 
-/// A function named as `name` or `schema.name`. Only plain identifiers are
-/// accepted so that the shell can quote each part safely; the shell resolves the
-/// name the way unquoted SQL would (PostgreSQL folds it to lower case).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunctionName {
-    pub schema: Option<String>,
-    pub name: String,
-}
+/// A function named as `name` or `schema.name` (plain identifiers, folded to lower case
+/// the way unquoted SQL resolves it; the shell quotes each part).
+pub use crate::ident::QualifiedName as FunctionName;
 
 /// Arguments of a FUNCTION step: an object means named notation (`arg => value`),
 /// an array positional notation.
@@ -23,45 +17,7 @@ pub enum FunctionArgs {
     Positional(Vec<Value>),
 }
 
-/// PostgreSQL truncates identifiers longer than NAMEDATALEN-1 bytes silently; a
-/// truncated name would call a different function than the one written.
-const MAX_IDENT_BYTES: usize = 63;
-
-pub(crate) fn is_plain_ident(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && s.len() <= MAX_IDENT_BYTES
-}
-
-impl FunctionName {
-    pub fn parse(s: &str) -> Option<Self> {
-        let parts: Vec<&str> = s.split('.').collect();
-        if !parts.iter().all(|p| is_plain_ident(p)) {
-            return None;
-        }
-        match parts.as_slice() {
-            [name] => Some(Self {
-                schema: None,
-                name: name.to_string(),
-            }),
-            [schema, name] => Some(Self {
-                schema: Some(schema.to_string()),
-                name: name.to_string(),
-            }),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for FunctionName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.schema {
-            Some(s) => write!(f, "{s}.{}", self.name),
-            None => f.write_str(&self.name),
-        }
-    }
-}
+pub(crate) use crate::ident::is_plain_identifier as is_plain_ident;
 
 pub(crate) fn parse_args(o: &Obj<'_>) -> Result<FunctionArgs, DefinitionError> {
     match o.get("parameters") {

@@ -12,18 +12,7 @@
 use serde_json::Value;
 use std::fmt;
 
-/// Longest identifier Postgres keeps without truncating (NAMEDATALEN - 1).
-pub const MAX_IDENTIFIER_BYTES: usize = 63;
-
-/// `^[A-Za-z_][A-Za-z0-9_]*$` and at most 63 bytes: names that are safe as
-/// JSON-path segments and as Postgres identifiers without surprises.
-pub fn is_plain_identifier(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= MAX_IDENTIFIER_BYTES
-        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
-}
+pub use crate::ident::{is_plain_identifier, MAX_IDENT_BYTES as MAX_IDENTIFIER_BYTES};
 
 /// A schema document that failed validation, with the JSON path of the culprit.
 #[derive(Debug, Clone, PartialEq, Eq)]
