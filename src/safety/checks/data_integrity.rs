@@ -63,24 +63,33 @@ fn inconsistencies(issues: &mut Vec<Issue>) -> MeResult<()> {
 fn orphans(issues: &mut Vec<Issue>) -> MeResult<()> {
     let entities = data_table("temporal_entities")?;
     let relations = data_table("temporal_relations")?;
+    // First the referenced ids that have no current entity: one anti-join that hashes the
+    // current entities once for sources and targets together. Only when there are some,
+    // the relations that use them.
+    let missing = Spi::get_one::<Vec<pgrx::Uuid>>(&format!(
+        "SELECT array_agg(id) FROM (SELECT x.id FROM ( \
+             SELECT source_entity_id AS id FROM {relations} WHERE valid_to = 'infinity' AND NOT is_deleted \
+             UNION SELECT target_entity_id FROM {relations} WHERE valid_to = 'infinity' AND NOT is_deleted) x \
+           WHERE NOT EXISTS (SELECT 1 FROM {entities} e WHERE e.entity_id = x.id AND e.valid_to = 'infinity' AND NOT e.is_deleted) \
+           LIMIT 10000) m"
+    ))?
+    .unwrap_or_default();
+    if missing.is_empty() {
+        return Ok(());
+    }
     let sql = format!(
-        "WITH orphan AS ( \
-            SELECT r.relation_id, r.relation_type, r.source_entity_id, r.target_entity_id, \
-                   NOT EXISTS (SELECT 1 FROM {entities} e WHERE e.entity_id = r.source_entity_id AND e.valid_to = 'infinity' AND NOT e.is_deleted) AS source_missing, \
-                   NOT EXISTS (SELECT 1 FROM {entities} e WHERE e.entity_id = r.target_entity_id AND e.valid_to = 'infinity' AND NOT e.is_deleted) AS target_missing \
-            FROM {relations} r WHERE r.valid_to = 'infinity' AND NOT r.is_deleted) \
-         SELECT jsonb_build_object('count', count(*), 'samples', \
-                  (jsonb_agg(jsonb_build_object('relation_id', relation_id, 'relation_type', relation_type, \
-                      'source_entity', source_entity_id, 'target_entity', target_entity_id, \
-                      'source_missing', source_missing, 'target_missing', target_missing)) FILTER (WHERE true)) -> 0) \
-         FROM (SELECT * FROM orphan WHERE source_missing OR target_missing) o"
+        "SELECT jsonb_build_object('count', count(*), 'example', (jsonb_agg(jsonb_build_object('relation_id', relation_id, \
+                  'relation_type', relation_type, 'source_entity', source_entity_id, 'target_entity', target_entity_id, \
+                  'source_missing', source_entity_id = ANY ($1), 'target_missing', target_entity_id = ANY ($1)))) -> 0) \
+         FROM {relations} WHERE valid_to = 'infinity' AND NOT is_deleted \
+           AND (source_entity_id = ANY ($1) OR target_entity_id = ANY ($1))"
     );
-    let found = Spi::get_one::<JsonB>(&sql)?
+    let found = Spi::get_one_with_args::<JsonB>(&sql, &[missing.into()])?
         .map(|j| j.0)
         .unwrap_or(Value::Null);
     let count = found["count"].as_i64().unwrap_or(0);
     if count > 0 {
-        let s = &found["samples"];
+        let s = &found["example"];
         issues.push(
             Issue::new(
                 Severity::High,
@@ -99,24 +108,31 @@ fn orphans(issues: &mut Vec<Issue>) -> MeResult<()> {
 
 fn duplicates(issues: &mut Vec<Issue>) -> MeResult<()> {
     let entities = data_table("temporal_entities")?;
-    // Group by a hash first (an int4 groups fast), then compare the real values only
-    // within the colliding groups: GROUP BY over a million jsonb values would sort them.
-    let by_content = format!(
-        "WITH h AS (SELECT entity_type, jsonb_hash(content) AS hk FROM {entities} \
-                    WHERE valid_to = 'infinity' AND NOT is_deleted GROUP BY 1, 2 HAVING count(*) > 1) \
-         SELECT coalesce(jsonb_agg(jsonb_build_object('entity_type', entity_type, 'entity_ids', ids, 'count', n)), '[]') FROM ( \
-            SELECT e.entity_type, count(*) AS n, (array_agg(e.entity_id ORDER BY e.entity_id))[1:10] AS ids \
-            FROM {entities} e JOIN h ON h.entity_type = e.entity_type AND h.hk = jsonb_hash(e.content) \
-            WHERE e.valid_to = 'infinity' AND NOT e.is_deleted \
-            GROUP BY e.entity_type, e.content HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT 20) d"
-    );
-    let mut groups: Vec<(Value, &str)> = Spi::get_one::<JsonB>(&by_content)?
-        .map(|j| j.0)
-        .and_then(|v| v.as_array().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|g| (g, "identical content"))
-        .collect();
+    // Two phases: group a hash (an int4 groups fast) to find candidate groups, then, only
+    // when there are any, compare the real values of those rows. Without candidates the
+    // million-row scan is the only cost.
+    let candidates = Spi::get_one::<Vec<i32>>(&format!(
+        "SELECT array_agg(hk) FROM (SELECT jsonb_hash(content) AS hk FROM {entities} \
+         WHERE valid_to = 'infinity' AND NOT is_deleted GROUP BY entity_type, 1 HAVING count(*) > 1 LIMIT 1000) c"
+    ))?
+    .unwrap_or_default();
+    let mut groups: Vec<(Value, &str)> = Vec::new();
+    if !candidates.is_empty() {
+        let by_content = format!(
+            "SELECT coalesce(jsonb_agg(jsonb_build_object('entity_type', entity_type, 'entity_ids', ids, 'count', n)), '[]') FROM ( \
+                SELECT entity_type, count(*) AS n, (array_agg(entity_id ORDER BY entity_id))[1:10] AS ids \
+                FROM {entities} WHERE valid_to = 'infinity' AND NOT is_deleted AND jsonb_hash(content) = ANY ($1) \
+                GROUP BY entity_type, content HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT 20) d"
+        );
+        groups.extend(
+            Spi::get_one_with_args::<JsonB>(&by_content, &[candidates.into()])?
+                .map(|j| j.0)
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|g| (g, "identical content")),
+        );
+    }
     // identity fields declared by the active schema
     if let Some(active) = active_version()? {
         if let Ok(doc) = parse_schema(&active.definition) {
@@ -128,19 +144,29 @@ fn duplicates(issues: &mut Vec<Issue>) -> MeResult<()> {
                     .collect::<Vec<_>>()
                     .join(", ");
                 quoted_ident("entity type", entity.name)?;
+                let hashes = Spi::get_one_with_args::<Vec<i32>>(
+                    &format!(
+                        "SELECT array_agg(hk) FROM (SELECT jsonb_hash(jsonb_build_array({key})) AS hk FROM {entities} \
+                         WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted GROUP BY 1 HAVING count(*) > 1 LIMIT 1000) c"
+                    ),
+                    &[entity.name.into()],
+                )?
+                .unwrap_or_default();
+                if hashes.is_empty() {
+                    continue;
+                }
                 let sql = format!(
-                    "WITH h AS (SELECT jsonb_hash(jsonb_build_array({key})) AS hk FROM {entities} \
-                                WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted GROUP BY 1 HAVING count(*) > 1) \
-                     SELECT coalesce(jsonb_agg(jsonb_build_object('entity_type', $1, 'entity_ids', ids, 'count', n, 'identity', key)), '[]') FROM ( \
+                    "SELECT coalesce(jsonb_agg(jsonb_build_object('entity_type', $1, 'entity_ids', ids, 'count', n, 'identity', key)), '[]') FROM ( \
                         SELECT jsonb_build_array({key}) AS key, count(*) AS n, (array_agg(entity_id ORDER BY entity_id))[1:10] AS ids \
-                        FROM {entities} JOIN h ON h.hk = jsonb_hash(jsonb_build_array({key})) \
-                        WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \
+                        FROM {entities} WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \
+                          AND jsonb_hash(jsonb_build_array({key})) = ANY ($2) \
                         GROUP BY {key} HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT 20) d"
                 );
-                let found = Spi::get_one_with_args::<JsonB>(&sql, &[entity.name.into()])?
-                    .map(|j| j.0)
-                    .and_then(|v| v.as_array().cloned())
-                    .unwrap_or_default();
+                let found =
+                    Spi::get_one_with_args::<JsonB>(&sql, &[entity.name.into(), hashes.into()])?
+                        .map(|j| j.0)
+                        .and_then(|v| v.as_array().cloned())
+                        .unwrap_or_default();
                 groups.extend(found.into_iter().map(|g| (g, "identical identity fields")));
             }
         }
