@@ -10,10 +10,6 @@ CREATE TABLE migration_engine.pipeline_runs (
     data_schema    text NOT NULL,
     entity_type    text NOT NULL,
     last_entity_id uuid,
-    -- keyset: batches walk current versions in version_id (physical) order up to the
-    -- highest version that existed when the run began (so a run never re-reads its own writes)
-    last_version_id bigint,
-    max_version_id bigint,
     total_rows     bigint,
     rows_done      bigint NOT NULL DEFAULT 0,
     rows_changed   bigint NOT NULL DEFAULT 0,

@@ -83,11 +83,10 @@ fn preview(pipeline: &Value, n: i64) -> MeResult<Value> {
         &sql,
         &[
             p.source.entity_type.as_str().into(),
-            Option::<i64>::None.into(),
+            Option::<Uuid>::None.into(),
             n.into(),
             Option::<Uuid>::None.into(),
             Option::<Uuid>::None.into(),
-            i64::MAX.into(),
         ],
     )?
     .map(|j| j.0)

@@ -129,12 +129,11 @@ pub fn begin(
     let p = parse(pipeline)?;
     build(&p, &data_schema()?, opts.mode, true, opts.track)?; // compiles, or refuses before anything is written
     let schema = data_schema()?;
-    let table = format!(
-        "{}.temporal_entities",
-        quoted_ident("data schema", &schema)?
-    );
     let total = first_value::<i64>(
-        &format!("SELECT count(*) FROM {table} WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted"),
+        &format!(
+            "SELECT count(*) FROM {}.temporal_entities WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted",
+            quoted_ident("data schema", &schema)?
+        ),
         &[p.source.entity_type.as_str().into()],
     )?;
     let mode = if opts.mode == Mode::History {
@@ -143,11 +142,8 @@ pub fn begin(
         "patch"
     };
     first_value::<Uuid>(
-        &format!(
-            "INSERT INTO migration_engine.pipeline_runs (pipeline_name, definition, options, mode, data_schema, entity_type, \
-               total_rows, migration_id, max_version_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT coalesce(max(version_id), 0) FROM {table})) RETURNING run_id"
-        ),
+        "INSERT INTO migration_engine.pipeline_runs (pipeline_name, definition, options, mode, data_schema, entity_type, total_rows, migration_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING run_id",
         &[
             p.name.as_str().into(),
             JsonB(pipeline.clone()).into(),
@@ -169,18 +165,14 @@ struct Run {
     track: bool,
     batch_size: u32,
     schema: String,
-    /// keyset position: the last version_id processed
-    last: Option<i64>,
-    /// the highest version_id this run reads
-    max_version: i64,
+    last: Option<Uuid>,
     status: String,
 }
 
 fn load(run_id: Uuid) -> MeResult<Run> {
     let row = first_value::<JsonB>(
         "SELECT jsonb_build_object('definition', definition, 'options', options, 'mode', mode, 'schema', data_schema, \
-                'last', last_version_id, 'max', max_version_id, 'status', status) \
-         FROM migration_engine.pipeline_runs WHERE run_id = $1 FOR UPDATE",
+                'last', last_entity_id, 'status', status) FROM migration_engine.pipeline_runs WHERE run_id = $1 FOR UPDATE",
         &[run_id.into()],
     )?
     .ok_or_else(|| MeError::undefined_object(format!("pipeline run {run_id} does not exist")))?
@@ -198,8 +190,11 @@ fn load(run_id: Uuid) -> MeResult<Run> {
         },
         track: opts.track,
         schema: row["schema"].as_str().unwrap_or("kg").to_string(),
-        last: row["last"].as_i64(),
-        max_version: row["max"].as_i64().unwrap_or(i64::MAX),
+        last: row["last"].as_str().and_then(|s| {
+            Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[s.into()])
+                .ok()
+                .flatten()
+        }),
         status: row["status"].as_str().unwrap_or_default().to_string(),
     })
 }
@@ -221,9 +216,7 @@ fn policy(p: &Pipeline) -> OnError {
 }
 
 struct BatchOutcome {
-    last: Option<i64>,
-    /// items the batch selected (a batch smaller than the batch size is the last one)
-    selected: i64,
+    last: Option<Uuid>,
     /// [min, max] version_id of the rows the batch wrote (history undo finds them by it)
     written_range: Value,
     counts: Vec<i64>,
@@ -238,13 +231,12 @@ fn run_statement(sql: &str, run: &Run, run_id: Uuid, only: Option<Uuid>) -> MeRe
         (run.batch_size as i64).into(),
         run_id.into(),
         only.into(),
-        run.max_version.into(),
     ];
     let (last, counts, changed, written, inbad, outbad, range) = Spi::connect_mut(|c| {
         let t = c.update(sql, Some(1), &args)?;
         let r = t.first();
         Ok::<_, pgrx::spi::Error>((
-            r.get::<i64>(1)?,
+            r.get::<Uuid>(1)?,
             r.get::<JsonB>(2)?.map(|j| j.0).unwrap_or(Value::Null),
             r.get::<i64>(3)?.unwrap_or(0),
             r.get::<i64>(4)?.unwrap_or(0),
@@ -271,13 +263,12 @@ fn run_statement(sql: &str, run: &Run, run_id: Uuid, only: Option<Uuid>) -> MeRe
             ),
         ));
     }
-    let counts: Vec<i64> = counts
+    let counts = counts
         .as_array()
         .map(|a| a.iter().map(|v| v.as_i64().unwrap_or(0)).collect())
         .unwrap_or_default();
     Ok(BatchOutcome {
         last,
-        selected: counts.first().copied().unwrap_or(0),
         written_range: range,
         counts,
         changed,
@@ -324,26 +315,14 @@ fn skip_items(sql: &str, run: &Run, run_id: Uuid) -> MeResult<(BatchOutcome, i64
         "{}.temporal_entities",
         quoted_ident("data schema", &run.schema)?
     );
-    // the same items the batch statement selected: same keyset, same source filter
-    let filter = migration_engine_core::pipeline::compile_pipeline(&run.pipeline, "content")
-        .map_err(|e| MeError::invalid_parameter(e.to_string()))?
-        .source_filter_sql
-        .map(|f| format!(" AND ({f})"))
-        .unwrap_or_default();
     let items = Spi::connect(|c| {
         let rows = c.select(
             &format!(
                 "SELECT entity_id, version_id, content FROM {table} WHERE entity_type = $1 AND valid_to = 'infinity' \
-                 AND NOT is_deleted AND ($2::bigint IS NULL OR version_id > $2) AND version_id <= $4{filter} \
-                 ORDER BY version_id LIMIT $3"
+                 AND NOT is_deleted AND ($2::uuid IS NULL OR entity_id > $2) ORDER BY entity_id LIMIT $3"
             ),
             None,
-            &[
-                run.pipeline.source.entity_type.as_str().into(),
-                run.last.into(),
-                (run.batch_size as i64).into(),
-                run.max_version.into(),
-            ],
+            &[run.pipeline.source.entity_type.as_str().into(), run.last.into(), (run.batch_size as i64).into()],
         )?;
         let mut out = Vec::new();
         for r in rows {
@@ -356,8 +335,7 @@ fn skip_items(sql: &str, run: &Run, run_id: Uuid) -> MeResult<(BatchOutcome, i64
         Ok::<_, pgrx::spi::Error>(out)
     })?;
     let mut total = BatchOutcome {
-        last: items.last().and_then(|i| i.1),
-        selected: items.len() as i64,
+        last: items.last().map(|i| i.0),
         written_range: json!([null, null]),
         counts: Vec::new(),
         changed: 0,
@@ -424,7 +402,6 @@ fn clone_run(r: &Run) -> Run {
         batch_size: r.batch_size,
         schema: r.schema.clone(),
         last: r.last,
-        max_version: r.max_version,
         status: r.status.clone(),
     }
 }
@@ -466,13 +443,13 @@ pub fn batch(run_id: Uuid) -> MeResult<Value> {
         }
         Ok((o, failed)) => {
             let rows = o.counts.first().copied().unwrap_or(0);
-            let finished = o.last.is_none() || o.selected < run.batch_size as i64;
+            let finished = o.last.is_none() || rows + failed < run.batch_size as i64;
             Spi::run_with_args(
                 "WITH b AS (INSERT INTO migration_engine.pipeline_batches (run_id, batch_no, written_at, rows, changed, duration_ms, \
                      min_version_id, max_version_id) \
                    SELECT $1, batches + 1, now(), $3, $4, $6, ($8::jsonb ->> 0)::bigint, ($8::jsonb ->> 1)::bigint \
                    FROM migration_engine.pipeline_runs WHERE run_id = $1 RETURNING 1) \
-                 UPDATE migration_engine.pipeline_runs SET last_version_id = coalesce($2, last_version_id), \
+                 UPDATE migration_engine.pipeline_runs SET last_entity_id = coalesce($2, last_entity_id), \
                    rows_done = rows_done + $3 + $5, rows_changed = rows_changed + $4, rows_failed = rows_failed + $5, \
                    batches = batches + 1, longest_batch_ms = greatest(longest_batch_ms, $6), \
                    step_counts = coalesce((SELECT jsonb_object_agg(k, coalesce((step_counts ->> k)::bigint, 0) + coalesce(($7::jsonb ->> k)::bigint, 0)) \

@@ -61,10 +61,8 @@ fn join_expr(
     Ok(format!("CASE WHEN {prev} IS NULL THEN NULL ELSE (SELECT {expr} FROM (SELECT {prev} AS v, ({related}) AS c) rel) END"))
 }
 
-/// Build the batch statement. Parameters: $1 entity type, $2 last version id (keyset),
-/// $3 batch size, $4 run id, $5 only this entity (NULL for all; SKIP's item-by-item runs),
-/// $6 the highest version id the run may read (what existed when it began). Batches walk
-/// the primary key, i.e. the heap in physical order, not a random uuid order.
+/// Build the batch statement. Parameters: $1 entity type, $2 last entity id (keyset),
+/// $3 batch size, $4 run id, $5 only this entity (NULL for all; SKIP's item-by-item runs).
 pub fn build(
     p: &Pipeline,
     schema: &str,
@@ -84,9 +82,8 @@ pub fn build(
     let mut ctes = vec![format!(
         "b AS (SELECT version_id, entity_id, content, metadata FROM {entities} \
            WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \
-             AND ($2::bigint IS NULL OR version_id > $2) AND version_id <= $6 \
-             AND ($5::uuid IS NULL OR entity_id = $5){source_filter} \
-           ORDER BY version_id LIMIT $3)"
+             AND ($2::uuid IS NULL OR entity_id > $2) AND ($5::uuid IS NULL OR entity_id = $5){source_filter} \
+           ORDER BY entity_id LIMIT $3)"
     )];
     ctes.push(
         "s0 AS (SELECT version_id, entity_id, content, metadata, content AS v FROM b)".into(),
@@ -167,7 +164,7 @@ pub fn build(
         ctes.push("written AS (SELECT version_id, entity_id FROM fin WHERE false)".into());
     }
     let sql = format!(
-        "WITH {} SELECT (SELECT version_id FROM b ORDER BY version_id DESC LIMIT 1), \
+        "WITH {} SELECT (SELECT entity_id FROM b ORDER BY entity_id DESC LIMIT 1), \
            jsonb_build_array({}), (SELECT count(*) FROM fin), (SELECT count(*) FROM written), \
            (SELECT array_agg(entity_id::text) FROM (SELECT entity_id FROM inbad LIMIT 5) x), \
            (SELECT array_agg(entity_id::text) FROM (SELECT entity_id FROM outbad LIMIT 5) y), \
@@ -178,18 +175,15 @@ pub fn build(
     Ok(BatchSql { sql })
 }
 
-/// Before/after pairs of the first `n` items (with whether each would change), nothing
-/// written; an item a FILTER drops is shown unchanged, as the run would leave it.
+/// Before/after pairs of the first `n` items, nothing written.
 pub fn preview_sql(p: &Pipeline, schema: &str) -> MeResult<String> {
     let built = build(p, schema, Mode::Patch, false, false)?;
     let with_end = built
         .sql
-        .find(" SELECT (SELECT version_id FROM b ORDER BY")
+        .find(" SELECT (SELECT entity_id FROM b ORDER BY")
         .unwrap_or(built.sql.len());
     Ok(format!(
-        "{} SELECT coalesce(jsonb_agg(jsonb_build_object('entity_id', entity_id, 'before', content, 'after', coalesce(v, content), \
-                'changed', v IS NOT NULL AND v IS DISTINCT FROM content) ORDER BY version_id), '[]') FROM s{}",
-        &built.sql[..with_end],
-        p.steps.len()
+        "{} SELECT coalesce(jsonb_agg(jsonb_build_object('entity_id', entity_id, 'before', content, 'after', v)), '[]') FROM fin",
+        &built.sql[..with_end]
     ))
 }
