@@ -217,6 +217,8 @@ fn policy(p: &Pipeline) -> OnError {
 
 struct BatchOutcome {
     last: Option<Uuid>,
+    /// items the batch selected (a batch smaller than the batch size is the last one)
+    selected: i64,
     /// [min, max] version_id of the rows the batch wrote (history undo finds them by it)
     written_range: Value,
     counts: Vec<i64>,
@@ -263,12 +265,13 @@ fn run_statement(sql: &str, run: &Run, run_id: Uuid, only: Option<Uuid>) -> MeRe
             ),
         ));
     }
-    let counts = counts
+    let counts: Vec<i64> = counts
         .as_array()
         .map(|a| a.iter().map(|v| v.as_i64().unwrap_or(0)).collect())
         .unwrap_or_default();
     Ok(BatchOutcome {
         last,
+        selected: counts.first().copied().unwrap_or(0),
         written_range: range,
         counts,
         changed,
@@ -315,11 +318,17 @@ fn skip_items(sql: &str, run: &Run, run_id: Uuid) -> MeResult<(BatchOutcome, i64
         "{}.temporal_entities",
         quoted_ident("data schema", &run.schema)?
     );
+    // the same items the batch statement selected: same keyset, same source filter
+    let filter = migration_engine_core::pipeline::compile_pipeline(&run.pipeline, "content")
+        .map_err(|e| MeError::invalid_parameter(e.to_string()))?
+        .source_filter_sql
+        .map(|f| format!(" AND ({f})"))
+        .unwrap_or_default();
     let items = Spi::connect(|c| {
         let rows = c.select(
             &format!(
                 "SELECT entity_id, version_id, content FROM {table} WHERE entity_type = $1 AND valid_to = 'infinity' \
-                 AND NOT is_deleted AND ($2::uuid IS NULL OR entity_id > $2) ORDER BY entity_id LIMIT $3"
+                 AND NOT is_deleted AND ($2::uuid IS NULL OR entity_id > $2){filter} ORDER BY entity_id LIMIT $3"
             ),
             None,
             &[run.pipeline.source.entity_type.as_str().into(), run.last.into(), (run.batch_size as i64).into()],
@@ -336,6 +345,7 @@ fn skip_items(sql: &str, run: &Run, run_id: Uuid) -> MeResult<(BatchOutcome, i64
     })?;
     let mut total = BatchOutcome {
         last: items.last().map(|i| i.0),
+        selected: items.len() as i64,
         written_range: json!([null, null]),
         counts: Vec::new(),
         changed: 0,
@@ -443,7 +453,7 @@ pub fn batch(run_id: Uuid) -> MeResult<Value> {
         }
         Ok((o, failed)) => {
             let rows = o.counts.first().copied().unwrap_or(0);
-            let finished = o.last.is_none() || rows + failed < run.batch_size as i64;
+            let finished = o.last.is_none() || o.selected < run.batch_size as i64;
             Spi::run_with_args(
                 "WITH b AS (INSERT INTO migration_engine.pipeline_batches (run_id, batch_no, written_at, rows, changed, duration_ms, \
                      min_version_id, max_version_id) \

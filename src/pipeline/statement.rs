@@ -175,7 +175,8 @@ pub fn build(
     Ok(BatchSql { sql })
 }
 
-/// Before/after pairs of the first `n` items, nothing written.
+/// Before/after pairs of the first `n` items (with whether each would change), nothing
+/// written; an item a FILTER drops is shown unchanged, as the run would leave it.
 pub fn preview_sql(p: &Pipeline, schema: &str) -> MeResult<String> {
     let built = build(p, schema, Mode::Patch, false, false)?;
     let with_end = built
@@ -183,7 +184,9 @@ pub fn preview_sql(p: &Pipeline, schema: &str) -> MeResult<String> {
         .find(" SELECT (SELECT entity_id FROM b ORDER BY")
         .unwrap_or(built.sql.len());
     Ok(format!(
-        "{} SELECT coalesce(jsonb_agg(jsonb_build_object('entity_id', entity_id, 'before', content, 'after', v)), '[]') FROM fin",
-        &built.sql[..with_end]
+        "{} SELECT coalesce(jsonb_agg(jsonb_build_object('entity_id', entity_id, 'before', content, 'after', coalesce(v, content), \
+                'changed', v IS NOT NULL AND v IS DISTINCT FROM content) ORDER BY entity_id), '[]') FROM s{}",
+        &built.sql[..with_end],
+        p.steps.len()
     ))
 }
