@@ -19,6 +19,27 @@ pub fn is_plain_identifier(s: &str) -> bool {
 /// A table, view or function named as `name` or `schema.name`, each part a plain
 /// identifier. Stored folded to lower case, the way PostgreSQL resolves the same text
 /// written unquoted in SQL; the shell then always quotes the parts.
+/// Longest name (of a migration, step, rule or pipeline) accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// What is wrong with a name that keys rows, logs and graph renderings, if anything:
+/// more than `MAX_NAME_CHARS` characters, a control character (would corrupt logs and
+/// renderings) or surrounding whitespace (two names differing only in it look equal).
+/// The message says what to do; readers attach the JSON path.
+pub fn name_problem(s: &str) -> Option<String> {
+    if s.chars().count() > MAX_NAME_CHARS {
+        Some(format!(
+            "is longer than {MAX_NAME_CHARS} characters; shorten it"
+        ))
+    } else if s.chars().any(char::is_control) {
+        Some("contains a control character (newline, tab, ...); remove it".into())
+    } else if s.trim() != s {
+        Some("has leading or trailing whitespace; trim it".into())
+    } else {
+        None
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QualifiedName {
     pub schema: Option<String>,

@@ -7,8 +7,6 @@ use super::jsonpath::JsonPath;
 use super::names::{FieldPath, QualifiedName};
 use serde_json::{Map, Value};
 
-pub const MAX_NAME_CHARS: usize = 200;
-
 pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -130,20 +128,9 @@ impl<'a> Obj<'a> {
     /// no surrounding whitespace (two names differing only in it look equal).
     pub fn req_name(&self, key: &str) -> Result<&'a str, PipelineError> {
         let s = self.req_text(key)?;
-        if s.chars().count() > MAX_NAME_CHARS {
-            Err(self.invalid(
-                key,
-                format!("is longer than {MAX_NAME_CHARS} characters; shorten it"),
-            ))
-        } else if s.chars().any(char::is_control) {
-            Err(self.invalid(
-                key,
-                "contains a control character (newline, tab, ...); remove it",
-            ))
-        } else if s.trim() != s {
-            Err(self.invalid(key, "has leading or trailing whitespace; trim it"))
-        } else {
-            Ok(s)
+        match crate::ident::name_problem(s) {
+            Some(problem) => Err(self.invalid(key, problem)),
+            None => Ok(s),
         }
     }
 

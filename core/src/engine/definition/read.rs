@@ -5,7 +5,7 @@
 use super::error::DefinitionError;
 use serde_json::{Map, Value};
 
-pub const MAX_NAME_CHARS: usize = 200;
+pub use crate::ident::MAX_NAME_CHARS;
 
 pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
@@ -90,20 +90,9 @@ impl<'a> Obj<'a> {
     /// would look identical to a human).
     pub fn req_name(&self, key: &str) -> Result<&'a str, DefinitionError> {
         let s = self.req_text(key)?;
-        if s.chars().count() > MAX_NAME_CHARS {
-            Err(self.invalid(
-                key,
-                format!("is longer than {MAX_NAME_CHARS} characters; shorten it"),
-            ))
-        } else if s.chars().any(char::is_control) {
-            Err(self.invalid(
-                key,
-                "contains a control character (newline, tab, ...); remove it",
-            ))
-        } else if s.trim() != s {
-            Err(self.invalid(key, "has leading or trailing whitespace; trim it"))
-        } else {
-            Ok(s)
+        match crate::ident::name_problem(s) {
+            Some(problem) => Err(self.invalid(key, problem)),
+            None => Ok(s),
         }
     }
 

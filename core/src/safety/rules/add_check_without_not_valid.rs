@@ -3,9 +3,9 @@
 //! `NOT VALID` it is added instantly and enforced for new rows; `VALIDATE
 //! CONSTRAINT` later scans under SHARE UPDATE EXCLUSIVE, blocking no traffic.
 
-use super::{trim_sql, LockRule, RuleDoc};
+use super::{added_without_not_valid, LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{AlterCommand, ConstraintKind, StatementFacts};
+use crate::safety::statement::{ConstraintKind, StatementFacts};
 
 lock_rule! {
     AddCheckWithoutNotValid {
@@ -25,33 +25,17 @@ impl LockRule for AddCheckWithoutNotValid {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
-                AlterCommand::AddConstraint {
-                    kind: ConstraintKind::Check,
-                    not_valid: false,
-                    name,
-                    ..
-                } => Some(name.as_deref().unwrap_or("<constraint name>")),
-                _ => None,
-            })
-            .map(|name| {
-                let message = format!(
+        added_without_not_valid(
+            &Self::DOC,
+            s,
+            ConstraintKind::Check,
+            LockMode::AccessExclusive,
+            |table| {
+                format!(
                     "Adding a CHECK constraint to {table} checks every row under ACCESS EXCLUSIVE"
-                );
-                let recipe = format!(
-                    "{} NOT VALID; then in a later step: ALTER TABLE {table} VALIDATE CONSTRAINT {name}",
-                    trim_sql(&s.sql)
-                );
-                LockFinding::new(&Self::DOC, s, message, recipe)
-                    .lock(LockMode::AccessExclusive)
-                    .scans()
-            })
-            .collect()
+                )
+            },
+        )
     }
 }
 
@@ -59,6 +43,7 @@ impl LockRule for AddCheckWithoutNotValid {
 mod tests {
     use super::super::testing::*;
     use super::*;
+    use crate::safety::statement::AlterCommand;
 
     fn check(not_valid: bool) -> StatementFacts {
         alter(

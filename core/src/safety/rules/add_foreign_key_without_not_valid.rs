@@ -4,9 +4,9 @@
 //! once); `VALIDATE CONSTRAINT` later scans under SHARE UPDATE EXCLUSIVE on
 //! the table and ROW SHARE on the referenced one, which block no traffic.
 
-use super::{trim_sql, LockRule, RuleDoc};
+use super::{added_without_not_valid, LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{AlterCommand, ConstraintKind, StatementFacts};
+use crate::safety::statement::{ConstraintKind, StatementFacts};
 
 lock_rule! {
     AddForeignKeyWithoutNotValid {
@@ -26,33 +26,15 @@ impl LockRule for AddForeignKeyWithoutNotValid {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
-                AlterCommand::AddConstraint {
-                    kind: ConstraintKind::ForeignKey,
-                    not_valid: false,
-                    name,
-                    ..
-                } => Some(name.as_deref().unwrap_or("<constraint name>")),
-                _ => None,
-            })
-            .map(|name| {
-                let message = format!(
-                    "Adding a foreign key to {table} holds SHARE ROW EXCLUSIVE on {table} and the referenced table while every row is checked"
-                );
-                let recipe = format!(
-                    "{} NOT VALID; then in a later step: ALTER TABLE {table} VALIDATE CONSTRAINT {name}",
-                    trim_sql(&s.sql)
-                );
-                LockFinding::new(&Self::DOC, s, message, recipe)
-                    .lock(LockMode::ShareRowExclusive)
-                    .scans()
-            })
-            .collect()
+        added_without_not_valid(
+            &Self::DOC,
+            s,
+            ConstraintKind::ForeignKey,
+            LockMode::ShareRowExclusive,
+            |table| {
+                format!("Adding a foreign key to {table} holds SHARE ROW EXCLUSIVE on {table} and the referenced table while every row is checked")
+            },
+        )
     }
 }
 
@@ -60,6 +42,7 @@ impl LockRule for AddForeignKeyWithoutNotValid {
 mod tests {
     use super::super::testing::*;
     use super::*;
+    use crate::safety::statement::AlterCommand;
 
     fn fk(not_valid: bool) -> StatementFacts {
         alter(

@@ -102,6 +102,37 @@ pub trait LockRule: Sync {
     }
 }
 
+/// The findings for constraints of `kind` that an ALTER TABLE adds without `NOT VALID`
+/// (shared by the CHECK and FOREIGN KEY rules, which differ only in lock and message):
+/// the recipe is the same statement `NOT VALID`, then `VALIDATE CONSTRAINT` later.
+pub(super) fn added_without_not_valid(
+    doc: &'static RuleDoc,
+    s: &StatementFacts,
+    kind: super::statement::ConstraintKind,
+    lock: super::lock::LockMode,
+    message: impl Fn(&str) -> String,
+) -> Vec<LockFinding> {
+    let Some((table, commands)) = s.alter_commands() else {
+        return vec![];
+    };
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            super::statement::AlterCommand::AddConstraint { kind: k, not_valid: false, name, .. } if *k == kind => {
+                Some(name.as_deref().unwrap_or("<constraint name>"))
+            }
+            _ => None,
+        })
+        .map(|name| {
+            let recipe = format!(
+                "{} NOT VALID; then in a later step: ALTER TABLE {table} VALIDATE CONSTRAINT {name}",
+                trim_sql(&s.sql)
+            );
+            LockFinding::new(doc, s, message(table), recipe).lock(lock).scans()
+        })
+        .collect()
+}
+
 /// The registry. Findings come out in statement order, then in this order.
 pub static RULES: &[&dyn LockRule] = &[
     &concurrently_in_transaction::ConcurrentlyInTransaction,
