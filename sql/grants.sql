@@ -23,6 +23,10 @@ GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
 GRANT INSERT ON migration_engine.audit_log TO migration_admin;
 REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
 
+-- captured rows are graph data: not for everyone to read
+REVOKE ALL ON migration_engine.change_log FROM PUBLIC;
+GRANT SELECT ON migration_engine.change_log TO migration_admin;
+
 GRANT USAGE ON SCHEMA kg TO migration_admin;
 GRANT ALL ON ALL TABLES IN SCHEMA kg TO migration_admin;
 

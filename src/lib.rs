@@ -9,6 +9,7 @@ use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
+mod bluegreen;
 mod engine;
 mod errors;
 mod graph;
@@ -42,6 +43,11 @@ extension_sql_file!(
     "../sql/pipelines.sql",
     name = "pipelines",
     requires = ["engine_catalog", pipeline_begin, pipeline_batch]
+);
+extension_sql_file!(
+    "../sql/blue_green.sql",
+    name = "blue_green",
+    requires = ["catalog", "kg_store"]
 );
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

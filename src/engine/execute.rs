@@ -77,7 +77,7 @@ enum Stop {
     DryRun(Vec<StepResult>, Vec<StepResult>),
 }
 
-fn refused_json(r: Refused) -> Value {
+pub(crate) fn refused_json(r: Refused) -> Value {
     json!({"success": false, "status": r.status, "code": r.code, "error": r.message, "hint": r.hint})
 }
 
@@ -312,7 +312,7 @@ pub fn clone_row(row: &MigrationRow) -> MigrationRow {
     }
 }
 
-fn record_all(
+pub fn record_all(
     row: &MigrationRow,
     run_id: Uuid,
     steps: &[StepResult],

@@ -14,6 +14,12 @@ mod steps;
 mod trial;
 
 use crate::errors::MeResult;
+pub use execute::{clone_row, record_all};
+pub use run::{
+    execute_step as execute_forward_step, execute_validation as execute_validation_rules,
+    StepResult,
+};
+pub use steps::RunOptions;
 use catalog::MigrationRow;
 use migration_engine_core::engine::planner::PlanNode;
 
@@ -26,4 +32,13 @@ pub fn plan_nodes() -> MeResult<Vec<PlanNode>> {
 /// everything. Returns ((relation, lock mode)…, the first step error if any).
 pub fn trial_run(row: &MigrationRow) -> MeResult<(Vec<(String, String)>, Option<String>)> {
     trial::trial_run(row)
+}
+
+/// The migration, locked and checked runnable (status, dependencies), or the refusal as
+/// the JSON that execute_migration returns.
+pub fn check_runnable_by_name(
+    name: &str,
+    opts: &RunOptions,
+) -> MeResult<Result<MigrationRow, serde_json::Value>> {
+    Ok(gate::check_runnable(name, opts, false, false)?.map_err(execute::refused_json))
 }

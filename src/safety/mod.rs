@@ -49,6 +49,14 @@ pub fn timed_report(migration_name: &str, options: &Value) -> MeResult<(SafetyRe
     Ok((SafetyReport::new(migration_name, results), timings))
 }
 
+/// The data-integrity check alone, on `schema` (a blue-green target before its switch).
+pub fn integrity_on(schema: &str, migration_name: &str) -> MeResult<CheckResult> {
+    crate::spi::with_data_schema(schema, || {
+        let ctx = Context::load(migration_name, &json!({}))?;
+        checks::CHECKS[0].run(&ctx)
+    })
+}
+
 fn parse_options(options: &Value) -> MeResult<()> {
     let obj = options
         .as_object()

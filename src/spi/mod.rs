@@ -25,10 +25,44 @@ pub fn quoted_ident(what: &str, name: &str) -> MeResult<String> {
 
 /// The data schema that holds the knowledge graph now (active_schema_version.current_schema).
 pub fn data_schema() -> MeResult<String> {
+    if let Some(target) = TARGET_SCHEMA.with(|t| t.borrow().clone()) {
+        return Ok(target);
+    }
     let schema = Spi::get_one::<String>(
         "SELECT \"current_schema\" FROM migration_engine.active_schema_version WHERE id = 1",
     )?;
     schema.ok_or_else(|| MeError::prerequisite("active_schema_version has no row"))
+}
+
+thread_local! {
+    /// Set while a blue-green migration runs a migration's steps in its target schema:
+    /// everything that works on "the data schema" (TRANSFORM pipelines, backfills) then
+    /// works on the target. Backend-local, never visible to other sessions.
+    static TARGET_SCHEMA: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` with `schema` standing in for the active data schema in this backend.
+pub fn with_data_schema<R>(schema: &str, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<String>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TARGET_SCHEMA.with(|t| *t.borrow_mut() = self.0.take());
+        }
+    }
+    let _restore = Restore(TARGET_SCHEMA.with(|t| t.borrow_mut().replace(schema.to_string())));
+    f()
+}
+
+/// Run `f` with NOTICEs suppressed (DROP ... IF EXISTS and CREATE ... IF NOT EXISTS of
+/// the extension's own objects would otherwise talk to the client); the caller's
+/// setting is restored after.
+pub fn quietly<R>(f: impl FnOnce() -> MeResult<R>) -> MeResult<R> {
+    let previous = Spi::get_one::<String>("SELECT current_setting('client_min_messages')")?
+        .unwrap_or_else(|| "notice".into());
+    Spi::run("SELECT set_config('client_min_messages', 'warning', true) WHERE current_setting('client_min_messages') IN ('debug5', 'debug4', 'debug3', 'debug2', 'debug1', 'log', 'notice', 'info')")?;
+    let r = f();
+    Spi::run_with_args("SELECT set_config('client_min_messages', $1, true)", &[previous.into()])?;
+    r
 }
 
 /// `"schema".table` for a table of the active data schema.

@@ -1,0 +1,238 @@
+//! Change capture and replay. The capture trigger (sql/blue_green.sql) logs changed rows
+//! into migration_engine.change_log; replay applies the latest state of each logged row
+//! to another schema, set-based, one statement per table and round.
+use super::copy::{column_list, tables, writable_columns, TableInfo};
+use crate::errors::{MeError, MeResult};
+use crate::spi::subxact::{atomically, Aborted};
+use crate::spi::{first_value, quoted_ident};
+use migration_engine_core::rollout::blue_green::BlueGreenOptions;
+use pgrx::prelude::*;
+use std::time::Duration;
+
+const KEY_CLASS: i32 = 1_296_385;
+const FENCE: i32 = 1;
+const RUNNING: i32 = 2;
+
+/// Claim "a blue-green migration is running" for this transaction (never waits).
+pub fn try_claim_run() -> MeResult<bool> {
+    Ok(first_value::<bool>(
+        "SELECT pg_catalog.pg_try_advisory_xact_lock($1, $2)",
+        &[KEY_CLASS.into(), RUNNING.into()],
+    )?
+    .unwrap_or(false))
+}
+
+/// Run `f` under a short lock_timeout in a subtransaction, retrying with back-off while
+/// it fails for a lock timeout: never queue behind a long transaction indefinitely.
+pub fn with_lock_retries<R>(
+    what: &str,
+    o: &BlueGreenOptions,
+    mut between: impl FnMut() -> MeResult<()>,
+    mut f: impl FnMut() -> MeResult<R>,
+) -> MeResult<(R, u32)> {
+    let mut attempt = 0;
+    loop {
+        let r = atomically(|| {
+            Spi::run_with_args(
+                "SELECT set_config('lock_timeout', $1, true)",
+                &[format!("{}ms", o.switch_lock_timeout_ms).into()],
+            )?;
+            f()
+        });
+        match r {
+            Ok(v) => {
+                Spi::run("SELECT set_config('lock_timeout', '0', true)")?;
+                return Ok((v, attempt));
+            }
+            Err(Aborted::Raised(e)) if e.code == PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE => {
+                if attempt >= o.switch_retries {
+                    return Err(MeError::new(
+                        PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
+                        format!("could not {what} in {} attempts of {} ms: other transactions hold conflicting locks", attempt + 1, o.switch_lock_timeout_ms),
+                    )
+                    .hint("Look for long-running or idle-in-transaction sessions in pg_stat_activity; retry, or raise switchRetries / switchLockTimeout."));
+                }
+                std::thread::sleep(Duration::from_millis(o.backoff_ms(attempt)));
+                pgrx::check_for_interrupts!();
+                attempt += 1;
+                between()?;
+            }
+            Err(Aborted::Raised(e)) => return Err(MeError::new(e.code, e.message)),
+            Err(Aborted::Returned(e)) => return Err(e),
+        }
+    }
+}
+
+/// Raise the capture fence for this transaction: from now on every write to a table with
+/// a gated capture trigger is logged. Taking it waits until the writers that wrote
+/// without logging have ended, so no write is neither copied nor logged.
+pub fn raise_fence(o: &BlueGreenOptions) -> MeResult<u32> {
+    let (_, attempts) = with_lock_retries(
+        "raise the change-capture fence",
+        o,
+        || Ok(()),
+        || {
+            Spi::run_with_args(
+                "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
+                &[KEY_CLASS.into(), FENCE.into()],
+            )?;
+            Ok(())
+        },
+    )?;
+    Ok(attempts)
+}
+
+/// Put the capture trigger on `table` in `mode` ('gated' or 'always'), replacing any.
+pub fn set_capture(schema: &str, t: &TableInfo, mode: &str) -> MeResult<()> {
+    let table = format!("{}.{}", quoted_ident("schema", schema)?, quoted_ident("table", &t.name)?);
+    let mut args = vec![pgrx::spi::quote_literal(mode)];
+    for k in &t.key {
+        quoted_ident("column", k)?;
+        args.push(pgrx::spi::quote_literal(k));
+    }
+    Spi::run(&format!(
+        "DROP TRIGGER IF EXISTS me_capture_change ON {table}; \
+         CREATE TRIGGER me_capture_change AFTER INSERT OR UPDATE OR DELETE ON {table} \
+         FOR EACH ROW EXECUTE FUNCTION migration_engine.capture_change({})",
+        args.join(", ")
+    ))?;
+    Ok(())
+}
+
+/// Changes logged for `schema` and not yet replayed.
+pub fn backlog(schema: &str) -> MeResult<i64> {
+    Ok(first_value::<i64>(
+        "SELECT count(*) FROM migration_engine.change_log WHERE schema_name = $1",
+        &[schema.into()],
+    )?
+    .unwrap_or(0))
+}
+
+/// Forget what was logged for `schema` (a failed run's leftovers, a closed switch-back window).
+pub fn discard(schema: &str) -> MeResult<i64> {
+    Ok(Spi::connect_mut(|c| {
+        c.update(
+            "DELETE FROM migration_engine.change_log WHERE schema_name = $1",
+            None,
+            &[schema.into()],
+        )
+        .map(|r| r.len() as i64)
+    })?)
+}
+
+/// Replay what was logged for `from` into `to`, `batch` changes at a time, until nothing
+/// is left or `rounds` rounds ran. The taken entries are deleted in this transaction (a
+/// failure puts them back). Per row only its latest logged state is applied, in log
+/// order; columns are matched by name (columns the target added get their defaults).
+pub fn replay(from: &str, to: &str, batch: u64, rounds: Option<u32>) -> MeResult<i64> {
+    let mut plans = Vec::new();
+    for t in tables(from)? {
+        if t.key.is_empty() {
+            continue;
+        }
+        plans.push(TablePlan::new(from, to, &t)?);
+    }
+    Spi::run(
+        "CREATE TEMP TABLE IF NOT EXISTS me_replay (seq bigint, table_name text, operation \"char\", row_key jsonb, row_data jsonb) \
+         ON COMMIT DROP",
+    )?;
+    let mut applied = 0;
+    let mut round = 0;
+    loop {
+        if rounds.is_some_and(|r| round >= r) {
+            return Ok(applied);
+        }
+        round += 1;
+        Spi::run("TRUNCATE pg_temp.me_replay")?;
+        let taken = Spi::connect_mut(|c| {
+            c.update(
+                "WITH taken AS ( \
+                   DELETE FROM migration_engine.change_log WHERE seq IN ( \
+                     SELECT seq FROM migration_engine.change_log WHERE schema_name = $1 ORDER BY seq LIMIT $2) \
+                   RETURNING seq, table_name, operation, row_key, row_data) \
+                 INSERT INTO pg_temp.me_replay \
+                 SELECT DISTINCT ON (table_name, row_key) seq, table_name, operation, row_key, row_data \
+                 FROM taken ORDER BY table_name, row_key, seq DESC",
+                None,
+                &[from.into(), (batch as i64).into()],
+            )
+            .map(|r| r.len() as i64)
+        })?;
+        if taken == 0 {
+            return Ok(applied);
+        }
+        for p in &plans {
+            Spi::run(&p.delete)?;
+            Spi::run(&p.upsert)?;
+        }
+        applied += taken;
+    }
+}
+
+/// The two statements that apply one table's share of a replay batch.
+struct TablePlan {
+    delete: String,
+    upsert: String,
+}
+
+impl TablePlan {
+    fn new(from: &str, to: &str, t: &TableInfo) -> MeResult<TablePlan> {
+        let (src, dst) = (quoted_ident("schema", from)?, quoted_ident("schema", to)?);
+        let name = quoted_ident("table", &t.name)?;
+        let target_cols = writable_columns(to, &t.name)?;
+        let common: Vec<String> = writable_columns(from, &t.name)?
+            .into_iter()
+            .filter(|c| target_cols.contains(c))
+            .collect();
+        if common.is_empty() {
+            return Err(MeError::prerequisite(format!(
+                "table {:?} of {to:?} shares no column with {from:?}: its changes cannot be replayed",
+                t.name
+            )));
+        }
+        let key = column_list(&t.key)?;
+        let key_match = t
+            .key
+            .iter()
+            .map(|k| {
+                let k = quoted_ident("column", k)?;
+                Ok(format!("x.{k} = k.{k}"))
+            })
+            .collect::<MeResult<Vec<_>>>()?
+            .join(" AND ");
+        let cols = column_list(&common)?;
+        let from_row = common
+            .iter()
+            .map(|c| Ok(format!("r.{}", quoted_ident("column", c)?)))
+            .collect::<MeResult<Vec<_>>>()?
+            .join(", ");
+        let updates: Vec<String> = common
+            .iter()
+            .filter(|c| !t.key.contains(c))
+            .map(|c| {
+                let c = quoted_ident("column", c)?;
+                Ok(format!("{c} = EXCLUDED.{c}"))
+            })
+            .collect::<MeResult<_>>()?;
+        let on_conflict = if updates.is_empty() {
+            "DO NOTHING".to_string()
+        } else {
+            format!("DO UPDATE SET {}", updates.join(", "))
+        };
+        let table_literal = pgrx::spi::quote_literal(&t.name);
+        Ok(TablePlan {
+            delete: format!(
+                "DELETE FROM {dst}.{name} x USING pg_temp.me_replay l \
+                 CROSS JOIN LATERAL jsonb_populate_record(NULL::{src}.{name}, l.row_key) k \
+                 WHERE l.table_name = {table_literal} AND l.operation = 'D' AND {key_match}"
+            ),
+            // in log order, so that a version is closed before its successor arrives
+            upsert: format!(
+                "INSERT INTO {dst}.{name} AS x ({cols}) OVERRIDING SYSTEM VALUE \
+                 SELECT {from_row} FROM pg_temp.me_replay l CROSS JOIN LATERAL jsonb_populate_record(NULL::{src}.{name}, l.row_data) r \
+                 WHERE l.table_name = {table_literal} AND l.operation <> 'D' ORDER BY l.seq \
+                 ON CONFLICT ({key}) {on_conflict}"
+            ),
+        })
+    }
+}

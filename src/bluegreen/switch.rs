@@ -1,0 +1,208 @@
+//! The atomic switch: freeze writes to the old schema, bring the new one up to date,
+//! make it active, redefine kg_live, retire the old schema, notify. One transaction:
+//! the notification is delivered when it commits, and not at all if it rolls back.
+use super::capture::{discard, set_capture, with_lock_retries};
+use super::copy::{run_generated, tables, TableInfo};
+use crate::errors::{MeError, MeResult};
+use crate::spi::{audit, first_value, quoted_ident};
+use migration_engine_core::rollout::blue_green::BlueGreenOptions;
+use pgrx::prelude::*;
+use serde_json::{json, Value};
+use std::time::Instant;
+
+/// The views of kg_live, by name.
+fn live_views() -> MeResult<Vec<String>> {
+    Ok(first_value::<Vec<String>>(
+        "SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname), '{}') FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'kg_live' AND c.relkind = 'v'",
+        &[],
+    )?
+    .unwrap_or_default())
+}
+
+/// Freeze writes: kg_live's views first (their writers hold the view before the table,
+/// so this order cannot deadlock with them), then the old schema's tables. Readers of
+/// the tables go on; readers of kg_live wait for the switch.
+fn freeze(from: &str, from_tables: &[TableInfo], views: &[String]) -> MeResult<()> {
+    let src = quoted_ident("schema", from)?;
+    if !views.is_empty() {
+        let list = views
+            .iter()
+            .map(|v| Ok(format!("kg_live.{}", quoted_ident("view", v)?)))
+            .collect::<MeResult<Vec<_>>>()?;
+        Spi::run(&format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", list.join(", ")))?;
+    }
+    if !from_tables.is_empty() {
+        let list = from_tables
+            .iter()
+            .map(|t| Ok(format!("{src}.{}", quoted_ident("table", &t.name)?)))
+            .collect::<MeResult<Vec<_>>>()?;
+        Spi::run(&format!("LOCK TABLE {} IN EXCLUSIVE MODE", list.join(", ")))?;
+    }
+    Ok(())
+}
+
+/// Every sequence of `to` at least where its namesake in `from` is, so that new rows
+/// never take a value a replayed row already has.
+fn sync_sequences(from: &str, to: &str) -> MeResult<()> {
+    Spi::run_with_args(
+        "SELECT pg_catalog.setval(format('%I.%I', t.schemaname, t.sequencename), f.last_value, true) \
+         FROM pg_catalog.pg_sequences t JOIN pg_catalog.pg_sequences f \
+           ON f.schemaname = $1 AND f.sequencename = t.sequencename \
+         WHERE t.schemaname = $2 AND f.last_value IS NOT NULL AND f.last_value > coalesce(t.last_value, t.start_value - 1)",
+        &[from.into(), to.into()],
+    )?;
+    Ok(())
+}
+
+/// Writes to a retired schema's tables are refused (retryably), so none is lost there.
+fn retire(schema: &str, t: &TableInfo, successor: &str) -> MeResult<()> {
+    let table = format!("{}.{}", quoted_ident("schema", schema)?, quoted_ident("table", &t.name)?);
+    Spi::run(&format!(
+        "DROP TRIGGER IF EXISTS me_retired_schema ON {table}; \
+         CREATE TRIGGER me_retired_schema BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} \
+         FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.refuse_write_to_retired_schema({})",
+        pgrx::spi::quote_literal(successor)
+    ))?;
+    Ok(())
+}
+
+fn reinstate(schema: &str, t: &TableInfo) -> MeResult<()> {
+    Spi::run(&format!(
+        "DROP TRIGGER IF EXISTS me_retired_schema ON {}.{}",
+        quoted_ident("schema", schema)?,
+        quoted_ident("table", &t.name)?
+    ))?;
+    Ok(())
+}
+
+/// kg_live: one view per table of `to`. An existing view keeps its columns, so CREATE OR
+/// REPLACE always applies and the view stays what clients compiled against: a column
+/// the new table lacks reads NULL, a column whose type changed is cast back, and the
+/// new table's extra columns are appended.
+fn redefine_live_views(to: &str, to_tables: &[TableInfo], views: &[String]) -> MeResult<()> {
+    let dst = quoted_ident("schema", to)?;
+    for t in to_tables {
+        let name = quoted_ident("table", &t.name)?;
+        let columns = first_value::<String>(
+            "WITH tab AS (SELECT format('%I.%I', $1::text, $2::text)::regclass AS oid), \
+                  v AS (SELECT to_regclass(format('kg_live.%I', $2::text)) AS oid) \
+             SELECT string_agg(expr, ', ' ORDER BY ord) FROM ( \
+               SELECT va.attnum AS ord, CASE \
+                 WHEN ta.attname IS NULL THEN format('NULL::%s AS %I', format_type(va.atttypid, va.atttypmod), va.attname) \
+                 WHEN ta.atttypid = va.atttypid AND ta.atttypmod = va.atttypmod THEN format('%I', va.attname) \
+                 ELSE format('%I::%s AS %I', va.attname, format_type(va.atttypid, va.atttypmod), va.attname) END AS expr \
+               FROM v JOIN pg_catalog.pg_attribute va ON va.attrelid = v.oid AND va.attnum > 0 \
+               LEFT JOIN pg_catalog.pg_attribute ta ON ta.attrelid = (SELECT oid FROM tab) AND ta.attname = va.attname \
+                    AND ta.attnum > 0 AND NOT ta.attisdropped \
+               UNION ALL \
+               SELECT 100000 + ta.attnum, format('%I', ta.attname) FROM pg_catalog.pg_attribute ta \
+               WHERE ta.attrelid = (SELECT oid FROM tab) AND ta.attnum > 0 AND NOT ta.attisdropped \
+                 AND NOT EXISTS (SELECT 1 FROM v JOIN pg_catalog.pg_attribute va ON va.attrelid = v.oid AND va.attname = ta.attname)) s",
+            &[to.into(), t.name.as_str().into()],
+        )?
+        .ok_or_else(|| MeError::internal(format!("no columns for kg_live.{}", t.name)))?;
+        Spi::run(&format!(
+            "CREATE OR REPLACE VIEW kg_live.{name} WITH (security_invoker = true) AS SELECT {columns} FROM {dst}.{name}"
+        ))?;
+        if !views.contains(&t.name) {
+            // a new view gets the table's grants
+            run_generated(
+                "SELECT format('GRANT %s ON kg_live.%I TO %s', g.privilege_type, $2::text, \
+                        CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END) \
+                 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) g \
+                 WHERE n.nspname = $1 AND c.relname = $2 AND g.grantee <> c.relowner",
+                &[to.into(), t.name.as_str().into()],
+            )?;
+        }
+    }
+    // views over tables the new schema does not have: the extension's own are kept
+    // (reading NULLs would be wrong, so they point at the old table until dropped by hand)
+    for v in views {
+        if !to_tables.iter().any(|t| &t.name == v) {
+            let member = first_value::<bool>(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_depend WHERE objid = format('kg_live.%I', $1::text)::regclass AND deptype = 'e')",
+                &[v.as_str().into()],
+            )?
+            .unwrap_or(true);
+            if !member {
+                Spi::run(&format!("DROP VIEW kg_live.{}", quoted_ident("view", v)?))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Switch the active data schema from `from` to `to`. `catch_up` replays what is left
+/// once writes are frozen (and between freeze attempts); it returns the rows replayed.
+pub fn switch(
+    from: &str,
+    to: &str,
+    migration_id: Option<pgrx::Uuid>,
+    o: &BlueGreenOptions,
+    mut catch_up: impl FnMut() -> MeResult<i64>,
+) -> MeResult<Value> {
+    let from_tables = tables(from)?;
+    let to_tables = tables(to)?;
+    let views = live_views()?;
+    // the new schema takes writes (our replays first) from this transaction on
+    for t in &to_tables {
+        reinstate(to, t)?;
+    }
+    let (_, lock_attempts) = with_lock_retries(
+        &format!("freeze writes to schema {from:?}"),
+        o,
+        || catch_up().map(|_| ()),
+        || freeze(from, &from_tables, &views),
+    )?;
+    let frozen = Instant::now();
+    let replayed = catch_up()?;
+    sync_sequences(from, to)?;
+
+    // the old schema: writes refused; the new one: writes accepted and logged, so
+    // switch_back() can bring them to the old one
+    for t in &from_tables {
+        retire(from, t, to)?;
+        if !t.key.is_empty() {
+            set_capture(from, t, "gated")?;
+        }
+    }
+    discard(to)?;
+    let mut not_captured = Vec::new();
+    for t in &to_tables {
+        if t.key.is_empty() {
+            not_captured.push(t.name.clone());
+        } else {
+            set_capture(to, t, "always")?;
+        }
+    }
+    let switched_at = first_value::<String>(
+        "UPDATE migration_engine.active_schema_version \
+         SET \"current_schema\" = $1, previous_schema = $2, switched_at = clock_timestamp(), \
+             migration_in_progress = false, migration_id = coalesce($3, migration_id) \
+         WHERE id = 1 RETURNING to_char(switched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+        &[to.into(), from.into(), migration_id.into()],
+    )?
+    .ok_or_else(|| MeError::internal("active_schema_version has no row"))?;
+    redefine_live_views(to, &to_tables, &views)?;
+    let detail = json!({"schema": to, "previous_schema": from, "switched_at": switched_at,
+        "migration_id": migration_id.map(|u| u.to_string()), "views": "kg_live",
+        "search_path": format!("{}, public", quoted_ident("schema", to)?)});
+    Spi::run_with_args(
+        "SELECT pg_catalog.pg_notify('schema_switched', $1), pg_catalog.pg_notify('schema_switched_detail', $2)",
+        &[to.into(), detail.to_string().into()],
+    )?;
+    audit("schema_switched", "schema", to, detail)?;
+    Ok(json!({
+        "switched_at": switched_at,
+        "write_freeze_ms": ms(frozen),
+        "replayed_during_freeze": replayed,
+        "freeze_attempts": lock_attempts + 1,
+        "not_captured_tables": not_captured,
+    }))
+}
+
+pub fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
