@@ -124,13 +124,21 @@ pub fn discard(schema: &str) -> MeResult<i64> {
 /// is left or `rounds` rounds ran. The taken entries are deleted in this transaction (a
 /// failure puts them back). Per row only its latest logged state is applied, in log
 /// order; columns are matched by name (columns the target added get their defaults).
-pub fn replay(from: &str, to: &str, batch: u64, rounds: Option<u32>) -> MeResult<i64> {
+/// `after_round` runs once per round while pg_temp.me_replay holds the round's rows
+/// (blue-green applies the migration's transformation there).
+pub fn replay(
+    from: &str,
+    to: &str,
+    batch: u64,
+    rounds: Option<u32>,
+    after_round: &mut dyn FnMut() -> MeResult<()>,
+) -> MeResult<i64> {
     let mut plans = Vec::new();
     for t in tables(from)? {
         if t.key.is_empty() {
             continue;
         }
-        plans.push(TablePlan::new(from, to, &t)?);
+        plans.extend(TablePlan::new(from, to, &t)?);
     }
     Spi::run(
         "CREATE TEMP TABLE IF NOT EXISTS me_replay (seq bigint, table_name text, operation \"char\", row_key jsonb, row_data jsonb) \
@@ -163,8 +171,12 @@ pub fn replay(from: &str, to: &str, batch: u64, rounds: Option<u32>) -> MeResult
         }
         for p in &plans {
             Spi::run(&p.delete)?;
+            if let Some(close) = &p.close_superseded {
+                Spi::run(close)?;
+            }
             Spi::run(&p.upsert)?;
         }
+        after_round()?;
         applied += taken;
     }
 }
@@ -172,11 +184,15 @@ pub fn replay(from: &str, to: &str, batch: u64, rounds: Option<u32>) -> MeResult
 /// The two statements that apply one table's share of a replay batch.
 struct TablePlan {
     delete: String,
+    /// temporal tables: close the target's current version of an entity (or relation)
+    /// when a newer current one arrives (the target may have made its own, by the
+    /// migration's transformation), so the one-current rule holds and history is kept
+    close_superseded: Option<String>,
     upsert: String,
 }
 
 impl TablePlan {
-    fn new(from: &str, to: &str, t: &TableInfo) -> MeResult<TablePlan> {
+    fn new(from: &str, to: &str, t: &TableInfo) -> MeResult<Option<TablePlan>> {
         let (src, dst) = (quoted_ident("schema", from)?, quoted_ident("schema", to)?);
         let name = quoted_ident("table", &t.name)?;
         let target_cols = writable_columns(to, &t.name)?;
@@ -185,10 +201,7 @@ impl TablePlan {
             .filter(|c| target_cols.contains(c))
             .collect();
         if common.is_empty() {
-            return Err(MeError::prerequisite(format!(
-                "table {:?} of {to:?} shares no column with {from:?}: its changes cannot be replayed",
-                t.name
-            )));
+            return Ok(None); // the migration dropped the table: nothing to replay into
         }
         let key = column_list(&t.key)?;
         let key_match = t
@@ -220,7 +233,28 @@ impl TablePlan {
             format!("DO UPDATE SET {}", updates.join(", "))
         };
         let table_literal = pgrx::spi::quote_literal(&t.name);
-        Ok(TablePlan {
+        let temporal_id = match t.name.as_str() {
+            "temporal_entities" => Some("entity_id"),
+            "temporal_relations" => Some("relation_id"),
+            _ => None,
+        }
+        .filter(|id| {
+            [*id, "version_id", "valid_from", "valid_to"]
+                .iter()
+                .all(|c| common.iter().any(|k| k == c))
+        });
+        let close_superseded = temporal_id.map(|id| {
+            format!(
+                "UPDATE {dst}.{name} x SET valid_to = greatest(x.valid_from, n.at) \
+                 FROM (SELECT (l.row_data ->> '{id}')::uuid AS id, (l.row_data ->> 'version_id')::bigint AS vid, \
+                              (l.row_data ->> 'valid_from')::timestamptz AS at \
+                       FROM pg_temp.me_replay l WHERE l.table_name = {table_literal} AND l.operation <> 'D' \
+                         AND l.row_data ->> 'valid_to' = 'infinity') n \
+                 WHERE x.{id} = n.id AND x.valid_to = 'infinity' AND x.version_id <> n.vid"
+            )
+        });
+        Ok(Some(TablePlan {
+            close_superseded,
             delete: format!(
                 "DELETE FROM {dst}.{name} x USING pg_temp.me_replay l \
                  CROSS JOIN LATERAL jsonb_populate_record(NULL::{src}.{name}, l.row_key) k \
@@ -233,6 +267,6 @@ impl TablePlan {
                  WHERE l.table_name = {table_literal} AND l.operation <> 'D' ORDER BY l.seq \
                  ON CONFLICT ({key}) {on_conflict}"
             ),
-        })
+        }))
     }
 }

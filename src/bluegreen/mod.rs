@@ -16,6 +16,7 @@ use crate::spi::subxact::{atomically, Aborted};
 use crate::spi::{audit, data_schema, first_value, quietly, quoted_ident, with_data_schema};
 use capture::{backlog, discard, raise_fence, replay, set_capture, try_claim_run};
 use copy::{copy_schema, tables};
+use migration_engine_core::engine::definition::StepKind;
 use migration_engine_core::engine::state::MigrationStatus;
 use migration_engine_core::rollout::blue_green::{catch_up_step, BlueGreenOptions, CatchUp};
 use pgrx::prelude::*;
@@ -215,6 +216,7 @@ fn blue_green(migration_id: Uuid, target: &str, options: &Value) -> MeResult<Val
         steps: Vec::new(),
         validation: Vec::new(),
         integrity: Value::Null,
+        transforms: Vec::new(),
     };
     let outcome = run.go();
     let result = match outcome {
@@ -256,6 +258,25 @@ struct Run<'a> {
     steps: Vec<crate::engine::StepResult>,
     validation: Vec<crate::engine::StepResult>,
     integrity: Value,
+    /// pipelines of the TRANSFORM steps that ran: replayed writes go through them too
+    transforms: Vec<Value>,
+}
+
+/// The migration's transformation on the entities of this replay round.
+fn apply_transforms(target: &str, pipelines: &[Value]) -> MeResult<()> {
+    if pipelines.is_empty() {
+        return Ok(());
+    }
+    let ids = first_value::<Vec<Uuid>>(
+        "SELECT array_agg(DISTINCT (row_data ->> 'entity_id')::uuid) FROM pg_temp.me_replay \
+         WHERE table_name = 'temporal_entities' AND operation <> 'D' AND row_data ->> 'valid_to' = 'infinity'",
+        &[],
+    )?
+    .unwrap_or_default();
+    for p in pipelines {
+        crate::pipeline::transform_entities(p, target, &ids)?;
+    }
+    Ok(())
 }
 
 impl Run<'_> {
@@ -280,11 +301,12 @@ impl Run<'_> {
         let (replayed, rounds) = self.time("catch_up", |r| r.catch_up())?;
         let o = self.o;
         let row_id = self.row.id;
+        let transforms = self.transforms.clone();
         let switched = self.time("switch", |_| {
             atomically(|| {
                 switch(&source, &target, Some(row_id), o, || {
                     check_headroom(&source, &target)?;
-                    replay(&source, &target, o.replay_batch, None)
+                    replay(&source, &target, o.replay_batch, None, &mut || apply_transforms(&target, &transforms))
                 })
             })
             .map_err(aborted)
@@ -333,6 +355,9 @@ impl Run<'_> {
                 execute_forward_step(i as i32, step, self.target, self.opts)
             });
             let failed = result.status == "FAILED";
+            if let (StepKind::Transform { pipeline }, "COMPLETED") = (&step.kind, result.status) {
+                self.transforms.push(Value::Object(pipeline.clone()));
+            }
             let msg = result.error.as_ref().map(|e| e.message.clone());
             self.steps.push(result);
             if failed && !step.continues_on_error(default_continue) {
@@ -396,7 +421,10 @@ impl Run<'_> {
                 }
                 CatchUp::Replay => {
                     check_headroom(self.source, self.target)?;
-                    replayed += atomically(|| replay(self.source, self.target, self.o.replay_batch, Some(1)))
+                    let (source, target, transforms) = (self.source, self.target, &self.transforms);
+                    replayed += atomically(|| {
+                        replay(source, target, self.o.replay_batch, Some(1), &mut || apply_transforms(target, transforms))
+                    })
                         .map_err(aborted)?;
                     rounds += 1;
                 }
@@ -539,7 +567,7 @@ fn switch_to(new_schema: &str, options: &Value) -> MeResult<Value> {
     }
     let switched = switch(&current, new_schema, None, &o, || {
         if replays {
-            replay(&current, new_schema, o.replay_batch, None)
+            replay(&current, new_schema, o.replay_batch, None, &mut || Ok(()))
         } else {
             Ok(0)
         }

@@ -54,6 +54,27 @@ pub(super) fn upsert(
         )?
         .ok_or_else(|| MeError::internal("insert returned no entity id"));
     };
+    for _ in 0..5 {
+        if let Some(id) = upsert_round(&table, entity_type, &content, id, &metadata)? {
+            return Ok(id);
+        }
+    }
+    Err(MeError::new(
+        PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+        format!("entity {id} kept changing while it was being written"),
+    )
+    .hint("Retry the transaction."))
+}
+
+/// One attempt: close the current version and write the next; `None` when a concurrent
+/// writer made a version current after this statement's snapshot.
+fn upsert_round(
+    table: &str,
+    entity_type: &str,
+    content: &JsonB,
+    id: Uuid,
+    metadata: &Option<JsonB>,
+) -> MeResult<Option<Uuid>> {
     let current = Spi::connect(|client| {
         let sql = format!(
             "SELECT version_id, entity_type, \
@@ -78,14 +99,14 @@ pub(super) fn upsert(
             ))),
         }
     })?;
-    match current {
+    let outcome = match current {
         Some((_, existing_type, _)) if existing_type != entity_type => {
             Err(MeError::invalid_parameter(format!(
                 "entity {id} is a {existing_type}, not a {entity_type}"
             ))
             .hint("An entity keeps its type; create a new entity for another type."))
         }
-        Some((_, _, true)) => Ok(id),
+        Some((_, _, true)) => Ok(Some(id)),
         Some((version_id, _, false)) => {
             Spi::run_with_args(
                 &format!("UPDATE {table} SET valid_to = now() WHERE version_id = $1"),
@@ -99,29 +120,31 @@ pub(super) fn upsert(
                 &[
                     id.into(),
                     entity_type.into(),
-                    content.into(),
-                    metadata.into(),
+                    JsonB(content.0.clone()).into(),
+                    metadata.as_ref().map(|m| JsonB(m.0.clone())).into(),
                     version_id.into(),
                 ],
             )?;
-            Ok(id)
+            Ok(Some(id))
         }
-        None => {
-            Spi::run_with_args(
-                &format!(
-                    "INSERT INTO {table} (entity_id, entity_type, content, metadata) \
-                     VALUES ($1, $2, $3, coalesce($4, '{{}}'::jsonb))"
-                ),
-                &[
-                    id.into(),
-                    entity_type.into(),
-                    content.into(),
-                    metadata.into(),
-                ],
-            )?;
-            Ok(id)
-        }
-    }
+        // Nothing current in this statement's snapshot. Another session may have just
+        // made a version current (its commit came after our snapshot): then nothing is
+        // inserted and the next round reads again, with a new snapshot.
+        None => Ok(first_value::<Uuid>(
+            &format!(
+                "INSERT INTO {table} (entity_id, entity_type, content, metadata) \
+                 VALUES ($1, $2, $3, coalesce($4, '{{}}'::jsonb)) \
+                 ON CONFLICT (entity_id) WHERE valid_to = 'infinity' DO NOTHING RETURNING entity_id"
+            ),
+            &[
+                id.into(),
+                entity_type.into(),
+                JsonB(content.0.clone()).into(),
+                metadata.as_ref().map(|m| JsonB(m.0.clone())).into(),
+            ],
+        )?),
+    };
+    outcome
 }
 
 /// Soft-delete an entity: its current version is closed and a deleted version (same

@@ -240,3 +240,42 @@ pub fn run_transform_step(
     }
     Ok(r["metrics"]["rows_changed"].as_i64().unwrap_or(0))
 }
+
+/// Apply a TRANSFORM step's pipeline (history mode, as the step ran) to the current
+/// versions of `entities` in `schema`: blue-green replays the migration's
+/// transformation on what was written while it ran. Items the pipeline's checks refuse
+/// are an error. Returns the versions written.
+pub fn transform_entities(pipeline: &Value, schema: &str, entities: &[Uuid]) -> MeResult<i64> {
+    if entities.is_empty() {
+        return Ok(0);
+    }
+    let p = parse(pipeline)?;
+    let sql = statement::build_for_entities(&p, schema, statement::Mode::History)?.sql;
+    let row = Spi::connect_mut(|c| {
+        let t = c.update(
+            &sql,
+            Some(1),
+            &[
+                p.source.entity_type.as_str().into(),
+                None::<Uuid>.into(),
+                (entities.len() as i64).into(),
+                None::<Uuid>.into(),
+                entities.to_vec().into(),
+            ],
+        )?;
+        let r = t.first();
+        Ok::<_, pgrx::spi::Error>((r.get::<i64>(4)?, r.get::<Vec<String>>(5)?, r.get::<Vec<String>>(6)?))
+    })?;
+    let (written, in_bad, out_bad) = row;
+    if let Some(bad) = in_bad.or(out_bad).filter(|b| !b.is_empty()) {
+        return Err(MeError::new(
+            PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            format!(
+                "the transformation {:?} refuses entities written during the migration: {}",
+                p.name,
+                bad.join(", ")
+            ),
+        ));
+    }
+    Ok(written.unwrap_or(0))
+}

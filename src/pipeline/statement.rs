@@ -70,6 +70,28 @@ pub fn build(
     write: bool,
     track: bool,
 ) -> MeResult<BatchSql> {
+    build_with(p, schema, mode, write, track, false)
+}
+
+/// The batch statement over a list of entities: $5 is a uuid[] (blue-green replays the
+/// migration's transformation on the entities written while it ran).
+pub fn build_for_entities(p: &Pipeline, schema: &str, mode: Mode) -> MeResult<BatchSql> {
+    build_with(p, schema, mode, true, false, true)
+}
+
+fn build_with(
+    p: &Pipeline,
+    schema: &str,
+    mode: Mode,
+    write: bool,
+    track: bool,
+    entity_list: bool,
+) -> MeResult<BatchSql> {
+    let only = if entity_list {
+        "entity_id = ANY ($5::uuid[])"
+    } else {
+        "($5::uuid IS NULL OR entity_id = $5)"
+    };
     let sch = quoted_ident("data schema", schema)?;
     let entities = format!("{sch}.temporal_entities");
     let relations = format!("{sch}.temporal_relations");
@@ -82,7 +104,7 @@ pub fn build(
     let mut ctes = vec![format!(
         "b AS (SELECT version_id, entity_id, content, metadata FROM {entities} \
            WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \
-             AND ($2::uuid IS NULL OR entity_id > $2) AND ($5::uuid IS NULL OR entity_id = $5){source_filter} \
+             AND ($2::uuid IS NULL OR entity_id > $2) AND {only}{source_filter} \
            ORDER BY entity_id LIMIT $3)"
     )];
     ctes.push(
@@ -130,12 +152,14 @@ pub fn build(
         match mode {
             Mode::History => {
                 ctes.push(format!(
-                    "closed AS (UPDATE {entities} t SET valid_to = now() FROM fin f \
-                       WHERE t.version_id = f.version_id AND t.valid_to = 'infinity' AND {ok} RETURNING t.version_id)"
+                    // a version written after this transaction began (a long run, a
+                    // blue-green replay) is closed when it began, not before
+                    "closed AS (UPDATE {entities} t SET valid_to = greatest(now(), t.valid_from) FROM fin f \
+                       WHERE t.version_id = f.version_id AND t.valid_to = 'infinity' AND {ok} RETURNING t.version_id, t.valid_to)"
                 ));
                 ctes.push(format!(
-                    "written AS (INSERT INTO {entities} (entity_id, entity_type, content, metadata) \
-                       SELECT f.entity_id, $1, f.v, f.metadata FROM fin f JOIN closed c USING (version_id) \
+                    "written AS (INSERT INTO {entities} (entity_id, entity_type, content, metadata, valid_from) \
+                       SELECT f.entity_id, $1, f.v, f.metadata, c.valid_to FROM fin f JOIN closed c USING (version_id) \
                        RETURNING version_id, entity_id, NULL::jsonb AS old, content AS new)"
                 ));
             }
