@@ -23,6 +23,9 @@ GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
 GRANT INSERT ON migration_engine.audit_log TO migration_admin;
 REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
 
+-- canary metrics are recorded through record_canary_metric (security definer)
+GRANT INSERT, UPDATE, DELETE ON migration_engine.canary_rollouts, migration_engine.canary_metrics TO migration_admin;
+
 -- captured rows are graph data: not for everyone to read
 REVOKE ALL ON migration_engine.change_log FROM PUBLIC;
 GRANT SELECT ON migration_engine.change_log TO migration_admin;

@@ -10,6 +10,7 @@ use pgrx::prelude::*;
 ::pgrx::pg_module_magic!(name, version);
 
 mod bluegreen;
+mod canary;
 mod engine;
 mod errors;
 mod graph;
@@ -48,6 +49,11 @@ extension_sql_file!(
     "../sql/blue_green.sql",
     name = "blue_green",
     requires = ["catalog", "kg_store"]
+);
+extension_sql_file!(
+    "../sql/canary.sql",
+    name = "canary",
+    requires = ["catalog", "engine_catalog"]
 );
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

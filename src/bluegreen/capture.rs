@@ -124,13 +124,15 @@ pub fn discard(schema: &str) -> MeResult<i64> {
 /// is left or `rounds` rounds ran. The taken entries are deleted in this transaction (a
 /// failure puts them back). Per row only its latest logged state is applied, in log
 /// order; columns are matched by name (columns the target added get their defaults).
-/// `after_round` runs once per round while pg_temp.me_replay holds the round's rows
+/// `transformed`: the target runs a transformation on replayed rows (its own versions
+/// must give way to newer ones). `after_round` runs once per round while pg_temp.me_replay holds the round's rows
 /// (blue-green applies the migration's transformation there).
 pub fn replay(
     from: &str,
     to: &str,
     batch: u64,
     rounds: Option<u32>,
+    transformed: bool,
     after_round: &mut dyn FnMut() -> MeResult<()>,
 ) -> MeResult<i64> {
     let mut plans = Vec::new();
@@ -138,12 +140,26 @@ pub fn replay(
         if t.key.is_empty() {
             continue;
         }
-        plans.extend(TablePlan::new(from, to, &t)?);
+        plans.extend(TablePlan::new(from, to, &t, transformed)?);
     }
     Spi::run(
         "CREATE TEMP TABLE IF NOT EXISTS me_replay (seq bigint, table_name text, operation \"char\", row_key jsonb, row_data jsonb) \
          ON COMMIT DROP",
     )?;
+    // a retired target (a canary's new version) takes these writes
+    Spi::run("SELECT set_config('migration_engine.replaying', 'on', true)")?;
+    let r = replay_rounds(from, &plans, batch, rounds, after_round);
+    Spi::run("SELECT set_config('migration_engine.replaying', 'off', true)")?;
+    r
+}
+
+fn replay_rounds(
+    from: &str,
+    plans: &[TablePlan],
+    batch: u64,
+    rounds: Option<u32>,
+    after_round: &mut dyn FnMut() -> MeResult<()>,
+) -> MeResult<i64> {
     let mut applied = 0;
     let mut round = 0;
     loop {
@@ -169,7 +185,7 @@ pub fn replay(
         if taken == 0 {
             return Ok(applied);
         }
-        for p in &plans {
+        for p in plans {
             Spi::run(&p.delete)?;
             if let Some(close) = &p.close_superseded {
                 Spi::run(close)?;
@@ -192,7 +208,7 @@ struct TablePlan {
 }
 
 impl TablePlan {
-    fn new(from: &str, to: &str, t: &TableInfo) -> MeResult<Option<TablePlan>> {
+    fn new(from: &str, to: &str, t: &TableInfo, transformed: bool) -> MeResult<Option<TablePlan>> {
         let (src, dst) = (quoted_ident("schema", from)?, quoted_ident("schema", to)?);
         let name = quoted_ident("table", &t.name)?;
         let target_cols = writable_columns(to, &t.name)?;
@@ -233,7 +249,9 @@ impl TablePlan {
             format!("DO UPDATE SET {}", updates.join(", "))
         };
         let table_literal = pgrx::spi::quote_literal(&t.name);
+        // without a transformation the target makes no versions of its own: log order suffices
         let temporal_id = match t.name.as_str() {
+            _ if !transformed => None,
             "temporal_entities" => Some("entity_id"),
             "temporal_relations" => Some("relation_id"),
             _ => None,

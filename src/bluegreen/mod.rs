@@ -132,7 +132,27 @@ fn execute_blue_green_migration(
     Ok(JsonB(quietly(|| blue_green(migration_id, target_schema, &options.0))?))
 }
 
+/// What the prepared target is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// Switch to it at once (execute_blue_green_migration).
+    Switch,
+    /// Keep it in sync and route part of the traffic to it (a canary).
+    Canary,
+}
+
 fn blue_green(migration_id: Uuid, target: &str, options: &Value) -> MeResult<Value> {
+    prepare(migration_id, target, options, Purpose::Switch)
+}
+
+/// Copy, migrate, validate and catch up; then switch, or (a canary) keep the target in
+/// sync: the source's writes are logged from now on and replayed by each canary tick.
+pub(crate) fn prepare(
+    migration_id: Uuid,
+    target: &str,
+    options: &Value,
+    purpose: Purpose,
+) -> MeResult<Value> {
     let clock = Instant::now();
     let o = BlueGreenOptions::parse(options).map_err(MeError::invalid_parameter)?;
     quoted_ident("target schema", target)?;
@@ -218,8 +238,9 @@ fn blue_green(migration_id: Uuid, target: &str, options: &Value) -> MeResult<Val
         integrity: Value::Null,
         transforms: Vec::new(),
     };
-    let outcome = run.go();
+    let outcome = run.go(purpose);
     let result = match outcome {
+        Ok(v) if purpose == Purpose::Canary => v,
         Ok(mut v) => {
             record_all(&row, run_id, &run.steps, &run.validation)?;
             let running = MigrationRow {
@@ -262,6 +283,67 @@ struct Run<'a> {
     transforms: Vec<Value>,
 }
 
+/// From now on the source logs every write ('always': the capture fence ends with this
+/// transaction) and the target takes no direct writes (only replays): the canary keeps
+/// them in sync by replaying at each tick.
+fn start_sync(source: &str, target: &str, o: &BlueGreenOptions) -> MeResult<()> {
+    for t in tables(source)? {
+        capture::with_lock_retries(&format!("log every write to {}", t.name), o, || Ok(()), || {
+            set_capture(source, &t, "always")
+        })?;
+    }
+    for t in tables(target)? {
+        switch::retire(target, &t, source)?;
+    }
+    Ok(())
+}
+
+/// Replay what the source logged into the target, through the migration's TRANSFORM
+/// steps (a canary tick). Returns the changes replayed.
+pub(crate) fn sync(source: &str, target: &str, transforms: &[Value]) -> MeResult<i64> {
+    let o = BlueGreenOptions::default();
+    replay(source, target, o.replay_batch, None, !transforms.is_empty(), &mut || apply_transforms(target, transforms))
+}
+
+/// The switch that finalizes a canary.
+pub(crate) fn finalize(
+    source: &str,
+    target: &str,
+    migration_id: Uuid,
+    transforms: &[Value],
+) -> MeResult<Value> {
+    let o = BlueGreenOptions::default();
+    switch(source, target, Some(migration_id), &o, || {
+        replay(source, target, o.replay_batch, None, !transforms.is_empty(), &mut || apply_transforms(target, transforms))
+    })
+}
+
+/// Stop syncing after a canary rolled back: the source logs only under a fence again,
+/// its log is dropped; the target stays (retired) for inspection.
+pub(crate) fn stop_sync(source: &str) -> MeResult<()> {
+    let o = BlueGreenOptions::default();
+    for t in tables(source)?.iter().filter(|t| !t.key.is_empty()) {
+        capture::with_lock_retries(&format!("update the capture trigger of {}", t.name), &o, || Ok(()), || {
+            set_capture(source, t, "gated")
+        })?;
+    }
+    discard(source)?;
+    Spi::run("UPDATE migration_engine.active_schema_version SET migration_in_progress = false WHERE id = 1")?;
+    Ok(())
+}
+
+/// The pipelines of a migration's TRANSFORM steps.
+pub(crate) fn transforms_of(row: &MigrationRow) -> Vec<Value> {
+    row.definition
+        .forward
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Transform { pipeline } => Some(Value::Object(pipeline.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The migration's transformation on the entities of this replay round.
 fn apply_transforms(target: &str, pipelines: &[Value]) -> MeResult<()> {
     if pipelines.is_empty() {
@@ -288,7 +370,7 @@ impl Run<'_> {
         r
     }
 
-    fn go(&mut self) -> MeResult<Value> {
+    fn go(&mut self, purpose: Purpose) -> MeResult<Value> {
         let fence_waits = raise_fence(self.o)?;
         let (source, target) = (self.source.to_string(), self.target.to_string());
         let copied = self.time("copy", |_| {
@@ -299,6 +381,21 @@ impl Run<'_> {
         self.time("migrate", |r| r.migrate())?;
         self.time("validate", |r| r.validate())?;
         let (replayed, rounds) = self.time("catch_up", |r| r.catch_up())?;
+        if purpose == Purpose::Canary {
+            let o = self.o;
+            self.time("start_sync", |_| start_sync(&source, &target, o))?;
+            return Ok(json!({
+                "success": true,
+                "migration_id": self.row.id.to_string(),
+                "old_schema": source,
+                "new_schema": target,
+                "timings_ms": self.timings,
+                "rows": {"copied": copied_rows, "copied_per_table": copied, "replayed_before_start": replayed, "catch_up_rounds": rounds},
+                "steps": self.steps.iter().map(crate::engine::StepResult::to_json).collect::<Vec<_>>(),
+                "validation": self.validation.iter().map(crate::engine::StepResult::to_json).collect::<Vec<_>>(),
+                "integrity": self.integrity,
+            }));
+        }
         let o = self.o;
         let row_id = self.row.id;
         let transforms = self.transforms.clone();
@@ -306,7 +403,7 @@ impl Run<'_> {
             atomically(|| {
                 switch(&source, &target, Some(row_id), o, || {
                     check_headroom(&source, &target)?;
-                    replay(&source, &target, o.replay_batch, None, &mut || apply_transforms(&target, &transforms))
+                    replay(&source, &target, o.replay_batch, None, !transforms.is_empty(), &mut || apply_transforms(&target, &transforms))
                 })
             })
             .map_err(aborted)
@@ -423,7 +520,7 @@ impl Run<'_> {
                     check_headroom(self.source, self.target)?;
                     let (source, target, transforms) = (self.source, self.target, &self.transforms);
                     replayed += atomically(|| {
-                        replay(source, target, self.o.replay_batch, Some(1), &mut || apply_transforms(target, transforms))
+                        replay(source, target, self.o.replay_batch, Some(1), !transforms.is_empty(), &mut || apply_transforms(target, transforms))
                     })
                         .map_err(aborted)?;
                     rounds += 1;
@@ -567,7 +664,7 @@ fn switch_to(new_schema: &str, options: &Value) -> MeResult<Value> {
     }
     let switched = switch(&current, new_schema, None, &o, || {
         if replays {
-            replay(&current, new_schema, o.replay_batch, None, &mut || Ok(()))
+            replay(&current, new_schema, o.replay_batch, None, false, &mut || Ok(()))
         } else {
             Ok(0)
         }

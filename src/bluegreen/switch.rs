@@ -56,7 +56,7 @@ fn sync_sequences(from: &str, to: &str) -> MeResult<()> {
 }
 
 /// Writes to a retired schema's tables are refused (retryably), so none is lost there.
-fn retire(schema: &str, t: &TableInfo, successor: &str) -> MeResult<()> {
+pub(super) fn retire(schema: &str, t: &TableInfo, successor: &str) -> MeResult<()> {
     let table = format!("{}.{}", quoted_ident("schema", schema)?, quoted_ident("table", &t.name)?);
     Spi::run(&format!(
         "DROP TRIGGER IF EXISTS me_retired_schema ON {table}; \
