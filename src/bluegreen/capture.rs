@@ -84,7 +84,11 @@ pub fn raise_fence(o: &BlueGreenOptions) -> MeResult<u32> {
 
 /// Put the capture trigger on `table` in `mode` ('gated' or 'always'), replacing any.
 pub fn set_capture(schema: &str, t: &TableInfo, mode: &str) -> MeResult<()> {
-    let table = format!("{}.{}", quoted_ident("schema", schema)?, quoted_ident("table", &t.name)?);
+    let table = format!(
+        "{}.{}",
+        quoted_ident("schema", schema)?,
+        quoted_ident("table", &t.name)?
+    );
     let mut args = vec![pgrx::spi::quote_literal(mode)];
     for k in &t.key {
         quoted_ident("column", k)?;

@@ -167,7 +167,10 @@ pub fn copy_schema(source: &str, target: &str, headroom: i64) -> MeResult<Map<St
         &[source.into(), target.into()],
     )?;
     if let Some(bad) = indexes.iter().find(|s| s.starts_with("cannot copy")) {
-        return Err(MeError::new(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, bad.clone()));
+        return Err(MeError::new(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            bad.clone(),
+        ));
     }
     let foreign_keys = strings(
         "SELECT format('ALTER TABLE %I ADD CONSTRAINT %I %s', c.relname, k.conname, pg_catalog.pg_get_constraintdef(k.oid)) \
@@ -233,7 +236,10 @@ pub fn copy_schema(source: &str, target: &str, headroom: i64) -> MeResult<Map<St
     )?;
     copy_comments_owners_grants(source, target)?;
     for t in &tables {
-        Spi::run(&format!("ANALYZE {dst}.{}", quoted_ident("table", &t.name)?))?;
+        Spi::run(&format!(
+            "ANALYZE {dst}.{}",
+            quoted_ident("table", &t.name)?
+        ))?;
     }
     Ok(copied)
 }
@@ -293,11 +299,19 @@ fn copy_sequences(source: &str, target: &str, headroom: i64) -> MeResult<()> {
         if let Some(v) = s["value"].as_i64() {
             Spi::run_with_args(
                 &format!("SELECT pg_catalog.setval('{dst}.{name}', least($1 + $2, $3))"),
-                &[v.into(), headroom.into(), s["max"].as_i64().unwrap_or(i64::MAX).into()],
+                &[
+                    v.into(),
+                    headroom.into(),
+                    s["max"].as_i64().unwrap_or(i64::MAX).into(),
+                ],
             )?;
         }
-        if let (Some(table), Some(column)) = (s["owner_table"].as_str(), s["owner_column"].as_str()) {
-            let (table, column) = (quoted_ident("table", table)?, quoted_ident("column", column)?);
+        if let (Some(table), Some(column)) = (s["owner_table"].as_str(), s["owner_column"].as_str())
+        {
+            let (table, column) = (
+                quoted_ident("table", table)?,
+                quoted_ident("column", column)?,
+            );
             Spi::run(&format!(
                 "ALTER SEQUENCE {dst}.{name} OWNED BY {dst}.{table}.{column}; \
                  ALTER TABLE {dst}.{table} ALTER COLUMN {column} SET DEFAULT pg_catalog.nextval('{dst}.{name}'::regclass)"

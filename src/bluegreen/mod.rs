@@ -111,7 +111,10 @@ fn over_budget(clock: &Instant, o: &BlueGreenOptions, phase: &str) -> MeResult<(
     if clock.elapsed().as_millis() as u64 > o.timeout_ms {
         return Err(MeError::new(
             PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
-            format!("blue-green migration exceeded its timeout of {} ms during {phase}", o.timeout_ms),
+            format!(
+                "blue-green migration exceeded its timeout of {} ms during {phase}",
+                o.timeout_ms
+            ),
         )
         .hint("Raise options.timeout, or run it when there is less traffic."));
     }
@@ -129,7 +132,9 @@ fn execute_blue_green_migration(
     target_schema: default!(&str, "'green'"),
     options: default!(JsonB, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
-    Ok(JsonB(quietly(|| blue_green(migration_id, target_schema, &options.0))?))
+    Ok(JsonB(quietly(|| {
+        blue_green(migration_id, target_schema, &options.0)
+    })?))
 }
 
 /// What the prepared target is for.
@@ -178,7 +183,9 @@ pub(crate) fn prepare(
             PgSqlErrorCode::ERRCODE_DUPLICATE_SCHEMA,
             format!("target schema {target:?} exists and is not empty"),
         )
-        .hint("Drop it with migration_engine.drop_inactive_schema(name), or name another target."));
+        .hint(
+            "Drop it with migration_engine.drop_inactive_schema(name), or name another target.",
+        ));
     }
     let source_tables = tables(&source)?;
     let keyless: Vec<&str> = source_tables
@@ -288,9 +295,12 @@ struct Run<'a> {
 /// them in sync by replaying at each tick.
 fn start_sync(source: &str, target: &str, o: &BlueGreenOptions) -> MeResult<()> {
     for t in tables(source)? {
-        capture::with_lock_retries(&format!("log every write to {}", t.name), o, || Ok(()), || {
-            set_capture(source, &t, "always")
-        })?;
+        capture::with_lock_retries(
+            &format!("log every write to {}", t.name),
+            o,
+            || Ok(()),
+            || set_capture(source, &t, "always"),
+        )?;
     }
     for t in tables(target)? {
         switch::retire(target, &t, source)?;
@@ -302,7 +312,14 @@ fn start_sync(source: &str, target: &str, o: &BlueGreenOptions) -> MeResult<()> 
 /// steps (a canary tick). Returns the changes replayed.
 pub(crate) fn sync(source: &str, target: &str, transforms: &[Value]) -> MeResult<i64> {
     let o = BlueGreenOptions::default();
-    replay(source, target, o.replay_batch, None, !transforms.is_empty(), &mut || apply_transforms(target, transforms))
+    replay(
+        source,
+        target,
+        o.replay_batch,
+        None,
+        !transforms.is_empty(),
+        &mut || apply_transforms(target, transforms),
+    )
 }
 
 /// The switch that finalizes a canary.
@@ -314,7 +331,14 @@ pub(crate) fn finalize(
 ) -> MeResult<Value> {
     let o = BlueGreenOptions::default();
     switch(source, target, Some(migration_id), &o, || {
-        replay(source, target, o.replay_batch, None, !transforms.is_empty(), &mut || apply_transforms(target, transforms))
+        replay(
+            source,
+            target,
+            o.replay_batch,
+            None,
+            !transforms.is_empty(),
+            &mut || apply_transforms(target, transforms),
+        )
     })
 }
 
@@ -323,9 +347,12 @@ pub(crate) fn finalize(
 pub(crate) fn stop_sync(source: &str) -> MeResult<()> {
     let o = BlueGreenOptions::default();
     for t in tables(source)?.iter().filter(|t| !t.key.is_empty()) {
-        capture::with_lock_retries(&format!("update the capture trigger of {}", t.name), &o, || Ok(()), || {
-            set_capture(source, t, "gated")
-        })?;
+        capture::with_lock_retries(
+            &format!("update the capture trigger of {}", t.name),
+            &o,
+            || Ok(()),
+            || set_capture(source, t, "gated"),
+        )?;
     }
     discard(source)?;
     Spi::run("UPDATE migration_engine.active_schema_version SET migration_in_progress = false WHERE id = 1")?;
@@ -374,8 +401,7 @@ impl Run<'_> {
         let fence_waits = raise_fence(self.o)?;
         let (source, target) = (self.source.to_string(), self.target.to_string());
         let copied = self.time("copy", |_| {
-            atomically(|| copy_schema(&source, &target, self.o.sequence_headroom))
-                .map_err(aborted)
+            atomically(|| copy_schema(&source, &target, self.o.sequence_headroom)).map_err(aborted)
         })?;
         let copied_rows: u64 = copied.values().filter_map(Value::as_u64).sum();
         self.time("migrate", |r| r.migrate())?;
@@ -403,13 +429,24 @@ impl Run<'_> {
             atomically(|| {
                 switch(&source, &target, Some(row_id), o, || {
                     check_headroom(&source, &target)?;
-                    replay(&source, &target, o.replay_batch, None, !transforms.is_empty(), &mut || apply_transforms(&target, &transforms))
+                    replay(
+                        &source,
+                        &target,
+                        o.replay_batch,
+                        None,
+                        !transforms.is_empty(),
+                        &mut || apply_transforms(&target, &transforms),
+                    )
                 })
             })
             .map_err(aborted)
         })?;
-        self.timings.insert("write_freeze_ms".into(), switched["write_freeze_ms"].clone());
-        self.timings.insert("total_ms".into(), json!(ms(self.clock)));
+        self.timings.insert(
+            "write_freeze_ms".into(),
+            switched["write_freeze_ms"].clone(),
+        );
+        self.timings
+            .insert("total_ms".into(), json!(ms(self.clock)));
         audit(
             "blue_green_completed",
             "migration",
@@ -460,7 +497,12 @@ impl Run<'_> {
             if failed && !step.continues_on_error(default_continue) {
                 return Err(MeError::new(
                     PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
-                    format!("step {} ({}) failed: {}", i, step.name, msg.unwrap_or_default()),
+                    format!(
+                        "step {} ({}) failed: {}",
+                        i,
+                        step.name,
+                        msg.unwrap_or_default()
+                    ),
                 ));
             }
         }
@@ -485,7 +527,10 @@ impl Run<'_> {
             })
             .collect();
         if !failed.is_empty() {
-            return Err(MeError::new(PgSqlErrorCode::ERRCODE_CHECK_VIOLATION, failed.join("; ")));
+            return Err(MeError::new(
+                PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
+                failed.join("; "),
+            ));
         }
         if !self.o.skip_integrity {
             let check = crate::safety::integrity_on(self.target, &self.row.name)?;
@@ -533,7 +578,10 @@ impl Run<'_> {
     fn fail(&mut self, e: MeError) -> MeResult<Value> {
         let mut dropped = false;
         if !self.o.keep_target_on_failure && schema_exists(self.target)? {
-            Spi::run(&format!("DROP SCHEMA {} CASCADE", quoted_ident("target schema", self.target)?))?;
+            Spi::run(&format!(
+                "DROP SCHEMA {} CASCADE",
+                quoted_ident("target schema", self.target)?
+            ))?;
             dropped = true;
         }
         Spi::run("UPDATE migration_engine.active_schema_version SET migration_in_progress = false WHERE id = 1")?;
@@ -555,7 +603,8 @@ impl Run<'_> {
             &self.row.name,
             json!({"error": e.message, "target_schema": self.target, "target_dropped": dropped}),
         )?;
-        self.timings.insert("total_ms".into(), json!(ms(self.clock)));
+        self.timings
+            .insert("total_ms".into(), json!(ms(self.clock)));
         Ok(json!({
             "success": false,
             "migration_id": self.row.id.to_string(),
@@ -664,7 +713,14 @@ fn switch_to(new_schema: &str, options: &Value) -> MeResult<Value> {
     }
     let switched = switch(&current, new_schema, None, &o, || {
         if replays {
-            replay(&current, new_schema, o.replay_batch, None, false, &mut || Ok(()))
+            replay(
+                &current,
+                new_schema,
+                o.replay_batch,
+                None,
+                false,
+                &mut || Ok(()),
+            )
         } else {
             Ok(0)
         }
@@ -714,11 +770,16 @@ fn drop_schema(name: &str) -> MeResult<Value> {
         // the switch-back window closes: stop logging writes to the active schema
         closed_window = discard(&current)?;
         for t in tables(&current)?.iter().filter(|t| !t.key.is_empty()) {
-            capture::with_lock_retries(&format!("update the capture trigger of {}", t.name), &o, || Ok(()), || {
-                set_capture(&current, t, "gated")
-            })?;
+            capture::with_lock_retries(
+                &format!("update the capture trigger of {}", t.name),
+                &o,
+                || Ok(()),
+                || set_capture(&current, t, "gated"),
+            )?;
         }
-        Spi::run("UPDATE migration_engine.active_schema_version SET previous_schema = NULL WHERE id = 1")?;
+        Spi::run(
+            "UPDATE migration_engine.active_schema_version SET previous_schema = NULL WHERE id = 1",
+        )?;
     }
     discard(name)?;
     // objects the extension created (kg itself) are released from it before the drop
@@ -735,12 +796,17 @@ fn drop_schema(name: &str) -> MeResult<Value> {
          WHERE d.deptype = 'e' AND n.nspname = $1",
         &[name.into()],
     )?;
-    Spi::run(&format!("DROP SCHEMA {} CASCADE", quoted_ident("schema", name)?))?;
+    Spi::run(&format!(
+        "DROP SCHEMA {} CASCADE",
+        quoted_ident("schema", name)?
+    ))?;
     audit(
         "schema_dropped",
         "schema",
         name,
         json!({"was_previous": was_previous, "switch_back_changes_discarded": closed_window}),
     )?;
-    Ok(json!({"success": true, "dropped": name, "switch_back_possible": false, "was_previous": was_previous}))
+    Ok(
+        json!({"success": true, "dropped": name, "switch_back_possible": false, "was_previous": was_previous}),
+    )
 }

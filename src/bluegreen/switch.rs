@@ -30,7 +30,10 @@ fn freeze(from: &str, from_tables: &[TableInfo], views: &[String]) -> MeResult<(
             .iter()
             .map(|v| Ok(format!("kg_live.{}", quoted_ident("view", v)?)))
             .collect::<MeResult<Vec<_>>>()?;
-        Spi::run(&format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", list.join(", ")))?;
+        Spi::run(&format!(
+            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+            list.join(", ")
+        ))?;
     }
     if !from_tables.is_empty() {
         let list = from_tables
@@ -57,7 +60,11 @@ fn sync_sequences(from: &str, to: &str) -> MeResult<()> {
 
 /// Writes to a retired schema's tables are refused (retryably), so none is lost there.
 pub(super) fn retire(schema: &str, t: &TableInfo, successor: &str) -> MeResult<()> {
-    let table = format!("{}.{}", quoted_ident("schema", schema)?, quoted_ident("table", &t.name)?);
+    let table = format!(
+        "{}.{}",
+        quoted_ident("schema", schema)?,
+        quoted_ident("table", &t.name)?
+    );
     Spi::run(&format!(
         "DROP TRIGGER IF EXISTS me_retired_schema ON {table}; \
          CREATE TRIGGER me_retired_schema BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} \

@@ -48,7 +48,7 @@ fn load(name: &str, lock: bool) -> MeResult<Rollout> {
     let config = CanaryConfig::parse(&row[1]).map_err(|e| MeError::internal(e.to_string()))?;
     let id = row[0]
         .as_str()
-        .and_then(|s| uuid_from_str(s))
+        .and_then(uuid_from_str)
         .ok_or_else(|| MeError::internal("canary row without an id"))?;
     Ok(Rollout {
         id,
@@ -64,6 +64,7 @@ fn load(name: &str, lock: bool) -> MeResult<Rollout> {
     })
 }
 
+/// A uuid from its text form (pgrx's Uuid has no parser).
 fn uuid_from_str(s: &str) -> Option<Uuid> {
     let hex: String = s.chars().filter(|c| *c != '-').collect();
     if hex.len() != 32 {
@@ -163,7 +164,11 @@ fn start(raw: &Value) -> MeResult<Value> {
     let target = match raw.get("targetSchema") {
         None | Some(Value::Null) => format!("{old}_canary"),
         Some(Value::String(s)) => s.clone(),
-        Some(_) => return Err(MeError::invalid_parameter("targetSchema must be a schema name")),
+        Some(_) => {
+            return Err(MeError::invalid_parameter(
+                "targetSchema must be a schema name",
+            ))
+        }
     };
     quoted_ident("target schema", &target)?;
     let options = raw.get("options").cloned().unwrap_or(json!({}));
@@ -219,7 +224,10 @@ fn canary_route(migration_name: &str, routing_key: &str) -> PgResult<String> {
     )?
     .map(|j| j.0)
     .ok_or_else(|| MeError::undefined_object(format!("no canary for migration {migration_name:?}")))?;
-    let (old, new) = (row[0].as_str().unwrap_or_default(), row[1].as_str().unwrap_or_default());
+    let (old, new) = (
+        row[0].as_str().unwrap_or_default(),
+        row[1].as_str().unwrap_or_default(),
+    );
     let pct = row[2].as_i64().unwrap_or(0).clamp(0, 100) as u8;
     let chosen = match row[3].as_str() {
         Some("COMPLETED") => new,
@@ -243,8 +251,10 @@ fn set_canary_percentage(migration_name: &str, percentage: i32) -> PgResult<Json
     let r = load(migration_name, true)?;
     require_live(&r)?;
     let step = set_percentage(&r, percentage, "set by hand")?;
-    Ok(JsonB(json!({"migration_name": r.name, "percentage": percentage,
-        "previous_percentage": r.percentage, "step": step, "status": r.status})))
+    Ok(JsonB(
+        json!({"migration_name": r.name, "percentage": percentage,
+        "previous_percentage": r.percentage, "step": step, "status": r.status}),
+    ))
 }
 
 /// Record one observation of a metric for the canary's current step.
@@ -320,7 +330,10 @@ fn score(r: &Rollout, record: bool) -> MeResult<(Evaluation, Value)> {
         .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
         .collect();
     let mut measured = Value::Null;
-    if r.config.validation_metrics.iter().any(|m| m == "data_consistency")
+    if r.config
+        .validation_metrics
+        .iter()
+        .any(|m| m == "data_consistency")
         && !metrics.contains_key("data_consistency")
     {
         let c = data_consistency(r)?;
@@ -370,14 +383,17 @@ fn advance_canary(migration_name: &str) -> PgResult<JsonB> {
 pub(crate) fn advance(name: &str) -> MeResult<Value> {
     let r = load(name, true)?;
     if r.status != "RUNNING" {
-        return Ok(json!({"success": false, "status": r.status, "percentage": r.percentage, "decision": "NONE",
-            "message": format!("the canary is {}: nothing to advance", r.status)}));
+        return Ok(
+            json!({"success": false, "status": r.status, "percentage": r.percentage, "decision": "NONE",
+            "message": format!("the canary is {}: nothing to advance", r.status)}),
+        );
     }
     let row = catalog::load(name, false)?;
     let transforms = bluegreen::transforms_of(&row);
     let replayed = bluegreen::sync(&r.old_schema, &r.new_schema, &transforms)?;
     let (ev, _) = score(&r, true)?;
-    let evaluation = json!({"success": ev.success, "score": round3(ev.score), "details": ev.details.clone()});
+    let evaluation =
+        json!({"success": ev.success, "score": round3(ev.score), "details": ev.details.clone()});
     Spi::run_with_args(
         "UPDATE migration_engine.canary_rollouts SET last_score = $2, last_evaluation = $3 WHERE migration_id = $1",
         &[r.id.into(), ev.score.into(), JsonB(evaluation.clone()).into()],
@@ -397,7 +413,14 @@ pub(crate) fn advance(name: &str) -> MeResult<Value> {
                 set_percentage(&r, 100, "metrics passed: finalize")?;
             }
             let switched = bluegreen::finalize(&r.old_schema, &r.new_schema, r.id, &transforms)?;
-            finish(&r, &row, "COMPLETED", MigrationStatus::Completed, None, json!({"switch": switched}))?;
+            finish(
+                &r,
+                &row,
+                "COMPLETED",
+                MigrationStatus::Completed,
+                None,
+                json!({"switch": switched}),
+            )?;
             ("FINALIZE", "COMPLETED", 100, None)
         }
         CanaryDecision::Rollback { reason } => {
@@ -409,7 +432,12 @@ pub(crate) fn advance(name: &str) -> MeResult<Value> {
                 "UPDATE migration_engine.canary_rollouts SET status = 'PAUSED', reason = $2 WHERE migration_id = $1",
                 &[r.id.into(), reason.code().into()],
             )?;
-            audit("canary_paused", "migration", &r.name, json!({"reason": reason.code()}))?;
+            audit(
+                "canary_paused",
+                "migration",
+                &r.name,
+                json!({"reason": reason.code()}),
+            )?;
             ("PAUSE", "PAUSED", r.percentage, Some(reason.code()))
         }
     };
@@ -428,17 +456,19 @@ pub(crate) fn advance(name: &str) -> MeResult<Value> {
 
 /// Everyone back on the old version: percentage 0, the sync stopped, the new version's
 /// schema kept for inspection, the migration ROLLED_BACK.
-fn roll_back(
-    r: &Rollout,
-    row: &catalog::MigrationRow,
-    status: &str,
-    reason: &str,
-) -> MeResult<()> {
+fn roll_back(r: &Rollout, row: &catalog::MigrationRow, status: &str, reason: &str) -> MeResult<()> {
     if r.percentage != 0 {
         set_percentage(r, 0, reason)?;
     }
     bluegreen::stop_sync(&r.old_schema)?;
-    finish(r, row, status, MigrationStatus::RolledBack, Some(reason), json!({"kept_schema": r.new_schema}))
+    finish(
+        r,
+        row,
+        status,
+        MigrationStatus::RolledBack,
+        Some(reason),
+        json!({"kept_schema": r.new_schema}),
+    )
 }
 
 fn finish(
@@ -459,7 +489,12 @@ fn finish(
         ..crate::engine::clone_row(row)
     };
     catalog::set_status(&running, migration, "canary", reason, detail.clone())?;
-    audit(&format!("canary_{}", status.to_lowercase()), "migration", &r.name, detail)
+    audit(
+        &format!("canary_{}", status.to_lowercase()),
+        "migration",
+        &r.name,
+        detail,
+    )
 }
 
 /// Stop the automatic advance; routing stays as it is.
@@ -473,8 +508,15 @@ fn pause_canary(migration_name: &str) -> PgResult<JsonB> {
         &[r.id.into()],
     )
     .map_err(MeError::from)?;
-    audit("canary_paused", "migration", &r.name, json!({"reason": "by hand"}))?;
-    Ok(JsonB(json!({"migration_name": r.name, "status": "PAUSED", "percentage": r.percentage})))
+    audit(
+        "canary_paused",
+        "migration",
+        &r.name,
+        json!({"reason": "by hand"}),
+    )?;
+    Ok(JsonB(
+        json!({"migration_name": r.name, "status": "PAUSED", "percentage": r.percentage}),
+    ))
 }
 
 /// Go on advancing; the current step's stabilization starts again.
@@ -490,8 +532,14 @@ fn resume_canary(migration_name: &str) -> PgResult<JsonB> {
     )
     .map_err(MeError::from)?;
     audit("canary_resumed", "migration", &r.name, json!({}))?;
-    let worker = if r.status == "PAUSED" { worker::start(r.id) } else { None };
-    Ok(JsonB(json!({"migration_name": r.name, "status": "RUNNING", "percentage": r.percentage, "worker_pid": worker})))
+    let worker = if r.status == "PAUSED" {
+        worker::start(r.id)
+    } else {
+        None
+    };
+    Ok(JsonB(
+        json!({"migration_name": r.name, "status": "RUNNING", "percentage": r.percentage, "worker_pid": worker}),
+    ))
 }
 
 /// Stop the canary now: everyone back on the old version, the migration ROLLED_BACK.
@@ -503,7 +551,9 @@ fn abort_canary(migration_name: &str) -> PgResult<JsonB> {
         require_live(&r)?;
         let row = catalog::load(migration_name, false)?;
         roll_back(&r, &row, "ABORTED", "CANARY_ABORTED")?;
-        Ok(json!({"migration_name": r.name, "status": "ABORTED", "percentage": 0, "kept_schema": r.new_schema}))
+        Ok(
+            json!({"migration_name": r.name, "status": "ABORTED", "percentage": 0, "kept_schema": r.new_schema}),
+        )
     })?))
 }
 
@@ -525,7 +575,9 @@ pub(crate) fn tick(id: Uuid) -> MeResult<Tick> {
         &[id.into()],
     )?
     .map(|j| j.0);
-    let Some(found) = found else { return Ok(Tick::NotYet) };
+    let Some(found) = found else {
+        return Ok(Tick::NotYet);
+    };
     let name = found[0].as_str().unwrap_or_default().to_string();
     match found[1].as_str() {
         Some("RUNNING") => {}
@@ -536,9 +588,17 @@ pub(crate) fn tick(id: Uuid) -> MeResult<Tick> {
     let wait = (u64::from(r.config.stabilization_seconds.max(1)) * 1000).min(1000);
     if r.step_age_seconds >= f64::from(r.config.stabilization_seconds) {
         let v = advance(&name)?;
-        return Ok(if v["status"] == json!("RUNNING") { Tick::Wait(wait) } else { Tick::Done });
+        return Ok(if v["status"] == json!("RUNNING") {
+            Tick::Wait(wait)
+        } else {
+            Tick::Done
+        });
     }
     let row = catalog::load(&name, false)?;
-    bluegreen::sync(&r.old_schema, &r.new_schema, &bluegreen::transforms_of(&row))?;
+    bluegreen::sync(
+        &r.old_schema,
+        &r.new_schema,
+        &bluegreen::transforms_of(&row),
+    )?;
     Ok(Tick::Wait(wait))
 }

@@ -3,9 +3,11 @@
 //! most: replays the old version's writes into the new one, and calls advance_canary
 //! once the current step has had `stabilizationSeconds` to settle. It stops when the
 //! canary is over, or when the canary never became visible (its start rolled back).
-use super::{tick, Tick};
+use super::{tick, uuid_from_str, Tick};
 use crate::spi::subxact::{atomically, Aborted};
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
+use pgrx::bgworkers::{
+    BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags,
+};
 use pgrx::prelude::*;
 use pgrx::Uuid;
 use std::time::{Duration, Instant};
@@ -32,17 +34,12 @@ pub fn start(id: Uuid) -> Option<i32> {
         .set_notify_pid(unsafe { pg_sys::MyProcPid })
         .load_dynamic()
         .ok()?;
-    worker.wait_for_startup().ok().map(|pid| pid as i32)
+    worker.wait_for_startup().ok()
 }
 
 fn parse_extra(extra: &str) -> Option<(String, Uuid)> {
     let (db, id) = extra.split_once('\u{1}')?;
-    let hex: String = id.chars().filter(|c| *c != '-').collect();
-    let mut bytes = [0u8; 16];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some((db.to_string(), Uuid::from_bytes(bytes)))
+    Some((db.to_string(), uuid_from_str(id)?))
 }
 
 #[pg_guard]

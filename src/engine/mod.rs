@@ -14,14 +14,14 @@ mod steps;
 mod trial;
 
 use crate::errors::MeResult;
+use catalog::MigrationRow;
 pub use execute::{clone_row, record_all};
+use migration_engine_core::engine::planner::PlanNode;
 pub use run::{
     execute_step as execute_forward_step, execute_validation as execute_validation_rules,
     StepResult,
 };
 pub use steps::RunOptions;
-use catalog::MigrationRow;
-use migration_engine_core::engine::planner::PlanNode;
 
 /// Every migration as the planner sees it.
 pub fn plan_nodes() -> MeResult<Vec<PlanNode>> {

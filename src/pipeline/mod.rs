@@ -264,7 +264,11 @@ pub fn transform_entities(pipeline: &Value, schema: &str, entities: &[Uuid]) -> 
             ],
         )?;
         let r = t.first();
-        Ok::<_, pgrx::spi::Error>((r.get::<i64>(4)?, r.get::<Vec<String>>(5)?, r.get::<Vec<String>>(6)?))
+        Ok::<_, pgrx::spi::Error>((
+            r.get::<i64>(4)?,
+            r.get::<Vec<String>>(5)?,
+            r.get::<Vec<String>>(6)?,
+        ))
     })?;
     let (written, in_bad, out_bad) = row;
     if let Some(bad) = in_bad.or(out_bad).filter(|b| !b.is_empty()) {

@@ -61,7 +61,10 @@ pub fn quietly<R>(f: impl FnOnce() -> MeResult<R>) -> MeResult<R> {
         .unwrap_or_else(|| "notice".into());
     Spi::run("SELECT set_config('client_min_messages', 'warning', true) WHERE current_setting('client_min_messages') IN ('debug5', 'debug4', 'debug3', 'debug2', 'debug1', 'log', 'notice', 'info')")?;
     let r = f();
-    Spi::run_with_args("SELECT set_config('client_min_messages', $1, true)", &[previous.into()])?;
+    Spi::run_with_args(
+        "SELECT set_config('client_min_messages', $1, true)",
+        &[previous.into()],
+    )?;
     r
 }
 
@@ -133,4 +136,15 @@ pub fn first_value<T: pgrx::FromDatum + pgrx::IntoDatum>(
         table.first().get_one::<T>()
     })
     .map_err(MeError::from)
+}
+
+/// Like `first_value`, for a read-only query over many rows: `first_value` asks the
+/// executor for one row, and Postgres then runs a parallel plan without its workers;
+/// this runs the query to completion, so big scans can use parallel workers.
+pub fn scan_value<T: pgrx::FromDatum + pgrx::IntoDatum>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid],
+) -> MeResult<Option<T>> {
+    Spi::connect(|client| client.select(sql, None, args)?.first().get_one::<T>())
+        .map_err(MeError::from)
 }

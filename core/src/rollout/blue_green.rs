@@ -51,9 +51,9 @@ impl BlueGreenOptions {
         let mut o = BlueGreenOptions::default();
         for (k, val) in obj {
             let whole = |max: u64| -> Result<u64, String> {
-                val.as_u64()
-                    .filter(|n| *n <= max)
-                    .ok_or_else(|| format!("options.{k} must be a whole number from 0 to {max}, not {val}"))
+                val.as_u64().filter(|n| *n <= max).ok_or_else(|| {
+                    format!("options.{k} must be a whole number from 0 to {max}, not {val}")
+                })
             };
             let flag = || -> Result<bool, String> {
                 val.as_bool()
@@ -118,9 +118,14 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        assert_eq!(BlueGreenOptions::parse(&json!({})).unwrap(), BlueGreenOptions::default());
-        let o = BlueGreenOptions::parse(&json!({"keepTargetOnFailure": true, "maxLagRows": 10, "switchLockTimeout": 20}))
-            .unwrap();
+        assert_eq!(
+            BlueGreenOptions::parse(&json!({})).unwrap(),
+            BlueGreenOptions::default()
+        );
+        let o = BlueGreenOptions::parse(
+            &json!({"keepTargetOnFailure": true, "maxLagRows": 10, "switchLockTimeout": 20}),
+        )
+        .unwrap();
         assert!(o.keep_target_on_failure);
         assert_eq!(o.max_lag_rows, 10);
         assert_eq!(o.switch_lock_timeout_ms, 20);
@@ -131,13 +136,19 @@ mod tests {
         assert!(BlueGreenOptions::parse(&json!([])).is_err());
         assert!(BlueGreenOptions::parse(&json!({"maxLagRows": -1})).is_err());
         assert!(BlueGreenOptions::parse(&json!({"maxLagRows": "10"})).is_err());
-        assert!(BlueGreenOptions::parse(&json!({"keepTarget": true})).unwrap_err().contains("unknown option"));
+        assert!(BlueGreenOptions::parse(&json!({"keepTarget": true}))
+            .unwrap_err()
+            .contains("unknown option"));
         assert!(BlueGreenOptions::parse(&json!({"skipIntegrity": 1})).is_err());
     }
 
     #[test]
     fn catch_up_freezes_under_the_bound_and_gives_up_after_the_rounds() {
-        let o = BlueGreenOptions { max_lag_rows: 100, max_catch_up_rounds: 3, ..Default::default() };
+        let o = BlueGreenOptions {
+            max_lag_rows: 100,
+            max_catch_up_rounds: 3,
+            ..Default::default()
+        };
         assert_eq!(catch_up_step(100, 0, &o), CatchUp::Freeze);
         assert_eq!(catch_up_step(101, 2, &o), CatchUp::Replay);
         assert_eq!(catch_up_step(101, 3, &o), CatchUp::GiveUp);

@@ -3,7 +3,7 @@ use crate::errors::MeResult;
 use crate::safety::{Context, SafetyCheck};
 use crate::schema::registry::active_version;
 use crate::schema::validate::find_invalid;
-use crate::spi::{data_table, quoted_ident};
+use crate::spi::{data_table, quoted_ident, scan_value};
 use migration_engine_core::safety::codes::{
     DATA_INCONSISTENCY, DATA_INTEGRITY_CHECK, DUPLICATE_ENTITIES, ORPHANED_REFERENCE,
 };
@@ -63,17 +63,17 @@ fn inconsistencies(issues: &mut Vec<Issue>) -> MeResult<()> {
 fn orphans(issues: &mut Vec<Issue>) -> MeResult<()> {
     let entities = data_table("temporal_entities")?;
     let relations = data_table("temporal_relations")?;
-    // First the referenced ids that have no current entity: one anti-join that hashes the
-    // current entities once for sources and targets together. Only when there are some,
-    // the relations that use them.
-    let missing = Spi::get_one::<Vec<pgrx::Uuid>>(&format!(
-        "SELECT array_agg(id) FROM (SELECT x.id FROM ( \
+    // First the referenced ids that have no current entity: one anti-join of all endpoints
+    // (UNION ALL, so that Postgres can hash the current entities once, in parallel), then
+    // the few missing ids made distinct. Only when there are some, the relations that use them.
+    let sql = format!(
+        "SELECT array_agg(id) FROM (SELECT DISTINCT x.id FROM ( \
              SELECT source_entity_id AS id FROM {relations} WHERE valid_to = 'infinity' AND NOT is_deleted \
-             UNION SELECT target_entity_id FROM {relations} WHERE valid_to = 'infinity' AND NOT is_deleted) x \
+             UNION ALL SELECT target_entity_id FROM {relations} WHERE valid_to = 'infinity' AND NOT is_deleted) x \
            WHERE NOT EXISTS (SELECT 1 FROM {entities} e WHERE e.entity_id = x.id AND e.valid_to = 'infinity' AND NOT e.is_deleted) \
            LIMIT 10000) m"
-    ))?
-    .unwrap_or_default();
+    );
+    let missing = scan_value::<Vec<pgrx::Uuid>>(&sql, &[])?.unwrap_or_default();
     if missing.is_empty() {
         return Ok(());
     }
@@ -84,7 +84,7 @@ fn orphans(issues: &mut Vec<Issue>) -> MeResult<()> {
          FROM {relations} WHERE valid_to = 'infinity' AND NOT is_deleted \
            AND (source_entity_id = ANY ($1) OR target_entity_id = ANY ($1))"
     );
-    let found = Spi::get_one_with_args::<JsonB>(&sql, &[missing.into()])?
+    let found = scan_value::<JsonB>(&sql, &[missing.into()])?
         .map(|j| j.0)
         .unwrap_or(Value::Null);
     let count = found["count"].as_i64().unwrap_or(0);
@@ -106,70 +106,137 @@ fn orphans(issues: &mut Vec<Issue>) -> MeResult<()> {
     Ok(())
 }
 
+/// At most this many groups of equal hashes are compared by value.
+const CANDIDATE_GROUPS: usize = 1000;
+/// Up to this many entity versions (the planner's estimate) the hashes of the current ones
+/// are sorted here, 8 bytes each; above it Postgres groups them (a sort that can spill).
+const SORT_HASHES_HERE_UP_TO: f32 = 10_000_000.0;
+
+/// SQL for a 64-bit hash of an identity key: each field's value hashed with the previous
+/// hash as seed. A missing field hashes like JSON null (the exact comparison afterwards
+/// tells them apart).
+fn identity_hash(fields: &[&str], seed: usize) -> String {
+    fields.iter().fold(seed.to_string(), |acc, f| {
+        format!(
+            "jsonb_hash_extended(coalesce(content -> {}, 'null'), {acc})",
+            pgrx::spi::quote_literal(f)
+        )
+    })
+}
+
 fn duplicates(issues: &mut Vec<Issue>) -> MeResult<()> {
     let entities = data_table("temporal_entities")?;
-    // Two phases: group a hash (an int4 groups fast) to find candidate groups, then, only
-    // when there are any, compare the real values of those rows. Without candidates the
-    // million-row scan is the only cost.
-    let candidates = Spi::get_one::<Vec<i32>>(&format!(
-        "SELECT array_agg(hk) FROM (SELECT jsonb_hash(content) AS hk FROM {entities} \
-         WHERE valid_to = 'infinity' AND NOT is_deleted GROUP BY entity_type, 1 HAVING count(*) > 1 LIMIT 1000) c"
-    ))?
-    .unwrap_or_default();
-    let mut groups: Vec<(Value, &str)> = Vec::new();
-    if !candidates.is_empty() {
-        let by_content = format!(
-            "SELECT coalesce(jsonb_agg(jsonb_build_object('entity_type', entity_type, 'entity_ids', ids, 'count', n)), '[]') FROM ( \
-                SELECT entity_type, count(*) AS n, (array_agg(entity_id ORDER BY entity_id))[1:10] AS ids \
-                FROM {entities} WHERE valid_to = 'infinity' AND NOT is_deleted AND jsonb_hash(content) = ANY ($1) \
-                GROUP BY entity_type, content HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT 20) d"
-        );
-        groups.extend(
-            Spi::get_one_with_args::<JsonB>(&by_content, &[candidates.into()])?
-                .map(|j| j.0)
-                .and_then(|v| v.as_array().cloned())
-                .unwrap_or_default()
-                .into_iter()
-                .map(|g| (g, "identical content")),
-        );
-    }
     // identity fields declared by the active schema
-    if let Some(active) = active_version()? {
-        if let Ok(doc) = parse_schema(&active.definition) {
-            for entity in doc.entities.iter().filter(|e| !e.identity.is_empty()) {
-                let key = entity
-                    .identity
-                    .iter()
-                    .map(|f| format!("content -> {}", pgrx::spi::quote_literal(f)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                quoted_ident("entity type", entity.name)?;
-                let hashes = Spi::get_one_with_args::<Vec<i32>>(
-                    &format!(
-                        "SELECT array_agg(hk) FROM (SELECT jsonb_hash(jsonb_build_array({key})) AS hk FROM {entities} \
-                         WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted GROUP BY 1 HAVING count(*) > 1 LIMIT 1000) c"
-                    ),
-                    &[entity.name.into()],
-                )?
-                .unwrap_or_default();
-                if hashes.is_empty() {
-                    continue;
-                }
-                let sql = format!(
-                    "SELECT coalesce(jsonb_agg(jsonb_build_object('entity_type', $1, 'entity_ids', ids, 'count', n, 'identity', key)), '[]') FROM ( \
-                        SELECT jsonb_build_array({key}) AS key, count(*) AS n, (array_agg(entity_id ORDER BY entity_id))[1:10] AS ids \
-                        FROM {entities} WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \
-                          AND jsonb_hash(jsonb_build_array({key})) = ANY ($2) \
-                        GROUP BY {key} HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT 20) d"
-                );
-                let found =
-                    Spi::get_one_with_args::<JsonB>(&sql, &[entity.name.into(), hashes.into()])?
-                        .map(|j| j.0)
-                        .and_then(|v| v.as_array().cloned())
-                        .unwrap_or_default();
-                groups.extend(found.into_iter().map(|g| (g, "identical identity fields")));
-            }
-        }
+    let active = active_version()?;
+    let doc = active
+        .as_ref()
+        .and_then(|a| parse_schema(&a.definition).ok());
+    let mut identity: Vec<(&str, String, String)> = Vec::new(); // (type, key, hash of the key)
+    for entity in doc
+        .iter()
+        .flat_map(|d| d.entities.iter())
+        .filter(|e| !e.identity.is_empty())
+    {
+        quoted_ident("entity type", entity.name)?;
+        let key = entity
+            .identity
+            .iter()
+            .map(|f| format!("content -> {}", pgrx::spi::quote_literal(f)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        identity.push((
+            entity.name,
+            key,
+            identity_hash(&entity.identity, identity.len() + 1),
+        ));
+    }
+    // One scan, one 64-bit hash per current entity: of its identity key when its type
+    // declares one (identical content implies an identical identity key), else of its type
+    // and content. jsonb_hash_extended agrees with jsonb equality (1 = 1.0 included), so
+    // equal values always have equal hashes: the groups of equal hashes are the only
+    // candidates, and without any (a clean graph) the scan is the whole cost. Type names
+    // are bound as $1..$n.
+    let hash = if identity.is_empty() {
+        "jsonb_hash_extended(content, hashtext(entity_type))".to_string()
+    } else {
+        let whens: String = identity
+            .iter()
+            .enumerate()
+            .map(|(i, (_, _, h))| format!(" WHEN ${} THEN {h}", i + 1))
+            .collect();
+        format!(
+            "CASE entity_type{whens} ELSE jsonb_hash_extended(content, hashtext(entity_type)) END"
+        )
+    };
+    let type_names = || -> Vec<pgrx::datum::DatumWithOid<'static>> {
+        identity.iter().map(|(name, _, _)| (*name).into()).collect()
+    };
+    let versions = Spi::get_one_with_args::<f32>(
+        "SELECT reltuples FROM pg_catalog.pg_class WHERE oid = $1::regclass",
+        &[entities.as_str().into()],
+    )?
+    .unwrap_or(0.0);
+    let candidates: Vec<i64> = if versions <= SORT_HASHES_HERE_UP_TO {
+        let mut hashes = scan_value::<Vec<i64>>(
+            &format!("SELECT array_agg({hash}) FROM {entities} WHERE valid_to = 'infinity' AND NOT is_deleted"),
+            &type_names(),
+        )?
+        .unwrap_or_default();
+        hashes.sort_unstable();
+        let mut groups: Vec<(usize, i64)> = hashes
+            .chunk_by(|a, b| a == b)
+            .filter(|g| g.len() > 1)
+            .map(|g| (g.len(), g[0]))
+            .collect();
+        groups.sort_unstable_by_key(|&(n, _)| std::cmp::Reverse(n));
+        groups.truncate(CANDIDATE_GROUPS);
+        groups.into_iter().map(|(_, h)| h).collect()
+    } else {
+        scan_value::<Vec<i64>>(
+            &format!(
+                "SELECT array_agg(h) FROM (SELECT h FROM (SELECT {hash} AS h FROM {entities} \
+                 WHERE valid_to = 'infinity' AND NOT is_deleted ORDER BY 1) s \
+                 GROUP BY h HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT {}) c",
+                CANDIDATE_GROUPS
+            ),
+            &type_names(),
+        )?
+        .unwrap_or_default()
+    };
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let mut groups: Vec<(Value, &str)> = Vec::new();
+    let by_content = format!(
+        "SELECT coalesce(jsonb_agg(jsonb_build_object('entity_type', entity_type, 'entity_ids', ids, 'count', n)), '[]') FROM ( \
+            SELECT entity_type, count(*) AS n, (array_agg(entity_id ORDER BY entity_id))[1:10] AS ids \
+            FROM {entities} WHERE valid_to = 'infinity' AND NOT is_deleted AND {hash} = ANY (${}) \
+            GROUP BY entity_type, content HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT 20) d",
+        identity.len() + 1
+    );
+    let mut content_args = type_names();
+    content_args.push(candidates.clone().into());
+    groups.extend(
+        scan_value::<JsonB>(&by_content, &content_args)?
+            .map(|j| j.0)
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|g| (g, "identical content")),
+    );
+    for (name, key, key_hash) in &identity {
+        let sql = format!(
+            "SELECT coalesce(jsonb_agg(jsonb_build_object('entity_type', $1, 'entity_ids', ids, 'count', n, 'identity', key)), '[]') FROM ( \
+                SELECT jsonb_build_array({key}) AS key, count(*) AS n, (array_agg(entity_id ORDER BY entity_id))[1:10] AS ids \
+                FROM {entities} WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \
+                  AND {key_hash} = ANY ($2) \
+                GROUP BY {key} HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT 20) d"
+        );
+        let found = scan_value::<JsonB>(&sql, &[(*name).into(), candidates.clone().into()])?
+            .map(|j| j.0)
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
+        groups.extend(found.into_iter().map(|g| (g, "identical identity fields")));
     }
     let mut seen = std::collections::HashSet::new();
     for (g, why) in groups {
