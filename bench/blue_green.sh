@@ -6,6 +6,8 @@
 set -euo pipefail
 n=${BENCH_ROWS:-1000000}
 writers=${BENCH_WRITERS:-8}
+# BENCH_RATE: the writers' total transactions per second (pgbench -R); unset: as fast as they can
+rate=${BENCH_RATE:+-R $BENCH_RATE}
 q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
@@ -30,18 +32,25 @@ latency() {
         awk '{ a[NR] = $1 } END { if (NR == 0) { print "n/a n/a 0"; exit } i = int(NR * 0.99); if (i < 1) i = 1; printf "%.2f %.2f %d\n", a[i], a[NR], NR }'
 }
 
-echo "baseline: $writers writers for 20 s, no migration"
-(cd "$work" && pgbench -n -c "$writers" -j 2 -T 20 --max-tries=20 -l --log-prefix=base -f write.sql > base.out 2>&1)
+echo "baseline: $writers writers for 20 s${rate:+ ($rate tps)}, no migration"
+(cd "$work" && pgbench -n -c "$writers" -j 2 -T 20 $rate --max-tries=20 -l --log-prefix=base -f write.sql > base.out 2>&1)
 read -r base_p99 base_max base_n <<< "$(latency base 0 9999999999)"
 
-echo "the same writers with a blue-green migration of $n entities in the middle"
-(cd "$work" && pgbench -n -c "$writers" -j 2 -T "${BENCH_SECONDS:-90}" --max-tries=20 -l --log-prefix=run -f write.sql > run.out 2>&1) &
+seconds=${BENCH_SECONDS:-240}
+echo "the same writers for $seconds s, with a blue-green migration of $n entities starting after 10 s"
+(cd "$work" && pgbench -n -c "$writers" -j 2 -T "$seconds" $rate --max-tries=20 -l --log-prefix=run -f write.sql > run.out 2>&1) &
 bench=$!
 sleep 10
 start=$(date +%s.%N)
 result=$(q -c "SELECT migration_engine.execute_blue_green_migration((SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = 'add_region'), 'green')")
 end=$(date +%s.%N)
 wait $bench
+elapsed=$(echo "$end - $start + 10" | bc)
+if [ "$(echo "$elapsed < $seconds" | bc)" = 1 ]; then
+    echo "  (the migration ended ${elapsed%.*} s into the writers' $seconds s: they wrote the whole time)"
+else
+    echo "  (WARNING: the migration outlasted the writers: the catch-up was not measured under load; raise BENCH_SECONDS)"
+fi
 read -r run_p99 run_max run_n <<< "$(latency run "$start" "$end")"
 
 echo "$result" > "$work/result.json"

@@ -89,5 +89,37 @@ SELECT (migration_engine.undo_pipeline_run(run_id)->>'restored') AS restored_by_
 SELECT content->>'name' AS name_after_undo FROM kg.temporal_entities WHERE entity_type = 'Person' AND valid_to = 'infinity' ORDER BY entity_id LIMIT 3;
 
 \echo
-\echo '== 8. The audit trail'
+\echo '== 8. Blue-green: copy, migrate, validate, switch atomically (pg_notify), and back'
+LISTEN schema_switched;
+SELECT migration_engine.create_migration('{"name": "add_region", "version": "1", "forward": [
+    {"name": "region", "type": "SQL", "script": "ALTER TABLE temporal_entities ADD COLUMN region text NOT NULL DEFAULT ''eu''"}],
+  "validation": [{"name": "every entity has a region", "script": "SELECT count(*) = 0 FROM temporal_entities WHERE region IS NULL"}],
+  "rollback": [{"name": "drop region", "type": "SQL", "script": "ALTER TABLE temporal_entities DROP COLUMN region"}]}') IS NOT NULL AS created;
+SELECT r->>'success' AS success, r->>'previous_schema' AS previous, r->>'new_schema' AS active, r->'rows'->>'copied' AS rows_copied,
+       r->'timings_ms'->>'copy_ms' AS copy_ms, r->'timings_ms'->>'write_freeze_ms' AS write_freeze_ms
+FROM (SELECT migration_engine.execute_blue_green_migration(
+        (SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = 'add_region'), 'green') AS r) x;
+SELECT count(*) AS entities_in_kg_live, min(region) AS region FROM kg_live.temporal_entities WHERE valid_to = 'infinity';
+SELECT migration_engine.upsert_entity('Person', '{"name": "Grace", "born": 1906}') IS NOT NULL AS written_to_green;
+SELECT r->>'new_schema' AS switched_back_to, r->>'replayed_rows' AS writes_brought_back FROM (SELECT migration_engine.switch_back() AS r) x;
+SELECT count(*) AS grace_in_kg FROM kg.temporal_entities WHERE content->>'name' = 'Grace';
+SELECT * FROM migration_engine.blue_green_status;
+
+\echo
+\echo '== 9. Canary: deterministic routing, the seed''s weighted score, advance to 100 % and switch'
+SELECT migration_engine.create_migration('{"name": "add_tier", "version": "1", "forward": [
+    {"name": "tier", "type": "SQL", "script": "ALTER TABLE temporal_entities ADD COLUMN tier int NOT NULL DEFAULT 1"}],
+  "rollback": [{"name": "r", "type": "SQL", "script": "ALTER TABLE temporal_entities DROP COLUMN tier"}]}') IS NOT NULL AS created;
+SELECT r->>'old_schema' AS old, r->>'new_schema' AS new, r->>'percentage' AS percentage
+FROM (SELECT migration_engine.start_canary('{"migrationName": "add_tier", "canaryPercentage": 20, "stepPercentage": 40,
+        "successThreshold": 0.8, "stabilizationSeconds": 3600}') AS r) x;
+SELECT migration_engine.canary_route('add_tier', 'user-' || g) AS schema, count(*) AS keys FROM generate_series(1, 1000) g GROUP BY 1 ORDER BY 1;
+SELECT migration_engine.record_canary_metric('add_tier', 'error_rate', 0.002), migration_engine.record_canary_metric('add_tier', 'response_time', 80);
+SELECT v->>'score' AS score, v->>'success' AS healthy FROM (SELECT migration_engine.evaluate_canary('add_tier') AS v) x;
+SELECT v->>'decision' AS decision, v->>'percentage' AS percentage FROM generate_series(1, 3) i, LATERAL (SELECT migration_engine.advance_canary('add_tier') AS v) x;
+SELECT migration_name, status, percentage, jsonb_path_query_array(history, '$[*].step') AS steps FROM migration_engine.canary_status;
+SELECT migration_engine.active_schema() AS active_schema_now;
+
+\echo
+\echo '== 10. The audit trail'
 SELECT operation, count(*) FROM migration_engine.audit_log GROUP BY operation ORDER BY count(*) DESC, operation LIMIT 12;

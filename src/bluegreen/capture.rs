@@ -103,15 +103,6 @@ pub fn set_capture(schema: &str, t: &TableInfo, mode: &str) -> MeResult<()> {
     Ok(())
 }
 
-/// Changes logged for `schema` and not yet replayed.
-pub fn backlog(schema: &str) -> MeResult<i64> {
-    Ok(first_value::<i64>(
-        "SELECT count(*) FROM migration_engine.change_log WHERE schema_name = $1",
-        &[schema.into()],
-    )?
-    .unwrap_or(0))
-}
-
 /// Forget what was logged for `schema` (a failed run's leftovers, a closed switch-back window).
 pub fn discard(schema: &str) -> MeResult<i64> {
     Ok(Spi::connect_mut(|c| {
@@ -124,72 +115,161 @@ pub fn discard(schema: &str) -> MeResult<i64> {
     })?)
 }
 
-/// Replay what was logged for `from` into `to`, `batch` changes at a time, until nothing
-/// is left or `rounds` rounds ran. The taken entries are deleted in this transaction (a
-/// failure puts them back). Per row only its latest logged state is applied, in log
-/// order; columns are matched by name (columns the target added get their defaults).
-/// `transformed`: the target runs a transformation on replayed rows (its own versions
-/// must give way to newer ones). `after_round` runs once per round while pg_temp.me_replay holds the round's rows
-/// (blue-green applies the migration's transformation there).
+/// Replay what was logged for `from` into `to` until nothing is left (one shot).
 pub fn replay(
     from: &str,
     to: &str,
     batch: u64,
-    rounds: Option<u32>,
     transformed: bool,
     after_round: &mut dyn FnMut() -> MeResult<()>,
 ) -> MeResult<i64> {
-    let mut plans = Vec::new();
-    for t in tables(from)? {
-        if t.key.is_empty() {
-            continue;
-        }
-        plans.extend(TablePlan::new(from, to, &t, transformed)?);
-    }
-    Spi::run(
-        "CREATE TEMP TABLE IF NOT EXISTS me_replay (seq bigint, table_name text, operation \"char\", row_key jsonb, row_data jsonb) \
-         ON COMMIT DROP",
-    )?;
-    // a retired target (a canary's new version) takes these writes
-    Spi::run("SELECT set_config('migration_engine.replaying', 'on', true)")?;
-    let r = replay_rounds(from, &plans, batch, rounds, after_round);
-    Spi::run("SELECT set_config('migration_engine.replaying', 'off', true)")?;
-    r
+    Replayer::new(from, to, batch, transformed)?.run(None, after_round)
 }
 
-fn replay_rounds(
-    from: &str,
-    plans: &[TablePlan],
+/// Replay of one schema's log into another, round after round within one transaction.
+/// Per row only its latest logged state is applied, in log order; columns are matched by
+/// name (columns the target added get their defaults). Taken entries are deleted (a
+/// failure puts them back).
+///
+/// Deleted entries stay in the log's index until commit, so each round starts from
+/// `floor`, a seq at or below which nothing is left to replay, instead of from the start.
+/// The only entries that can appear below what was already replayed are those of
+/// writers still in progress at a round's snapshot: a writer first seen in progress at
+/// round r started after round r-1's snapshot, so its entries lie above the log's last
+/// seq read just before round r-1.
+pub struct Replayer {
+    from: String,
+    plans: Vec<TablePlan>,
     batch: u64,
-    rounds: Option<u32>,
-    after_round: &mut dyn FnMut() -> MeResult<()>,
-) -> MeResult<i64> {
-    let mut applied = 0;
-    let mut round = 0;
-    loop {
-        if rounds.is_some_and(|r| round >= r) {
-            return Ok(applied);
+    floor: i64,
+    /// writers in progress at the last round's snapshot, with the seq their entries lie above
+    pending: std::collections::HashMap<String, i64>,
+    /// the log's last seq, read just before the previous round
+    previous_last: i64,
+}
+
+impl Replayer {
+    /// `transformed`: the target runs a transformation on replayed rows (its own versions
+    /// must give way to newer ones).
+    pub fn new(from: &str, to: &str, batch: u64, transformed: bool) -> MeResult<Replayer> {
+        let mut plans = Vec::new();
+        for t in tables(from)? {
+            if t.key.is_empty() {
+                continue;
+            }
+            plans.extend(TablePlan::new(from, to, &t, transformed)?);
         }
-        round += 1;
+        Spi::run(
+            "CREATE TEMP TABLE IF NOT EXISTS me_replay (seq bigint, table_name text, operation \"char\", row_key jsonb, row_data jsonb) \
+             ON COMMIT DROP",
+        )?;
+        Ok(Replayer {
+            from: from.to_string(),
+            plans,
+            batch,
+            floor: 0,
+            pending: Default::default(),
+            previous_last: 0,
+        })
+    }
+
+    /// Changes waiting.
+    pub fn backlog(&self) -> MeResult<i64> {
+        Ok(first_value::<i64>(
+            "SELECT count(*) FROM migration_engine.change_log WHERE schema_name = $1 AND seq > $2",
+            &[self.from.as_str().into(), self.floor.into()],
+        )?
+        .unwrap_or(0))
+    }
+
+    /// Up to `rounds` rounds (all that is left when None). `after_round` runs once per
+    /// round while pg_temp.me_replay holds the round's rows (blue-green applies the
+    /// migration's transformation there). Returns the changes replayed.
+    pub fn run(
+        &mut self,
+        rounds: Option<u32>,
+        after_round: &mut dyn FnMut() -> MeResult<()>,
+    ) -> MeResult<i64> {
+        // a retired target (a canary's new version) takes these writes; the rounds sort
+        // tens of thousands of rows: in memory, not on disk
+        let work_mem = first_value::<String>(
+            "SELECT current_setting('work_mem') FROM (SELECT set_config('migration_engine.replaying', 'on', true)) s",
+            &[],
+        )?
+        .unwrap_or_else(|| "4MB".into());
+        Spi::run("SELECT set_config('work_mem', greatest(pg_size_bytes(current_setting('work_mem')), 64 * 1024 * 1024)::text || 'B', true)")?;
+        let mut applied = 0;
+        let mut round = 0;
+        let r = loop {
+            if rounds.is_some_and(|r| round >= r) {
+                break Ok(applied);
+            }
+            round += 1;
+            match self.round(after_round) {
+                Ok(0) => break Ok(applied),
+                Ok(n) => applied += n,
+                Err(e) => {
+                    // the caller rolls this back: start from the beginning next time
+                    self.floor = 0;
+                    self.pending.clear();
+                    break Err(e);
+                }
+            }
+        };
+        Spi::run_with_args(
+            "SELECT set_config('migration_engine.replaying', 'off', true), set_config('work_mem', $1, true)",
+            &[work_mem.into()],
+        )?;
+        r
+    }
+
+    fn round(&mut self, after_round: &mut dyn FnMut() -> MeResult<()>) -> MeResult<i64> {
+        // read before this round's snapshot: every entry a later writer makes lies above it
+        let last = first_value::<i64>(
+            "SELECT coalesce(pg_catalog.pg_sequence_last_value(pg_catalog.pg_get_serial_sequence('migration_engine.change_log', 'seq')::regclass), 0)",
+            &[],
+        )?
+        .unwrap_or(0);
         Spi::run("TRUNCATE pg_temp.me_replay")?;
-        let taken = Spi::connect_mut(|c| {
-            c.update(
+        let (taken, max_seq, in_progress) = Spi::connect_mut(|c| {
+            let t = c.update(
                 "WITH taken AS ( \
                    DELETE FROM migration_engine.change_log WHERE seq IN ( \
-                     SELECT seq FROM migration_engine.change_log WHERE schema_name = $1 ORDER BY seq LIMIT $2) \
-                   RETURNING seq, table_name, operation, row_key, row_data) \
-                 INSERT INTO pg_temp.me_replay \
-                 SELECT DISTINCT ON (table_name, row_key) seq, table_name, operation, row_key, row_data \
-                 FROM taken ORDER BY table_name, row_key, seq DESC",
-                None,
-                &[from.into(), (batch as i64).into()],
-            )
-            .map(|r| r.len() as i64)
+                     SELECT seq FROM migration_engine.change_log WHERE schema_name = $1 AND seq > $3 ORDER BY seq LIMIT $2) \
+                   RETURNING seq, table_name, operation, row_key, row_data), \
+                 kept AS (INSERT INTO pg_temp.me_replay \
+                   SELECT DISTINCT ON (table_name, row_key) seq, table_name, operation, row_key, row_data \
+                   FROM taken ORDER BY table_name, row_key, seq DESC RETURNING 1) \
+                 SELECT (SELECT count(*) FROM taken), (SELECT max(seq) FROM taken), \
+                        (SELECT coalesce(array_agg(x::text), '{}') FROM pg_catalog.pg_snapshot_xip(pg_catalog.pg_current_snapshot()) x)",
+                Some(1),
+                &[self.from.as_str().into(), (self.batch as i64).into(), self.floor.into()],
+            )?;
+            let row = t.first();
+            Ok::<_, pgrx::spi::Error>((
+                row.get::<i64>(1)?.unwrap_or(0),
+                row.get::<i64>(2)?,
+                row.get::<Vec<String>>(3)?.unwrap_or_default(),
+            ))
         })?;
-        if taken == 0 {
-            return Ok(applied);
+        // writers first seen in progress now started after the previous round's snapshot
+        let previous_last = self.previous_last;
+        for xid in &in_progress {
+            self.pending.entry(xid.clone()).or_insert(previous_last);
         }
-        for p in plans {
+        self.pending.retain(|xid, _| in_progress.contains(xid));
+        self.previous_last = last;
+        // everything visible up to here is taken: all of it when the round was not full
+        let done = if (taken as u64) < self.batch {
+            last.max(max_seq.unwrap_or(0))
+        } else {
+            max_seq.unwrap_or(self.floor)
+        };
+        self.floor = self.pending.values().copied().fold(done, i64::min);
+        if taken == 0 {
+            return Ok(0);
+        }
+        for p in &self.plans {
             Spi::run(&p.delete)?;
             if let Some(close) = &p.close_superseded {
                 Spi::run(close)?;
@@ -197,7 +277,7 @@ fn replay_rounds(
             Spi::run(&p.upsert)?;
         }
         after_round()?;
-        applied += taken;
+        Ok(taken)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::engine::{execute_forward_step, execute_validation_rules, record_all, 
 use crate::errors::{MeError, MeResult};
 use crate::spi::subxact::{atomically, Aborted};
 use crate::spi::{audit, data_schema, first_value, quietly, quoted_ident, with_data_schema};
-use capture::{backlog, discard, raise_fence, replay, set_capture, try_claim_run};
+use capture::{discard, raise_fence, replay, set_capture, try_claim_run, Replayer};
 use copy::{copy_schema, tables};
 use migration_engine_core::engine::definition::StepKind;
 use migration_engine_core::engine::state::MigrationStatus;
@@ -244,6 +244,7 @@ pub(crate) fn prepare(
         validation: Vec::new(),
         integrity: Value::Null,
         transforms: Vec::new(),
+        replayer: None,
     };
     let outcome = run.go(purpose);
     let result = match outcome {
@@ -288,6 +289,8 @@ struct Run<'a> {
     integrity: Value,
     /// pipelines of the TRANSFORM steps that ran: replayed writes go through them too
     transforms: Vec<Value>,
+    /// the catch-up's replay, continued by the switch
+    replayer: Option<Replayer>,
 }
 
 /// From now on the source logs every write ('always': the capture fence ends with this
@@ -316,7 +319,6 @@ pub(crate) fn sync(source: &str, target: &str, transforms: &[Value]) -> MeResult
         source,
         target,
         o.replay_batch,
-        None,
         !transforms.is_empty(),
         &mut || apply_transforms(target, transforms),
     )
@@ -335,7 +337,6 @@ pub(crate) fn finalize(
             source,
             target,
             o.replay_batch,
-            None,
             !transforms.is_empty(),
             &mut || apply_transforms(target, transforms),
         )
@@ -425,18 +426,15 @@ impl Run<'_> {
         let o = self.o;
         let row_id = self.row.id;
         let transforms = self.transforms.clone();
+        let mut replayer = match self.replayer.take() {
+            Some(r) => r,
+            None => Replayer::new(&source, &target, o.replay_batch, !transforms.is_empty())?,
+        };
         let switched = self.time("switch", |_| {
             atomically(|| {
                 switch(&source, &target, Some(row_id), o, || {
                     check_headroom(&source, &target)?;
-                    replay(
-                        &source,
-                        &target,
-                        o.replay_batch,
-                        None,
-                        !transforms.is_empty(),
-                        &mut || apply_transforms(&target, &transforms),
-                    )
+                    replayer.run(None, &mut || apply_transforms(&target, &transforms))
                 })
             })
             .map_err(aborted)
@@ -549,11 +547,17 @@ impl Run<'_> {
     fn catch_up(&mut self) -> MeResult<(i64, u32)> {
         let mut replayed = 0;
         let mut rounds = 0;
+        let (source, target, transforms) = (self.source, self.target, &self.transforms);
+        let mut replayer =
+            Replayer::new(source, target, self.o.replay_batch, !transforms.is_empty())?;
         loop {
             over_budget(&self.clock, self.o, "catch-up")?;
-            let waiting = backlog(self.source)?.max(0) as u64;
+            let waiting = replayer.backlog()?.max(0) as u64;
             match catch_up_step(waiting, rounds, self.o) {
-                CatchUp::Freeze => return Ok((replayed, rounds)),
+                CatchUp::Freeze => {
+                    self.replayer = Some(replayer);
+                    return Ok((replayed, rounds));
+                }
                 CatchUp::GiveUp => {
                     return Err(MeError::new(
                         PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
@@ -562,12 +566,11 @@ impl Run<'_> {
                     .hint("Writes arrive faster than they are replayed: retry when there is less traffic, or raise maxLagRows / maxCatchUpRounds."))
                 }
                 CatchUp::Replay => {
-                    check_headroom(self.source, self.target)?;
-                    let (source, target, transforms) = (self.source, self.target, &self.transforms);
+                    check_headroom(source, target)?;
                     replayed += atomically(|| {
-                        replay(source, target, self.o.replay_batch, Some(1), !transforms.is_empty(), &mut || apply_transforms(target, transforms))
+                        replayer.run(Some(1), &mut || apply_transforms(target, transforms))
                     })
-                        .map_err(aborted)?;
+                    .map_err(aborted)?;
                     rounds += 1;
                 }
             }
@@ -713,14 +716,7 @@ fn switch_to(new_schema: &str, options: &Value) -> MeResult<Value> {
     }
     let switched = switch(&current, new_schema, None, &o, || {
         if replays {
-            replay(
-                &current,
-                new_schema,
-                o.replay_batch,
-                None,
-                false,
-                &mut || Ok(()),
-            )
+            replay(&current, new_schema, o.replay_batch, false, &mut || Ok(()))
         } else {
             Ok(0)
         }
