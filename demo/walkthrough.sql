@@ -116,7 +116,8 @@ FROM (SELECT migration_engine.start_canary('{"migrationName": "add_tier", "canar
 SELECT migration_engine.canary_route('add_tier', 'user-' || g) AS schema, count(*) AS keys FROM generate_series(1, 1000) g GROUP BY 1 ORDER BY 1;
 SELECT migration_engine.record_canary_metric('add_tier', 'error_rate', 0.002), migration_engine.record_canary_metric('add_tier', 'response_time', 80);
 SELECT v->>'score' AS score, v->>'success' AS healthy FROM (SELECT migration_engine.evaluate_canary('add_tier') AS v) x;
-SELECT v->>'decision' AS decision, v->>'percentage' AS percentage FROM generate_series(1, 3) i, LATERAL (SELECT migration_engine.advance_canary('add_tier') AS v) x;
+SELECT v->>'decision' AS decision, v->>'percentage' AS percentage FROM (SELECT migration_engine.advance_canary('add_tier') AS v) x;
+SELECT v->>'decision' AS decision, v->>'percentage' AS percentage FROM (SELECT migration_engine.advance_canary('add_tier') AS v) x;
 SELECT migration_name, status, percentage, jsonb_path_query_array(history, '$[*].step') AS steps FROM migration_engine.canary_status;
 SELECT migration_engine.active_schema() AS active_schema_now;
 
