@@ -333,13 +333,7 @@ pub(crate) fn finalize(
 ) -> MeResult<Value> {
     let o = BlueGreenOptions::default();
     switch(source, target, Some(migration_id), &o, || {
-        replay(
-            source,
-            target,
-            o.replay_batch,
-            !transforms.is_empty(),
-            &mut || apply_transforms(target, transforms),
-        )
+        sync(source, target, transforms)
     })
 }
 

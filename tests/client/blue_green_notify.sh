@@ -12,24 +12,7 @@ q "SELECT migration_engine.create_migration('{\"name\": \"bad\", \"version\": \"
    \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"SELECT 1\"}]}')" >/dev/null
 
 # the listener: records every notification until the test says it is done
-/usr/bin/python3 - "$work" <<'PY' &
-import json, sys, psycopg
-work = sys.argv[1]
-conn = psycopg.connect(autocommit=True)
-conn.execute("LISTEN schema_switched")
-conn.execute("LISTEN schema_switched_detail")
-conn.execute("LISTEN test_done")
-open(f"{work}/ready", "w").close()
-got = []
-for n in conn.notifies():
-    if n.channel == "test_done":
-        break
-    got.append({"channel": n.channel, "payload": n.payload})
-json.dump(got, open(f"{work}/got.json", "w"))
-PY
-listener=$!
-for _ in $(seq 100); do [ -e "$work/ready" ] && break; sleep 0.1; done
-[ -e "$work/ready" ] || fail "the listener did not start"
+listen_start "$work" schema_switched schema_switched_detail
 
 id() { q "SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = '$1'"; }
 check "a failing blue-green migration fails" "$(q "SELECT migration_engine.execute_blue_green_migration('$(id bad)', 'broken')->>'success'")" "false"
@@ -37,8 +20,7 @@ check "a good one succeeds" "$(q "SELECT migration_engine.execute_blue_green_mig
 # a switch inside a transaction that rolls back notifies nobody
 q "BEGIN; SELECT migration_engine.switch_back(); ROLLBACK;" >/dev/null
 check "switch_back succeeds" "$(q "SELECT migration_engine.switch_back()->>'new_schema'")" "kg"
-q "NOTIFY test_done"
-wait $listener || fail "the listener failed"
+listen_stop
 
 check "schema_switched: exactly one notification per committed switch, payload the new schema" \
     "$(/usr/bin/python3 -c 'import json,sys; print([g["payload"] for g in json.load(open(sys.argv[1])) if g["channel"] == "schema_switched"])' "$work/got.json")" \

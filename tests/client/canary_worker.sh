@@ -11,22 +11,7 @@ for m in cw_good cw_bad; do
        \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"SELECT 1\"}]}')" >/dev/null
 done
 
-/usr/bin/python3 - "$work" <<'PY' &
-import json, sys, psycopg
-work = sys.argv[1]
-conn = psycopg.connect(autocommit=True)
-conn.execute("LISTEN schema_switched")
-conn.execute("LISTEN test_done")
-open(f"{work}/ready", "w").close()
-got = []
-for n in conn.notifies():
-    if n.channel == "test_done":
-        break
-    got.append(n.payload)
-json.dump(got, open(f"{work}/got.json", "w"))
-PY
-listener=$!
-for _ in $(seq 100); do [ -e "$work/ready" ] && break; sleep 0.1; done
+listen_start "$work" schema_switched
 
 # a healthy canary: 50 %, then 100 % and the switch, by the worker alone
 check "the healthy canary starts" "$(q "SELECT migration_engine.start_canary('{\"migrationName\": \"cw_good\", \"canaryPercentage\": 50,
@@ -57,8 +42,8 @@ check "nothing switched" "$(q "SELECT migration_engine.active_schema()")" "kg_ca
 check "every key is routed to the old version" "$(q "SELECT count(*) FROM generate_series(1, 1000) g WHERE migration_engine.canary_route('cw_bad', g::text) <> 'kg_canary'")" "0"
 check "the migration is ROLLED_BACK" "$(q "SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'cw_bad'")" "ROLLED_BACK"
 
-q "NOTIFY test_done"
-wait $listener || fail "the listener failed"
-check "exactly one schema_switched notification, for the finalized canary" "$(cat "$work/got.json")" '["kg_canary"]'
+listen_stop
+check "exactly one schema_switched notification, for the finalized canary" \
+    "$(/usr/bin/python3 -c 'import json,sys; print([g["payload"] for g in json.load(open(sys.argv[1]))])' "$work/got.json")" "['kg_canary']"
 wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'migration_engine canary'" 30
 echo "ok - the workers stopped by themselves"

@@ -23,3 +23,27 @@ make_slow_migration() {
     q "SELECT migration_engine.create_migration('{\"name\": \"$name\", \"version\": \"1\", \"type\": \"DATA\", \"forward\": [${forward%,}], \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"DELETE FROM $table\"}]}')" >/dev/null
 }
 table_checksum() { q "SELECT count(*) || ':' || coalesce(md5(string_agg(id || '=' || v, ',' ORDER BY id)), '') FROM $1"; }
+# listen_start DIR CHANNEL...: a psycopg 3 client LISTENs on the channels (and on
+# test_done) and writes [{"channel", "payload"}...] to DIR/got.json when test_done
+# arrives; returns once it listens. listen_stop: send test_done, wait for it.
+listen_start() {
+    local dir=$1; shift
+    /usr/bin/python3 - "$dir" "$@" <<'PY' &
+import json, sys, psycopg
+work, channels = sys.argv[1], sys.argv[2:]
+conn = psycopg.connect(autocommit=True)
+for c in channels + ["test_done"]:
+    conn.execute(f"LISTEN {c}")
+open(f"{work}/ready", "w").close()
+got = []
+for n in conn.notifies():
+    if n.channel == "test_done":
+        break
+    got.append({"channel": n.channel, "payload": n.payload})
+json.dump(got, open(f"{work}/got.json", "w"))
+PY
+    LISTENER=$!
+    for _ in $(seq 100); do [ -e "$dir/ready" ] && return 0; sleep 0.1; done
+    fail "the listener did not start"
+}
+listen_stop() { q "NOTIFY test_done"; wait "$LISTENER" || fail "the listener failed"; }
