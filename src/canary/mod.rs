@@ -120,7 +120,7 @@ fn record_step(id: Uuid, step: i32, pct: i32, why: &str) -> MeResult<()> {
         finished_epoch: Some(now),
         error: None,
         retry_count: 0,
-        new_value: Some(json!({"percentage": pct, "reason": why})),
+        new_value: Some(json!({"canary_percentage": pct, "reason": why})),
     }
     .write()
 }
