@@ -5,7 +5,7 @@ use super::copy::{column_list, tables, writable_columns, TableInfo};
 use crate::errors::{MeError, MeResult};
 use crate::spi::subxact::{atomically, Aborted};
 use crate::spi::{first_value, quoted_ident};
-use migration_engine_core::rollout::blue_green::BlueGreenOptions;
+use migration_engine_core::rollout::blue_green::{BlueGreenOptions, ReplayFloor};
 use pgrx::prelude::*;
 use std::time::Duration;
 
@@ -129,23 +129,13 @@ pub fn replay(
 /// Replay of one schema's log into another, round after round within one transaction.
 /// Per row only its latest logged state is applied, in log order; columns are matched by
 /// name (columns the target added get their defaults). Taken entries are deleted (a
-/// failure puts them back).
-///
-/// Deleted entries stay in the log's index until commit, so each round starts from
-/// `floor`, a seq at or below which nothing is left to replay, instead of from the start.
-/// The only entries that can appear below what was already replayed are those of
-/// writers still in progress at a round's snapshot: a writer first seen in progress at
-/// round r started after round r-1's snapshot, so its entries lie above the log's last
-/// seq read just before round r-1.
+/// failure puts them back); each round starts from the core's `ReplayFloor`, not from
+/// the start of the log.
 pub struct Replayer {
     from: String,
     plans: Vec<TablePlan>,
     batch: u64,
-    floor: i64,
-    /// writers in progress at the last round's snapshot, with the seq their entries lie above
-    pending: std::collections::HashMap<String, i64>,
-    /// the log's last seq, read just before the previous round
-    previous_last: i64,
+    floor: ReplayFloor,
 }
 
 impl Replayer {
@@ -167,9 +157,7 @@ impl Replayer {
             from: from.to_string(),
             plans,
             batch,
-            floor: 0,
-            pending: Default::default(),
-            previous_last: 0,
+            floor: ReplayFloor::default(),
         })
     }
 
@@ -177,7 +165,7 @@ impl Replayer {
     pub fn backlog(&self) -> MeResult<i64> {
         Ok(first_value::<i64>(
             "SELECT count(*) FROM migration_engine.change_log WHERE schema_name = $1 AND seq > $2",
-            &[self.from.as_str().into(), self.floor.into()],
+            &[self.from.as_str().into(), self.floor.floor().into()],
         )?
         .unwrap_or(0))
     }
@@ -210,8 +198,7 @@ impl Replayer {
                 Ok(n) => applied += n,
                 Err(e) => {
                     // the caller rolls this back: start from the beginning next time
-                    self.floor = 0;
-                    self.pending.clear();
+                    self.floor.reset();
                     break Err(e);
                 }
             }
@@ -224,14 +211,22 @@ impl Replayer {
     }
 
     fn round(&mut self, after_round: &mut dyn FnMut() -> MeResult<()>) -> MeResult<i64> {
-        // read before this round's snapshot: every entry a later writer makes lies above it
+        // before this round's snapshot, in this order: the log's last seq, then every
+        // transaction running (the lock table lists them all; a snapshot's own list
+        // leaves out those above its xmax)
         let last = first_value::<i64>(
             "SELECT coalesce(pg_catalog.pg_sequence_last_value(pg_catalog.pg_get_serial_sequence('migration_engine.change_log', 'seq')::regclass), 0)",
             &[],
         )?
         .unwrap_or(0);
+        let in_progress = first_value::<Vec<String>>(
+            "SELECT coalesce(array_agg(transactionid::text), '{}') FROM pg_catalog.pg_locks \
+             WHERE locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted AND pid <> pg_catalog.pg_backend_pid()",
+            &[],
+        )?
+        .unwrap_or_default();
         Spi::run("TRUNCATE pg_temp.me_replay")?;
-        let (taken, max_seq, in_progress) = Spi::connect_mut(|c| {
+        let (taken, max_seq) = Spi::connect_mut(|c| {
             let t = c.update(
                 "WITH taken AS ( \
                    DELETE FROM migration_engine.change_log WHERE seq IN ( \
@@ -240,32 +235,15 @@ impl Replayer {
                  kept AS (INSERT INTO pg_temp.me_replay \
                    SELECT DISTINCT ON (table_name, row_key) seq, table_name, operation, row_key, row_data \
                    FROM taken ORDER BY table_name, row_key, seq DESC RETURNING 1) \
-                 SELECT (SELECT count(*) FROM taken), (SELECT max(seq) FROM taken), \
-                        (SELECT coalesce(array_agg(x::text), '{}') FROM pg_catalog.pg_snapshot_xip(pg_catalog.pg_current_snapshot()) x)",
+                 SELECT (SELECT count(*) FROM taken), (SELECT max(seq) FROM taken)",
                 Some(1),
-                &[self.from.as_str().into(), (self.batch as i64).into(), self.floor.into()],
+                &[self.from.as_str().into(), (self.batch as i64).into(), self.floor.floor().into()],
             )?;
             let row = t.first();
-            Ok::<_, pgrx::spi::Error>((
-                row.get::<i64>(1)?.unwrap_or(0),
-                row.get::<i64>(2)?,
-                row.get::<Vec<String>>(3)?.unwrap_or_default(),
-            ))
+            Ok::<_, pgrx::spi::Error>((row.get::<i64>(1)?.unwrap_or(0), row.get::<i64>(2)?))
         })?;
-        // writers first seen in progress now started after the previous round's snapshot
-        let previous_last = self.previous_last;
-        for xid in &in_progress {
-            self.pending.entry(xid.clone()).or_insert(previous_last);
-        }
-        self.pending.retain(|xid, _| in_progress.contains(xid));
-        self.previous_last = last;
-        // everything visible up to here is taken: all of it when the round was not full
-        let done = if (taken as u64) < self.batch {
-            last.max(max_seq.unwrap_or(0))
-        } else {
-            max_seq.unwrap_or(self.floor)
-        };
-        self.floor = self.pending.values().copied().fold(done, i64::min);
+        self.floor
+            .after_round(last, &in_progress, taken as u64, self.batch, max_seq);
         if taken == 0 {
             return Ok(0);
         }

@@ -1,3 +1,4 @@
+use super::CLOSE_AT;
 use crate::errors::{MeError, MeResult};
 use crate::spi::{data_schema, data_table, first_value, quoted_ident};
 use pgrx::datum::TimestampWithTimeZone;
@@ -109,13 +110,13 @@ fn upsert_round(
         Some((_, _, true)) => Ok(Some(id)),
         Some((version_id, _, false)) => {
             Spi::run_with_args(
-                &format!("UPDATE {table} SET valid_to = now() WHERE version_id = $1"),
+                &format!("UPDATE {table} SET valid_to = {CLOSE_AT} WHERE version_id = $1"),
                 &[version_id.into()],
             )?;
             Spi::run_with_args(
                 &format!(
-                    "INSERT INTO {table} (entity_id, entity_type, content, metadata) \
-                     SELECT $1, $2, $3, coalesce($4, metadata) FROM {table} WHERE version_id = $5"
+                    "INSERT INTO {table} (entity_id, entity_type, content, metadata, valid_from) \
+                     SELECT $1, $2, $3, coalesce($4, metadata), valid_to FROM {table} WHERE version_id = $5"
                 ),
                 &[
                     id.into(),
@@ -156,11 +157,11 @@ fn delete_entity(entity_id: Uuid) -> Result<bool, pgrx::pg_sys::panic::ErrorRepo
     let table = data_table("temporal_entities")?;
     let sql = format!(
         "WITH closed AS ( \
-             UPDATE {table} SET valid_to = now() \
+             UPDATE {table} SET valid_to = {CLOSE_AT} \
              WHERE entity_id = $1 AND valid_to = 'infinity' AND NOT is_deleted \
-             RETURNING entity_id, entity_type, content, metadata) \
-         INSERT INTO {table} (entity_id, entity_type, content, metadata, is_deleted) \
-         SELECT entity_id, entity_type, content, metadata, true FROM closed \
+             RETURNING entity_id, entity_type, content, metadata, valid_to) \
+         INSERT INTO {table} (entity_id, entity_type, content, metadata, is_deleted, valid_from) \
+         SELECT entity_id, entity_type, content, metadata, true, valid_to FROM closed \
          RETURNING true"
     );
     Ok(first_value::<bool>(&sql, &[entity_id.into()])?.unwrap_or(false))

@@ -1,7 +1,12 @@
 //! The temporal knowledge-graph store: write and read entities and relations the
-//! temporal way. A change never overwrites: it closes the current version
-//! (`valid_to = now()`) and inserts the next one.
+//! temporal way. A change never overwrites: it closes the current version and inserts
+//! the next one, valid from the moment the previous one ends.
 mod entities;
+
+/// When a change closes the current version: now (the transaction's start), unless that
+/// version began later, written by a transaction that started after this one and
+/// committed first; then the old version ends where it began, and history stays ordered.
+pub(crate) const CLOSE_AT: &str = "greatest(now(), valid_from)";
 mod relations;
 
 /// Write an entity's next version (or create it): the temporal upsert, for Rust callers.

@@ -1,5 +1,7 @@
+use super::CLOSE_AT;
 use crate::errors::{MeError, MeResult};
 use crate::spi::{data_table, first_value, quoted_ident};
+use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 
@@ -76,18 +78,18 @@ fn upsert(
     if unchanged == Some(true) {
         return Ok(id);
     }
-    Spi::run_with_args(
+    let closed_at = first_value::<TimestampWithTimeZone>(
         &format!(
-            "UPDATE {table} SET valid_to = now() WHERE relation_id = $1 AND valid_to = 'infinity'"
+            "UPDATE {table} SET valid_to = {CLOSE_AT} WHERE relation_id = $1 AND valid_to = 'infinity' RETURNING valid_to"
         ),
         &[id.into()],
     )?;
     Spi::run_with_args(
         &format!(
-            "INSERT INTO {table} (relation_id, relation_type, source_entity_id, target_entity_id, properties) \
-             VALUES ($1, $2, $3, $4, $5)"
+            "INSERT INTO {table} (relation_id, relation_type, source_entity_id, target_entity_id, properties, valid_from) \
+             VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))"
         ),
-        &[id.into(), relation_type.into(), source.into(), target.into(), properties.into()],
+        &[id.into(), relation_type.into(), source.into(), target.into(), properties.into(), closed_at.into()],
     )?;
     Ok(id)
 }
@@ -99,11 +101,11 @@ fn delete_relation(relation_id: Uuid) -> Result<bool, pgrx::pg_sys::panic::Error
     let table = data_table("temporal_relations")?;
     let sql = format!(
         "WITH closed AS ( \
-             UPDATE {table} SET valid_to = now() \
+             UPDATE {table} SET valid_to = {CLOSE_AT} \
              WHERE relation_id = $1 AND valid_to = 'infinity' AND NOT is_deleted \
-             RETURNING relation_id, relation_type, source_entity_id, target_entity_id, properties) \
-         INSERT INTO {table} (relation_id, relation_type, source_entity_id, target_entity_id, properties, is_deleted) \
-         SELECT relation_id, relation_type, source_entity_id, target_entity_id, properties, true FROM closed \
+             RETURNING relation_id, relation_type, source_entity_id, target_entity_id, properties, valid_to) \
+         INSERT INTO {table} (relation_id, relation_type, source_entity_id, target_entity_id, properties, is_deleted, valid_from) \
+         SELECT relation_id, relation_type, source_entity_id, target_entity_id, properties, true, valid_to FROM closed \
          RETURNING true"
     );
     Ok(first_value::<bool>(&sql, &[relation_id.into()])?.unwrap_or(false))

@@ -38,11 +38,11 @@ pub fn undo(run_id: Uuid) -> MeResult<Value> {
                                AND o.valid_to = n.valid_from ORDER BY o.version_id DESC LIMIT 1) o ON true \
                  JOIN batches bt ON n.version_id BETWEEN bt.min_version_id AND bt.max_version_id AND n.valid_from = bt.written_at \
                  WHERE n.entity_type = $2 AND NOT n.is_deleted), \
-             closed AS (UPDATE {table} t SET valid_to = now() FROM pairs p \
+             closed AS (UPDATE {table} t SET valid_to = greatest(now(), t.valid_from) FROM pairs p \
                         WHERE t.version_id = p.new_vid AND p.current AND t.valid_to = 'infinity' \
-                        RETURNING t.entity_id, p.old_content, p.old_metadata), \
-             reopened AS (INSERT INTO {table} (entity_id, entity_type, content, metadata) \
-                          SELECT entity_id, $2, old_content, old_metadata FROM closed RETURNING entity_id) \
+                        RETURNING t.entity_id, p.old_content, p.old_metadata, t.valid_to), \
+             reopened AS (INSERT INTO {table} (entity_id, entity_type, content, metadata, valid_from) \
+                          SELECT entity_id, $2, old_content, old_metadata, valid_to FROM closed RETURNING entity_id) \
              SELECT (SELECT count(*) FROM reopened), \
                     (SELECT coalesce(jsonb_agg(entity_id), '[]') FROM (SELECT entity_id FROM pairs WHERE NOT current LIMIT 100) c), \
                     (SELECT count(*) FROM pairs WHERE NOT current)"

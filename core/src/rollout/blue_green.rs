@@ -110,6 +110,64 @@ pub fn catch_up_step(backlog: u64, rounds: u32, o: &BlueGreenOptions) -> CatchUp
     }
 }
 
+/// Where the replay of a change log stands within one transaction: a seq at or below
+/// which nothing is left to replay. Replayed entries are deleted, but stay in the log's
+/// index until commit; starting each round from the floor instead of the beginning keeps
+/// the rounds from walking over them again.
+///
+/// Each round first reads the log's last seq, then the transactions running (all of them,
+/// from the lock table: a snapshot's own list leaves out running transactions above its
+/// xmax), then takes its snapshot. Entries at or below that last seq whose writer was not
+/// running are visible to the snapshot; entries above it are not known yet. A writer
+/// first seen running at round r got its transaction id after round r-1's reading, so its
+/// entries lie above the last seq read at round r-1.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplayFloor {
+    floor: i64,
+    /// writers in progress at the last snapshot, with the seq their entries lie above
+    pending: std::collections::BTreeMap<String, i64>,
+    /// the log's last seq, read just before the previous round
+    previous_last: i64,
+}
+
+impl ReplayFloor {
+    pub fn floor(&self) -> i64 {
+        self.floor
+    }
+
+    /// After a round that took `taken` entries (at most `batch`, the highest `max_taken`)
+    /// above the floor: `last` is the log's last seq and `in_progress` the transactions
+    /// running, both read (in that order) before the round's snapshot.
+    pub fn after_round(
+        &mut self,
+        last: i64,
+        in_progress: &[String],
+        taken: u64,
+        batch: u64,
+        max_taken: Option<i64>,
+    ) {
+        for xid in in_progress {
+            self.pending
+                .entry(xid.clone())
+                .or_insert(self.previous_last);
+        }
+        self.pending.retain(|xid, _| in_progress.contains(xid));
+        self.previous_last = last;
+        // up to `last`, everything not pending is taken, unless the round was full
+        let done = if taken < batch {
+            last
+        } else {
+            max_taken.unwrap_or(self.floor).min(last)
+        };
+        self.floor = self.pending.values().copied().fold(done, i64::min);
+    }
+
+    /// Start again from the beginning (the rounds were rolled back).
+    pub fn reset(&mut self) {
+        *self = ReplayFloor::default();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,7 +213,80 @@ mod tests {
         assert_eq!(catch_up_step(0, 99, &o), CatchUp::Freeze);
     }
 
+    /// A log, writers that commit out of order, and replay rounds as the shell runs them.
+    #[derive(Debug, Clone)]
+    enum Action {
+        Write(usize),
+        Commit(usize),
+        ReadLast,
+        Round(u64),
+    }
+
+    fn action() -> impl Strategy<Value = Action> {
+        prop_oneof![
+            4 => (0usize..4).prop_map(Action::Write),
+            2 => (0usize..4).prop_map(Action::Commit),
+            1 => Just(Action::ReadLast),
+            2 => (1u64..6).prop_map(Action::Round),
+        ]
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// No entry that is not replayed yet ever lies at or below the floor, however the
+        /// writers interleave with the rounds (reading the last seq, then the snapshot).
+        #[test]
+        fn nothing_unreplayed_is_below_the_floor(actions in prop::collection::vec(action(), 1..120)) {
+            // entries: (seq, xid); writers: their current xid, if they have written
+            let mut entries: Vec<(i64, u32)> = Vec::new();
+            let mut replayed = std::collections::HashSet::new();
+            let mut committed = std::collections::HashSet::new();
+            let mut writer_xid: [Option<u32>; 4] = [None; 4];
+            let (mut counter, mut next_xid) = (0i64, 1u32);
+            let mut last_read: Option<(i64, Vec<String>)> = None;
+            let mut f = ReplayFloor::default();
+            for a in actions {
+                match a {
+                    Action::Write(w) => {
+                        let xid = *writer_xid[w].get_or_insert_with(|| { next_xid += 1; next_xid });
+                        counter += 1;
+                        entries.push((counter, xid));
+                    }
+                    Action::Commit(w) => {
+                        if let Some(xid) = writer_xid[w].take() {
+                            committed.insert(xid);
+                        }
+                    }
+                    // the last seq, then the running transactions; writes may follow
+                    // before the round's snapshot
+                    Action::ReadLast => {
+                        last_read = Some((counter, writer_xid.iter().flatten().map(|x| x.to_string()).collect()))
+                    }
+                    Action::Round(batch) => {
+                        let (last, in_progress) = last_read.take().unwrap_or_else(|| {
+                            (counter, writer_xid.iter().flatten().map(|x| x.to_string()).collect())
+                        });
+                        let mut visible: Vec<i64> = entries
+                            .iter()
+                            .filter(|(seq, xid)| committed.contains(xid) && *seq > f.floor() && !replayed.contains(seq))
+                            .map(|(seq, _)| *seq)
+                            .collect();
+                        visible.sort_unstable();
+                        visible.truncate(batch as usize);
+                        for seq in &visible {
+                            replayed.insert(*seq);
+                        }
+                        f.after_round(last, &in_progress, visible.len() as u64, batch, visible.last().copied());
+                        for (seq, _) in &entries {
+                            prop_assert!(replayed.contains(seq) || *seq > f.floor(),
+                                "entry {seq} is unreplayed at or below the floor {}", f.floor());
+                        }
+                        prop_assert!(f.floor() <= counter);
+                    }
+                }
+            }
+        }
+
         #[test]
         fn backoff_grows_and_is_capped(timeout in 1u32..60_000, attempt in 0u32..100) {
             let o = BlueGreenOptions { switch_lock_timeout_ms: timeout, ..Default::default() };
