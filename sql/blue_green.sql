@@ -3,7 +3,7 @@
 -- While a blue-green migration copies and migrates the active data schema, writes keep
 -- reaching the active schema. Every table of a data schema carries the capture trigger
 -- `me_capture_change`; it logs each changed row into change_log so the migration can
--- replay it into the target before the switch. The trigger is "gated": it logs only
+-- replay it into the target before the switch. The trigger is "gated": it fires only
 -- while a blue-green migration holds the capture fence (an advisory lock, visible to
 -- every session at once, unlike a row the migration's open transaction would write).
 -- After a switch the new schema's triggers log "always", so that switch_back() can
@@ -28,7 +28,10 @@ COMMENT ON TABLE migration_engine.change_log IS
     'Rows changed in a data schema while a blue-green migration (or a switch-back window) needs them replayed into another schema';
 CREATE INDEX change_log_by_schema ON migration_engine.change_log (schema_name, seq);
 
--- Trigger arguments: the mode ('gated' or 'always'), then the primary-key columns.
+-- Trigger arguments: the mode ('gated' or 'always'), then the primary-key columns. A gated
+-- trigger fires only WHEN the fence is up: the executor evaluates that condition itself,
+-- so while no blue-green migration runs, a write pays for one lock-table probe, not for a
+-- function call.
 CREATE FUNCTION migration_engine.capture_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = migration_engine, pg_catalog, pg_temp AS $$
 DECLARE
@@ -36,16 +39,24 @@ DECLARE
     old_key jsonb;
     new_key jsonb;
 BEGIN
-    IF TG_ARGV[0] = 'gated' AND pg_try_advisory_xact_lock_shared(1296385, 1) THEN
-        RETURN NULL;  -- no blue-green migration is copying this schema
-    END IF;
-    IF TG_OP <> 'INSERT' THEN
-        doc := to_jsonb(OLD);
-        SELECT jsonb_object_agg(k, doc -> k) INTO old_key FROM unnest(TG_ARGV[1:TG_NARGS - 1]) k;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        doc := to_jsonb(NEW);
-        SELECT jsonb_object_agg(k, doc -> k) INTO new_key FROM unnest(TG_ARGV[1:TG_NARGS - 1]) k;
+    IF TG_NARGS = 2 THEN
+        -- one key column (the common case): plain expressions, no query
+        IF TG_OP <> 'INSERT' THEN
+            old_key := jsonb_build_object(TG_ARGV[1], to_jsonb(OLD) -> TG_ARGV[1]);
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+            doc := to_jsonb(NEW);
+            new_key := jsonb_build_object(TG_ARGV[1], doc -> TG_ARGV[1]);
+        END IF;
+    ELSE
+        IF TG_OP <> 'INSERT' THEN
+            doc := to_jsonb(OLD);
+            SELECT jsonb_object_agg(k, doc -> k) INTO old_key FROM unnest(TG_ARGV[1:TG_NARGS - 1]) k;
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+            doc := to_jsonb(NEW);
+            SELECT jsonb_object_agg(k, doc -> k) INTO new_key FROM unnest(TG_ARGV[1:TG_NARGS - 1]) k;
+        END IF;
     END IF;
     -- a key that changes is a delete of the old row and an insert of the new one
     IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND old_key IS DISTINCT FROM new_key) THEN
@@ -76,9 +87,11 @@ END
 $$;
 
 CREATE TRIGGER me_capture_change AFTER INSERT OR UPDATE OR DELETE ON kg.temporal_entities
-    FOR EACH ROW EXECUTE FUNCTION migration_engine.capture_change('gated', 'version_id');
+    FOR EACH ROW WHEN (NOT pg_catalog.pg_try_advisory_xact_lock_shared(1296385, 1))
+    EXECUTE FUNCTION migration_engine.capture_change('gated', 'version_id');
 CREATE TRIGGER me_capture_change AFTER INSERT OR UPDATE OR DELETE ON kg.temporal_relations
-    FOR EACH ROW EXECUTE FUNCTION migration_engine.capture_change('gated', 'version_id');
+    FOR EACH ROW WHEN (NOT pg_catalog.pg_try_advisory_xact_lock_shared(1296385, 1))
+    EXECUTE FUNCTION migration_engine.capture_change('gated', 'version_id');
 
 -- The stable names clients may use instead of following the switch themselves: one view
 -- per table of the active data schema, redefined in the switch transaction. Simple views

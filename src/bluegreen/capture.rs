@@ -82,6 +82,10 @@ pub fn raise_fence(o: &BlueGreenOptions) -> MeResult<u32> {
     Ok(attempts)
 }
 
+/// A gated capture trigger fires only while the fence is up (the writer then holds it
+/// shared until it ends); the executor evaluates the condition without calling a function.
+const GATED: &str = "WHEN (NOT pg_catalog.pg_try_advisory_xact_lock_shared(1296385, 1))";
+
 /// Put the capture trigger on `table` in `mode` ('gated' or 'always'), replacing any.
 pub fn set_capture(schema: &str, t: &TableInfo, mode: &str) -> MeResult<()> {
     let table = format!(
@@ -97,7 +101,8 @@ pub fn set_capture(schema: &str, t: &TableInfo, mode: &str) -> MeResult<()> {
     Spi::run(&format!(
         "DROP TRIGGER IF EXISTS me_capture_change ON {table}; \
          CREATE TRIGGER me_capture_change AFTER INSERT OR UPDATE OR DELETE ON {table} \
-         FOR EACH ROW EXECUTE FUNCTION migration_engine.capture_change({})",
+         FOR EACH ROW {} EXECUTE FUNCTION migration_engine.capture_change({})",
+        if mode == "gated" { GATED } else { "" },
         args.join(", ")
     ))?;
     Ok(())
