@@ -86,6 +86,43 @@ BEGIN
 END
 $$;
 
+-- The extension's own two triggers on a table of a data schema, set for the blue-green
+-- and canary functions on behalf of their callers (migration_admin), who need not own
+-- the tables (kg's belong to the extension's owner). Nothing else can be created here:
+-- the trigger names, events and functions are fixed; names are quoted, values literals.
+--   kind 'capture': me_capture_change in mode arg ('gated' or 'always'), key columns keys
+--   kind 'retire':  me_retired_schema, naming arg as the active schema
+--   kind 'reinstate': no me_retired_schema
+CREATE FUNCTION migration_engine.set_extension_trigger(schema_name text, table_name text, kind text, arg text, keys text[])
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    tbl text := format('%I.%I', schema_name, table_name);
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = schema_name AND c.relname = table_name AND c.relkind = 'r')
+       OR (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = schema_name AND c.relkind = 'r'
+             AND c.relname IN ('temporal_entities', 'temporal_relations')) <> 2 THEN
+        RAISE EXCEPTION '% is not a table of a data schema', tbl USING ERRCODE = 'undefined_table';
+    END IF;
+    IF kind = 'capture' AND arg IN ('gated', 'always') AND cardinality(keys) > 0 THEN
+        EXECUTE format('DROP TRIGGER IF EXISTS me_capture_change ON %s', tbl);
+        EXECUTE format('CREATE TRIGGER me_capture_change AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW %s '
+                       'EXECUTE FUNCTION migration_engine.capture_change(%s)', tbl,
+                       CASE arg WHEN 'gated' THEN 'WHEN (NOT pg_catalog.pg_try_advisory_xact_lock_shared(1296385, 1))' ELSE '' END,
+                       (SELECT string_agg(quote_literal(a), ', ') FROM unnest(arg || keys) a));
+    ELSIF kind = 'retire' AND arg IS NOT NULL THEN
+        EXECUTE format('DROP TRIGGER IF EXISTS me_retired_schema ON %s', tbl);
+        EXECUTE format('CREATE TRIGGER me_retired_schema BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.refuse_write_to_retired_schema(%L)', tbl, arg);
+    ELSIF kind = 'reinstate' THEN
+        EXECUTE format('DROP TRIGGER IF EXISTS me_retired_schema ON %s', tbl);
+    ELSE
+        RAISE EXCEPTION 'unknown trigger kind % (%)', kind, arg USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
 CREATE TRIGGER me_capture_change AFTER INSERT OR UPDATE OR DELETE ON kg.temporal_entities
     FOR EACH ROW WHEN (NOT pg_catalog.pg_try_advisory_xact_lock_shared(1296385, 1))
     EXECUTE FUNCTION migration_engine.capture_change('gated', 'version_id');
@@ -102,6 +139,63 @@ CREATE VIEW kg_live.temporal_entities WITH (security_invoker = true) AS SELECT *
 CREATE VIEW kg_live.temporal_relations WITH (security_invoker = true) AS SELECT * FROM kg.temporal_relations;
 GRANT USAGE ON SCHEMA kg_live TO PUBLIC;
 GRANT ALL ON ALL TABLES IN SCHEMA kg_live TO migration_admin;
+
+-- Point kg_live's view of a table at that table of the data schema `schema_name` (the
+-- switch does this for its caller, who need not own the views). An existing view keeps
+-- its columns, so CREATE OR REPLACE always applies and clients' prepared statements keep
+-- working: a column the new table lacks reads NULL, a column whose type changed is cast
+-- back, new columns are appended. A new view gets the table's grants (and migration_admin
+-- all, as for kg_live's first views).
+CREATE FUNCTION migration_engine.point_live_view(schema_name text, table_name text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    tab regclass := to_regclass(format('%I.%I', schema_name, table_name));
+    live_view regclass := to_regclass(format('kg_live.%I', table_name));
+    cols text;
+    g record;
+BEGIN
+    IF tab IS NULL OR (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = schema_name AND c.relkind = 'r'
+                         AND c.relname IN ('temporal_entities', 'temporal_relations')) <> 2 THEN
+        RAISE EXCEPTION '%.% is not a table of a data schema', schema_name, table_name USING ERRCODE = 'undefined_table';
+    END IF;
+    SELECT string_agg(expr, ', ' ORDER BY ord) INTO cols FROM (
+        SELECT va.attnum AS ord, CASE
+                 WHEN ta.attname IS NULL THEN format('NULL::%s AS %I', format_type(va.atttypid, va.atttypmod), va.attname)
+                 WHEN ta.atttypid = va.atttypid AND ta.atttypmod = va.atttypmod THEN format('%I', va.attname)
+                 ELSE format('%I::%s AS %I', va.attname, format_type(va.atttypid, va.atttypmod), va.attname) END AS expr
+        FROM pg_attribute va
+        LEFT JOIN pg_attribute ta ON ta.attrelid = tab AND ta.attname = va.attname AND ta.attnum > 0 AND NOT ta.attisdropped
+        WHERE va.attrelid = live_view AND va.attnum > 0
+        UNION ALL
+        SELECT 100000 + ta.attnum, format('%I', ta.attname) FROM pg_attribute ta
+        WHERE ta.attrelid = tab AND ta.attnum > 0 AND NOT ta.attisdropped
+          AND NOT EXISTS (SELECT 1 FROM pg_attribute va WHERE va.attrelid = live_view AND va.attname = ta.attname)) s;
+    EXECUTE format('CREATE OR REPLACE VIEW kg_live.%I WITH (security_invoker = true) AS SELECT %s FROM %s',
+                   table_name, cols, tab);
+    IF live_view IS NULL THEN
+        EXECUTE format('GRANT ALL ON kg_live.%I TO migration_admin', table_name);
+        FOR g IN SELECT a.privilege_type, a.grantee FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+                 WHERE c.oid = tab AND a.grantee <> c.relowner LOOP
+            EXECUTE format('GRANT %s ON kg_live.%I TO %s', g.privilege_type, table_name,
+                           CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END);
+        END LOOP;
+    END IF;
+END
+$$;
+
+-- Drop a view of kg_live whose table the new schema does not have; the extension's own
+-- views are kept (they point at the old table until dropped by hand).
+CREATE FUNCTION migration_engine.drop_live_view(view_name text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    live_view regclass := to_regclass(format('kg_live.%I', view_name));
+BEGIN
+    IF live_view IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_depend WHERE objid = live_view AND deptype = 'e') THEN
+        EXECUTE format('DROP VIEW %s', live_view);
+    END IF;
+END
+$$;
 
 -- What a blue-green deployment looks like now.
 CREATE VIEW migration_engine.blue_green_status AS

@@ -28,9 +28,13 @@ GRANT INSERT, UPDATE, DELETE ON migration_engine.canary_rollouts, migration_engi
 
 -- captured rows are graph data: not for everyone to read
 REVOKE ALL ON migration_engine.change_log FROM PUBLIC;
-GRANT SELECT ON migration_engine.change_log TO migration_admin;
+GRANT SELECT, DELETE ON migration_engine.change_log TO migration_admin;
+
+-- blue-green reads the sequences' positions (copy, headroom, replay progress)
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA migration_engine TO migration_admin;
 
 GRANT USAGE ON SCHEMA kg TO migration_admin;
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA kg TO migration_admin;
 GRANT ALL ON ALL TABLES IN SCHEMA kg TO migration_admin;
 
 -- Functions that change state: owner and migration_admin only.
@@ -49,7 +53,7 @@ BEGIN
               'create_migration', 'execute_migration', 'rollback_migration', 'resume_migration',
               'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step',
               'execute_pipeline', 'pipeline_begin', 'pipeline_batch', 'undo_pipeline_run', 'replay_dead_letters', 'pipeline_raise',
-              'execute_blue_green_migration', 'switch_active_schema', 'switch_back',
+              'execute_blue_green_migration', 'switch_active_schema', 'switch_back', 'set_extension_trigger', 'point_live_view', 'drop_live_view',
               'drop_inactive_schema', 'validate_migration_safety', 'safety_report', 'start_canary', 'set_canary_percentage', 'advance_canary',
               'pause_canary', 'resume_canary', 'abort_canary'])
     LOOP

@@ -82,30 +82,44 @@ pub fn raise_fence(o: &BlueGreenOptions) -> MeResult<u32> {
     Ok(attempts)
 }
 
-/// A gated capture trigger fires only while the fence is up (the writer then holds it
-/// shared until it ends); the executor evaluates the condition without calling a function.
-const GATED: &str = "WHEN (NOT pg_catalog.pg_try_advisory_xact_lock_shared(1296385, 1))";
-
-/// Put the capture trigger on `table` in `mode` ('gated' or 'always'), replacing any.
+/// Put the capture trigger on `table` in `mode` ('gated': fires only while the fence is
+/// up, a condition the executor evaluates itself; 'always'), replacing any. The DDL runs
+/// in sql/blue_green.sql's set_extension_trigger, as the extension's owner.
 pub fn set_capture(schema: &str, t: &TableInfo, mode: &str) -> MeResult<()> {
-    let table = format!(
-        "{}.{}",
-        quoted_ident("schema", schema)?,
-        quoted_ident("table", &t.name)?
-    );
-    let mut args = vec![pgrx::spi::quote_literal(mode)];
-    for k in &t.key {
-        quoted_ident("column", k)?;
-        args.push(pgrx::spi::quote_literal(k));
-    }
-    Spi::run(&format!(
-        "DROP TRIGGER IF EXISTS me_capture_change ON {table}; \
-         CREATE TRIGGER me_capture_change AFTER INSERT OR UPDATE OR DELETE ON {table} \
-         FOR EACH ROW {} EXECUTE FUNCTION migration_engine.capture_change({})",
-        if mode == "gated" { GATED } else { "" },
-        args.join(", ")
-    ))?;
+    set_trigger(schema, &t.name, "capture", Some(mode), &t.key)
+}
+
+/// One of the extension's own triggers on a table of a data schema (see
+/// migration_engine.set_extension_trigger).
+pub fn set_trigger(
+    schema: &str,
+    table: &str,
+    kind: &str,
+    arg: Option<&str>,
+    keys: &[String],
+) -> MeResult<()> {
+    Spi::run_with_args(
+        "SELECT migration_engine.set_extension_trigger($1, $2, $3, $4, $5)",
+        &[
+            schema.into(),
+            table.into(),
+            kind.into(),
+            arg.into(),
+            keys.to_vec().into(),
+        ],
+    )?;
     Ok(())
+}
+
+/// This role's temporary table of a replay round. Per role: a table another role made
+/// earlier in the session (SET ROLE) is not ours to use.
+pub fn replay_table() -> MeResult<String> {
+    let oid = first_value::<pgrx::pg_sys::Oid>(
+        "SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user",
+        &[],
+    )?
+    .ok_or_else(|| MeError::internal("current_user has no role"))?;
+    Ok(format!("pg_temp.me_replay_{}", oid.to_u32()))
 }
 
 /// Forget what was logged for `schema` (a failed run's leftovers, a closed switch-back window).
@@ -155,8 +169,8 @@ impl Replayer {
             plans.extend(TablePlan::new(from, to, &t, transformed)?);
         }
         Spi::run(
-            "CREATE TEMP TABLE IF NOT EXISTS me_replay (seq bigint, table_name text, operation \"char\", row_key jsonb, row_data jsonb) \
-             ON COMMIT DROP",
+            &format!("CREATE TEMP TABLE IF NOT EXISTS {} (seq bigint, table_name text, operation \"char\", row_key jsonb, row_data jsonb) \
+             ON COMMIT DROP", replay_table()?),
         )?;
         Ok(Replayer {
             from: from.to_string(),
@@ -176,7 +190,7 @@ impl Replayer {
     }
 
     /// Up to `rounds` rounds (all that is left when None). `after_round` runs once per
-    /// round while pg_temp.me_replay holds the round's rows (blue-green applies the
+    /// round while the replay table holds the round's rows (blue-green applies the
     /// migration's transformation there). Returns the changes replayed.
     pub fn run(
         &mut self,
@@ -230,17 +244,18 @@ impl Replayer {
             &[],
         )?
         .unwrap_or_default();
-        Spi::run("TRUNCATE pg_temp.me_replay")?;
+        let tmp = replay_table()?;
+        Spi::run(&format!("TRUNCATE {tmp}"))?;
         let (taken, max_seq) = Spi::connect_mut(|c| {
             let t = c.update(
-                "WITH taken AS ( \
+                &format!("WITH taken AS ( \
                    DELETE FROM migration_engine.change_log WHERE seq IN ( \
                      SELECT seq FROM migration_engine.change_log WHERE schema_name = $1 AND seq > $3 ORDER BY seq LIMIT $2) \
                    RETURNING seq, table_name, operation, row_key, row_data), \
-                 kept AS (INSERT INTO pg_temp.me_replay \
+                 kept AS (INSERT INTO {tmp} \
                    SELECT DISTINCT ON (table_name, row_key) seq, table_name, operation, row_key, row_data \
                    FROM taken ORDER BY table_name, row_key, seq DESC RETURNING 1) \
-                 SELECT (SELECT count(*) FROM taken), (SELECT max(seq) FROM taken)",
+                 SELECT (SELECT count(*) FROM taken), (SELECT max(seq) FROM taken)"),
                 Some(1),
                 &[self.from.as_str().into(), (self.batch as i64).into(), self.floor.floor().into()],
             )?;
@@ -276,6 +291,7 @@ struct TablePlan {
 
 impl TablePlan {
     fn new(from: &str, to: &str, t: &TableInfo, transformed: bool) -> MeResult<Option<TablePlan>> {
+        let tmp = replay_table()?;
         let (src, dst) = (quoted_ident("schema", from)?, quoted_ident("schema", to)?);
         let name = quoted_ident("table", &t.name)?;
         let target_cols = writable_columns(to, &t.name)?;
@@ -333,7 +349,7 @@ impl TablePlan {
                 "UPDATE {dst}.{name} x SET valid_to = greatest(x.valid_from, n.at) \
                  FROM (SELECT (l.row_data ->> '{id}')::uuid AS id, (l.row_data ->> 'version_id')::bigint AS vid, \
                               (l.row_data ->> 'valid_from')::timestamptz AS at \
-                       FROM pg_temp.me_replay l WHERE l.table_name = {table_literal} AND l.operation <> 'D' \
+                       FROM {tmp} l WHERE l.table_name = {table_literal} AND l.operation <> 'D' \
                          AND l.row_data ->> 'valid_to' = 'infinity') n \
                  WHERE x.{id} = n.id AND x.valid_to = 'infinity' AND x.version_id <> n.vid"
             )
@@ -341,14 +357,14 @@ impl TablePlan {
         Ok(Some(TablePlan {
             close_superseded,
             delete: format!(
-                "DELETE FROM {dst}.{name} x USING pg_temp.me_replay l \
+                "DELETE FROM {dst}.{name} x USING {tmp} l \
                  CROSS JOIN LATERAL jsonb_populate_record(NULL::{src}.{name}, l.row_key) k \
                  WHERE l.table_name = {table_literal} AND l.operation = 'D' AND {key_match}"
             ),
             // in log order, so that a version is closed before its successor arrives
             upsert: format!(
                 "INSERT INTO {dst}.{name} AS x ({cols}) OVERRIDING SYSTEM VALUE \
-                 SELECT {from_row} FROM pg_temp.me_replay l CROSS JOIN LATERAL jsonb_populate_record(NULL::{src}.{name}, l.row_data) r \
+                 SELECT {from_row} FROM {tmp} l CROSS JOIN LATERAL jsonb_populate_record(NULL::{src}.{name}, l.row_data) r \
                  WHERE l.table_name = {table_literal} AND l.operation <> 'D' ORDER BY l.seq \
                  ON CONFLICT ({key}) {on_conflict}"
             ),

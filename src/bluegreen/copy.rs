@@ -226,14 +226,6 @@ pub fn copy_schema(source: &str, target: &str, headroom: i64) -> MeResult<Map<St
     built?;
 
     copy_sequences(source, target, headroom)?;
-    // where the target's sequences start: writes to the source must stay below
-    Spi::run_with_args(
-        "CREATE TEMP TABLE IF NOT EXISTS me_sequence_starts (sequencename name, target_start bigint) ON COMMIT DROP; \
-         DELETE FROM pg_temp.me_sequence_starts; \
-         INSERT INTO pg_temp.me_sequence_starts SELECT sequencename, last_value FROM pg_catalog.pg_sequences \
-         WHERE schemaname = $1 AND last_value IS NOT NULL",
-        &[target.into()],
-    )?;
     copy_comments_owners_grants(source, target)?;
     for t in &tables {
         Spi::run(&format!(
@@ -242,6 +234,18 @@ pub fn copy_schema(source: &str, target: &str, headroom: i64) -> MeResult<Map<St
         ))?;
     }
     Ok(copied)
+}
+
+/// Where each sequence of `target` starts: `{name: value}` (writes to the source must
+/// stay below, see check_headroom).
+pub fn sequence_starts(target: &str) -> MeResult<Value> {
+    Ok(first_value::<pgrx::JsonB>(
+        "SELECT coalesce(jsonb_object_agg(sequencename, last_value), '{}') FROM pg_catalog.pg_sequences \
+         WHERE schemaname = $1 AND last_value IS NOT NULL",
+        &[target.into()],
+    )?
+    .map(|j| j.0)
+    .unwrap_or(Value::Null))
 }
 
 /// Sequences: identity sequences (made by LIKE) and standalone or serial sequences

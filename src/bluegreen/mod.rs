@@ -245,6 +245,7 @@ pub(crate) fn prepare(
         integrity: Value::Null,
         transforms: Vec::new(),
         replayer: None,
+        sequence_starts: Value::Null,
     };
     let outcome = run.go(purpose);
     let result = match outcome {
@@ -291,6 +292,8 @@ struct Run<'a> {
     transforms: Vec<Value>,
     /// the catch-up's replay, continued by the switch
     replayer: Option<Replayer>,
+    /// where the target's sequences started (see check_headroom)
+    sequence_starts: Value,
 }
 
 /// From now on the source logs every write ('always': the capture fence ends with this
@@ -372,8 +375,11 @@ fn apply_transforms(target: &str, pipelines: &[Value]) -> MeResult<()> {
         return Ok(());
     }
     let ids = first_value::<Vec<Uuid>>(
-        "SELECT array_agg(DISTINCT (row_data ->> 'entity_id')::uuid) FROM pg_temp.me_replay \
-         WHERE table_name = 'temporal_entities' AND operation <> 'D' AND row_data ->> 'valid_to' = 'infinity'",
+        &format!(
+            "SELECT array_agg(DISTINCT (row_data ->> 'entity_id')::uuid) FROM {} \
+             WHERE table_name = 'temporal_entities' AND operation <> 'D' AND row_data ->> 'valid_to' = 'infinity'",
+            capture::replay_table()?
+        ),
         &[],
     )?
     .unwrap_or_default();
@@ -399,6 +405,7 @@ impl Run<'_> {
             atomically(|| copy_schema(&source, &target, self.o.sequence_headroom)).map_err(aborted)
         })?;
         let copied_rows: u64 = copied.values().filter_map(Value::as_u64).sum();
+        self.sequence_starts = copy::sequence_starts(&target)?;
         self.time("migrate", |r| r.migrate())?;
         self.time("validate", |r| r.validate())?;
         let (replayed, rounds) = self.time("catch_up", |r| r.catch_up())?;
@@ -420,6 +427,7 @@ impl Run<'_> {
         let o = self.o;
         let row_id = self.row.id;
         let transforms = self.transforms.clone();
+        let starts = self.sequence_starts.clone();
         let mut replayer = match self.replayer.take() {
             Some(r) => r,
             None => Replayer::new(&source, &target, o.replay_batch, !transforms.is_empty())?,
@@ -427,7 +435,7 @@ impl Run<'_> {
         let switched = self.time("switch", |_| {
             atomically(|| {
                 switch(&source, &target, Some(row_id), o, || {
-                    check_headroom(&source, &target)?;
+                    check_headroom(&source, &starts)?;
                     replayer.run(None, &mut || apply_transforms(&target, &transforms))
                 })
             })
@@ -560,7 +568,7 @@ impl Run<'_> {
                     .hint("Writes arrive faster than they are replayed: retry when there is less traffic, or raise maxLagRows / maxCatchUpRounds."))
                 }
                 CatchUp::Replay => {
-                    check_headroom(source, target)?;
+                    check_headroom(source, &self.sequence_starts)?;
                     replayed += atomically(|| {
                         replayer.run(Some(1), &mut || apply_transforms(target, transforms))
                     })
@@ -634,13 +642,11 @@ fn aborted(a: Aborted<MeError>) -> MeError {
 /// Rows the migration created in the target took identity values from `headroom` above
 /// the source's; writes to the source must not have used that many since, or replayed
 /// rows would collide with them.
-fn check_headroom(source: &str, target: &str) -> MeResult<()> {
+fn check_headroom(source: &str, starts: &Value) -> MeResult<()> {
     let overrun = first_value::<String>(
-        "SELECT string_agg(f.sequencename, ', ') FROM pg_catalog.pg_sequences f JOIN pg_catalog.pg_sequences t \
-           ON t.schemaname = $2 AND t.sequencename = f.sequencename \
-         JOIN pg_temp.me_sequence_starts s ON s.sequencename = f.sequencename \
-         WHERE f.schemaname = $1 AND f.last_value >= s.target_start",
-        &[source.into(), target.into()],
+        "SELECT string_agg(f.sequencename, ', ') FROM pg_catalog.pg_sequences f \
+         WHERE f.schemaname = $1 AND f.last_value >= ($2::jsonb ->> f.sequencename::text)::bigint",
+        &[source.into(), JsonB(starts.clone()).into()],
     )?;
     match overrun {
         Some(list) => Err(MeError::prerequisite(format!(

@@ -1,8 +1,8 @@
 //! The atomic switch: freeze writes to the old schema, bring the new one up to date,
 //! make it active, redefine kg_live, retire the old schema, notify. One transaction:
 //! the notification is delivered when it commits, and not at all if it rolls back.
-use super::capture::{discard, set_capture, with_lock_retries};
-use super::copy::{run_generated, tables, TableInfo};
+use super::capture::{discard, set_capture, set_trigger, with_lock_retries};
+use super::copy::{tables, TableInfo};
 use crate::errors::{MeError, MeResult};
 use crate::spi::{audit, first_value, quoted_ident};
 use migration_engine_core::rollout::blue_green::BlueGreenOptions;
@@ -60,83 +60,30 @@ fn sync_sequences(from: &str, to: &str) -> MeResult<()> {
 
 /// Writes to a retired schema's tables are refused (retryably), so none is lost there.
 pub(super) fn retire(schema: &str, t: &TableInfo, successor: &str) -> MeResult<()> {
-    let table = format!(
-        "{}.{}",
-        quoted_ident("schema", schema)?,
-        quoted_ident("table", &t.name)?
-    );
-    Spi::run(&format!(
-        "DROP TRIGGER IF EXISTS me_retired_schema ON {table}; \
-         CREATE TRIGGER me_retired_schema BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} \
-         FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.refuse_write_to_retired_schema({})",
-        pgrx::spi::quote_literal(successor)
-    ))?;
-    Ok(())
+    set_trigger(schema, &t.name, "retire", Some(successor), &[])
 }
 
 fn reinstate(schema: &str, t: &TableInfo) -> MeResult<()> {
-    Spi::run(&format!(
-        "DROP TRIGGER IF EXISTS me_retired_schema ON {}.{}",
-        quoted_ident("schema", schema)?,
-        quoted_ident("table", &t.name)?
-    ))?;
-    Ok(())
+    set_trigger(schema, &t.name, "reinstate", None, &[])
 }
 
-/// kg_live: one view per table of `to`. An existing view keeps its columns, so CREATE OR
-/// REPLACE always applies and the view stays what clients compiled against: a column
-/// the new table lacks reads NULL, a column whose type changed is cast back, and the
-/// new table's extra columns are appended.
+/// kg_live: one view per table of `to` (see migration_engine.point_live_view, which keeps
+/// an existing view's columns), none for tables `to` does not have.
 fn redefine_live_views(to: &str, to_tables: &[TableInfo], views: &[String]) -> MeResult<()> {
-    let dst = quoted_ident("schema", to)?;
     for t in to_tables {
-        let name = quoted_ident("table", &t.name)?;
-        let columns = first_value::<String>(
-            "WITH tab AS (SELECT format('%I.%I', $1::text, $2::text)::regclass AS oid), \
-                  v AS (SELECT to_regclass(format('kg_live.%I', $2::text)) AS oid) \
-             SELECT string_agg(expr, ', ' ORDER BY ord) FROM ( \
-               SELECT va.attnum AS ord, CASE \
-                 WHEN ta.attname IS NULL THEN format('NULL::%s AS %I', format_type(va.atttypid, va.atttypmod), va.attname) \
-                 WHEN ta.atttypid = va.atttypid AND ta.atttypmod = va.atttypmod THEN format('%I', va.attname) \
-                 ELSE format('%I::%s AS %I', va.attname, format_type(va.atttypid, va.atttypmod), va.attname) END AS expr \
-               FROM v JOIN pg_catalog.pg_attribute va ON va.attrelid = v.oid AND va.attnum > 0 \
-               LEFT JOIN pg_catalog.pg_attribute ta ON ta.attrelid = (SELECT oid FROM tab) AND ta.attname = va.attname \
-                    AND ta.attnum > 0 AND NOT ta.attisdropped \
-               UNION ALL \
-               SELECT 100000 + ta.attnum, format('%I', ta.attname) FROM pg_catalog.pg_attribute ta \
-               WHERE ta.attrelid = (SELECT oid FROM tab) AND ta.attnum > 0 AND NOT ta.attisdropped \
-                 AND NOT EXISTS (SELECT 1 FROM v JOIN pg_catalog.pg_attribute va ON va.attrelid = v.oid AND va.attname = ta.attname)) s",
+        Spi::run_with_args(
+            "SELECT migration_engine.point_live_view($1, $2)",
             &[to.into(), t.name.as_str().into()],
-        )?
-        .ok_or_else(|| MeError::internal(format!("no columns for kg_live.{}", t.name)))?;
-        Spi::run(&format!(
-            "CREATE OR REPLACE VIEW kg_live.{name} WITH (security_invoker = true) AS SELECT {columns} FROM {dst}.{name}"
-        ))?;
-        if !views.contains(&t.name) {
-            // a new view gets the table's grants
-            run_generated(
-                "SELECT format('GRANT %s ON kg_live.%I TO %s', g.privilege_type, $2::text, \
-                        CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END) \
-                 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                 CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) g \
-                 WHERE n.nspname = $1 AND c.relname = $2 AND g.grantee <> c.relowner",
-                &[to.into(), t.name.as_str().into()],
-            )?;
-        }
+        )?;
     }
-    // views over tables the new schema does not have: the extension's own are kept
-    // (reading NULLs would be wrong, so they point at the old table until dropped by hand)
-    for v in views {
-        if !to_tables.iter().any(|t| &t.name == v) {
-            let member = first_value::<bool>(
-                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_depend WHERE objid = format('kg_live.%I', $1::text)::regclass AND deptype = 'e')",
-                &[v.as_str().into()],
-            )?
-            .unwrap_or(true);
-            if !member {
-                Spi::run(&format!("DROP VIEW kg_live.{}", quoted_ident("view", v)?))?;
-            }
-        }
+    for v in views
+        .iter()
+        .filter(|v| !to_tables.iter().any(|t| &t.name == *v))
+    {
+        Spi::run_with_args(
+            "SELECT migration_engine.drop_live_view($1)",
+            &[v.as_str().into()],
+        )?;
     }
     Ok(())
 }

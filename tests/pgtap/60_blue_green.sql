@@ -1,7 +1,7 @@
 -- Blue-green migrations: copy, migrate, validate, switch; switch back with the writes made
 -- since; guardrails and bad input. (Concurrent writers and notifications: tests/client.)
 BEGIN;
-SELECT plan(64);
+SELECT plan(69);
 
 INSERT INTO kg.temporal_entities (entity_id, entity_type, content)
 SELECT md5('e' || g)::uuid, 'Person', jsonb_build_object('name', 'person ' || g, 'age', g % 90)
@@ -132,6 +132,24 @@ SELECT is((SELECT v->>'success' FROM f2), 'false', 'a failing validation: succes
 SELECT has_schema('blue3', 'keepTargetOnFailure leaves the target for inspection');
 SELECT is((SELECT count(*)::int FROM kg.temporal_entities WHERE content ? 'name' AND entity_type = 'Person' AND valid_to = 'infinity'), 501,
           'the active schema kept its data');
+
+-- a member of migration_admin who is no superuser and owns nothing of kg
+SELECT migration_engine.create_migration('{"name": "bg_admin", "version": "1", "forward": [
+    {"name": "c", "type": "SQL", "script": "ALTER TABLE temporal_entities ADD COLUMN by_admin int"}],
+  "rollback": [{"name": "r", "type": "SQL", "script": "SELECT 1"}]}');
+DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO me_admin_user', current_database()); END $$;
+-- the user table of the data schema is the deployer's to read and copy, as kg's own are
+GRANT ALL ON kg.notes TO migration_admin;
+GRANT ALL ON SEQUENCE kg.notes_id_seq TO migration_admin;
+SET ROLE me_admin_user;
+SELECT is((SELECT migration_engine.execute_blue_green_migration(
+            (SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = 'bg_admin'), 'by_admin')->>'success'),
+          'true', 'a migration_admin member who owns none of kg runs a blue-green migration');
+SELECT is(migration_engine.active_schema(), 'by_admin', 'and switches');
+SELECT lives_ok($$SELECT migration_engine.upsert_entity('Person', '{"name": "admin was here"}', md5('adm')::uuid)$$, 'writes go to the new schema');
+SELECT is((SELECT migration_engine.switch_back()->>'new_schema'), 'kg', 'and back, with the write');
+SELECT is((SELECT count(*)::int FROM kg.temporal_entities WHERE entity_id = md5('adm')::uuid), 1, 'the write came back to kg');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
