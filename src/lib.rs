@@ -18,6 +18,7 @@ mod pipeline;
 mod safety;
 mod schema;
 mod spi;
+mod timing;
 
 extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
 extension_sql_file!(

@@ -89,6 +89,20 @@ pub fn set_capture(schema: &str, t: &TableInfo, mode: &str) -> MeResult<()> {
     set_trigger(schema, &t.name, "capture", Some(mode), &t.key)
 }
 
+/// Every keyed table of `schema` to capture `mode`, each with lock retries (its writers
+/// hold locks the trigger change must wait for).
+pub fn set_capture_all(schema: &str, mode: &str, o: &BlueGreenOptions) -> MeResult<()> {
+    for t in tables(schema)?.iter().filter(|t| !t.key.is_empty()) {
+        with_lock_retries(
+            &format!("set the capture trigger of {}", t.name),
+            o,
+            || Ok(()),
+            || set_capture(schema, t, mode),
+        )?;
+    }
+    Ok(())
+}
+
 /// One of the extension's own triggers on a table of a data schema (see
 /// migration_engine.set_extension_trigger).
 pub fn set_trigger(

@@ -5,6 +5,7 @@ use super::capture::{discard, set_capture, set_trigger, with_lock_retries};
 use super::copy::{tables, TableInfo};
 use crate::errors::{MeError, MeResult};
 use crate::spi::{audit, first_value, quoted_ident};
+use crate::timing::elapsed_ms;
 use migration_engine_core::rollout::blue_green::BlueGreenOptions;
 use pgrx::prelude::*;
 use serde_json::{json, Value};
@@ -150,13 +151,9 @@ pub fn switch(
     audit("schema_switched", "schema", to, detail)?;
     Ok(json!({
         "switched_at": switched_at,
-        "write_freeze_ms": ms(frozen),
+        "write_freeze_ms": elapsed_ms(frozen),
         "replayed_during_freeze": replayed,
         "freeze_attempts": lock_attempts + 1,
         "not_captured_tables": not_captured,
     }))
-}
-
-pub fn ms(since: Instant) -> f64 {
-    (since.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
 }

@@ -36,20 +36,24 @@ pub(crate) struct Rollout {
 
 fn load(name: &str, lock: bool) -> MeResult<Rollout> {
     let sql = format!(
-        "SELECT jsonb_build_array(migration_id, config, old_schema, new_schema, percentage, status, step_number, \
+        "SELECT migration_id, jsonb_build_array(NULL, config, old_schema, new_schema, percentage, status, step_number, \
                 extract(epoch FROM clock_timestamp() - started_at) / 60, extract(epoch FROM clock_timestamp() - step_started_at)) \
          FROM migration_engine.canary_rollouts WHERE migration_name = $1 {}",
         if lock { "FOR UPDATE" } else { "" }
     );
-    let row = first_value::<JsonB>(&sql, &[name.into()])?.map(|j| j.0).ok_or_else(|| {
-        MeError::undefined_object(format!("no canary for migration {name:?}"))
-            .hint("Start one with migration_engine.start_canary('{\"migrationName\": ...}'); see migration_engine.canary_status.")
+    let found = Spi::connect_mut(|c| {
+        let t = c.update(&sql, Some(1), &[name.into()])?;
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let r = t.first();
+        Ok::<_, pgrx::spi::Error>(Some((r.get::<Uuid>(1)?, r.get::<JsonB>(2)?)))
     })?;
+    let Some((Some(id), Some(JsonB(row)))) = found else {
+        return Err(MeError::undefined_object(format!("no canary for migration {name:?}"))
+            .hint("Start one with migration_engine.start_canary('{\"migrationName\": ...}'); see migration_engine.canary_status."));
+    };
     let config = CanaryConfig::parse(&row[1]).map_err(|e| MeError::internal(e.to_string()))?;
-    let id = row[0]
-        .as_str()
-        .and_then(uuid_from_str)
-        .ok_or_else(|| MeError::internal("canary row without an id"))?;
     Ok(Rollout {
         id,
         name: name.to_string(),
@@ -62,19 +66,6 @@ fn load(name: &str, lock: bool) -> MeResult<Rollout> {
         elapsed_minutes: row[7].as_f64().unwrap_or(0.0),
         step_age_seconds: row[8].as_f64().unwrap_or(0.0),
     })
-}
-
-/// A uuid from its text form (pgrx's Uuid has no parser).
-fn uuid_from_str(s: &str) -> Option<Uuid> {
-    let hex: String = s.chars().filter(|c| *c != '-').collect();
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut bytes = [0u8; 16];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(Uuid::from_bytes(bytes))
 }
 
 fn require_live(r: &Rollout) -> MeResult<()> {

@@ -3,7 +3,7 @@
 //! most: replays the old version's writes into the new one, and calls advance_canary
 //! once the current step has had `stabilizationSeconds` to settle. It stops when the
 //! canary is over, or when the canary never became visible (its start rolled back).
-use super::{tick, uuid_from_str, Tick};
+use super::{tick, Tick};
 use crate::spi::subxact::{atomically, Aborted};
 use pgrx::bgworkers::{
     BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags,
@@ -37,19 +37,22 @@ pub fn start(id: Uuid) -> Option<i32> {
     worker.wait_for_startup().ok()
 }
 
-fn parse_extra(extra: &str) -> Option<(String, Uuid)> {
-    let (db, id) = extra.split_once('\u{1}')?;
-    Some((db.to_string(), uuid_from_str(id)?))
-}
-
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn migration_engine_canary_worker(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    let Some((db, id)) = parse_extra(BackgroundWorker::get_extra()) else {
+    let Some((db, id)) = BackgroundWorker::get_extra().split_once('\u{1}') else {
         return;
     };
-    BackgroundWorker::connect_worker_to_spi(Some(&db), None);
+    let id = id.to_string();
+    BackgroundWorker::connect_worker_to_spi(Some(db), None);
+    let Some(id) = BackgroundWorker::transaction(|| {
+        Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[id.as_str().into()])
+            .ok()
+            .flatten()
+    }) else {
+        return;
+    };
     let started = Instant::now();
     loop {
         if BackgroundWorker::sigterm_received() {

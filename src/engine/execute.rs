@@ -355,7 +355,7 @@ fn result_json(
             "validation": validation.iter().map(StepResult::to_json).collect::<Vec<_>>(),
         },
         "affected_entities": affected,
-        "duration_ms": (clock.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+        "duration_ms": crate::timing::elapsed_ms(clock),
         "dry_run": opts.dry_run,
     });
     if let Some(e) = error {

@@ -35,7 +35,7 @@ pub fn timed_report(migration_name: &str, options: &Value) -> MeResult<(SafetyRe
     for check in CHECKS {
         let clock = std::time::Instant::now();
         let outcome = crate::spi::subxact::atomically(|| check.run(&ctx));
-        timings.push((clock.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0);
+        timings.push(crate::timing::elapsed_ms(clock));
         results.push(match outcome {
             Ok(r) => r,
             Err(crate::spi::subxact::Aborted::Returned(e)) => {

@@ -1,0 +1,158 @@
+//! The switch on its own, the switch back, and dropping an inactive data schema.
+use super::capture::{discard, replay, set_capture_all};
+use super::copy::{self};
+use super::switch::switch;
+use super::{
+    claim_exclusive, require_data_schema, require_read_committed, schema_exists, PgResult,
+};
+use crate::errors::{MeError, MeResult};
+use crate::spi::{audit, data_schema, first_value, quietly, quoted_ident};
+use crate::timing::elapsed_ms;
+use migration_engine_core::rollout::blue_green::BlueGreenOptions;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+use std::time::Instant;
+
+/// The atomic switch on its own: make `new_schema` the active data schema. When it is
+/// the previous schema (a switch back), the writes made since the last switch are
+/// replayed into it first.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn switch_active_schema(
+    new_schema: &str,
+    options: default!(JsonB, "'{}'::jsonb"),
+) -> PgResult<JsonB> {
+    Ok(JsonB(quietly(|| switch_to(new_schema, &options.0))?))
+}
+
+/// Back to the previous data schema (the rollback of a blue-green migration), with the
+/// writes made since the switch replayed into it.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn switch_back(options: default!(JsonB, "'{}'::jsonb")) -> PgResult<JsonB> {
+    let previous = first_value::<String>(
+        "SELECT previous_schema FROM migration_engine.active_schema_version WHERE id = 1",
+        &[],
+    )?;
+    let Some(previous) = previous else {
+        return Err(MeError::prerequisite("there is no previous schema to switch back to")
+            .hint("switch_back() undoes a blue-green migration or a schema switch; none has happened.")
+            .into());
+    };
+    if !schema_exists(&previous)? {
+        return Err(MeError::prerequisite(format!(
+            "the previous schema {previous:?} no longer exists"
+        ))
+        .hint("It was dropped with drop_inactive_schema(); a switch back is no longer possible.")
+        .into());
+    }
+    Ok(JsonB(quietly(|| switch_to(&previous, &options.0))?))
+}
+
+fn switch_to(new_schema: &str, options: &Value) -> MeResult<Value> {
+    let clock = Instant::now();
+    let o = BlueGreenOptions::parse(options).map_err(MeError::invalid_parameter)?;
+    require_data_schema(new_schema)?;
+    require_read_committed()?;
+    let current = data_schema()?;
+    if new_schema == current {
+        return Err(MeError::invalid_parameter(format!(
+            "{new_schema:?} is already the active data schema"
+        )));
+    }
+    claim_exclusive()?;
+    let previous = first_value::<String>(
+        "SELECT previous_schema FROM migration_engine.active_schema_version WHERE id = 1",
+        &[],
+    )?;
+    // writes since the last switch are replayed only into the schema they came from
+    let replays = previous.as_deref() == Some(new_schema);
+    if !replays {
+        discard(&current)?;
+    }
+    let switched = switch(&current, new_schema, None, &o, || {
+        if replays {
+            replay(&current, new_schema, o.replay_batch, false, &mut || Ok(()))
+        } else {
+            Ok(0)
+        }
+    })?;
+    Ok(json!({
+        "success": true,
+        "previous_schema": current,
+        "new_schema": new_schema,
+        "switched_at": switched["switched_at"],
+        "replayed": replays,
+        "replayed_rows": switched["replayed_during_freeze"],
+        "write_freeze_ms": switched["write_freeze_ms"],
+        "total_ms": elapsed_ms(clock),
+        "freeze_attempts": switched["freeze_attempts"],
+        "warning": if replays { Value::Null } else {
+            json!("writes made to the old schema since the new one was built are not replayed: switch only to a schema you keep in sync")
+        },
+    }))
+}
+
+/// Drop a data schema that is not active (the old side of a blue-green migration).
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn drop_inactive_schema(name: &str) -> PgResult<JsonB> {
+    Ok(JsonB(quietly(|| drop_schema(name))?))
+}
+
+fn drop_schema(name: &str) -> MeResult<Value> {
+    require_data_schema(name)?;
+    let current = data_schema()?;
+    if name == current {
+        return Err(MeError::new(
+            PgSqlErrorCode::ERRCODE_OBJECT_IN_USE,
+            format!("{name:?} is the active data schema and cannot be dropped"),
+        )
+        .hint("Switch to another schema first."));
+    }
+    claim_exclusive()?;
+    let o = BlueGreenOptions::default();
+    let was_previous = first_value::<bool>(
+        "SELECT previous_schema IS NOT DISTINCT FROM $1 FROM migration_engine.active_schema_version WHERE id = 1",
+        &[name.into()],
+    )?
+    .unwrap_or(false);
+    let mut closed_window = 0;
+    if was_previous {
+        // the switch-back window closes: stop logging writes to the active schema
+        closed_window = discard(&current)?;
+        set_capture_all(&current, "gated", &o)?;
+        Spi::run(
+            "UPDATE migration_engine.active_schema_version SET previous_schema = NULL WHERE id = 1",
+        )?;
+    }
+    discard(name)?;
+    // objects the extension created (kg itself) are released from it before the drop
+    copy::run_generated(
+        "SELECT format('ALTER EXTENSION migration_engine DROP %s %s', \
+                CASE c.relkind WHEN 'r' THEN 'TABLE' WHEN 'v' THEN 'VIEW' WHEN 'S' THEN 'SEQUENCE' END, \
+                format('%I.%I', n.nspname, c.relname)) \
+         FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.objid AND d.classid = 'pg_class'::regclass \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE d.deptype = 'e' AND n.nspname = $1 AND c.relkind IN ('r', 'v', 'S') \
+         UNION ALL \
+         SELECT format('ALTER EXTENSION migration_engine DROP SCHEMA %I', n.nspname) \
+         FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_namespace n ON n.oid = d.objid AND d.classid = 'pg_namespace'::regclass \
+         WHERE d.deptype = 'e' AND n.nspname = $1",
+        &[name.into()],
+    )?;
+    Spi::run(&format!(
+        "DROP SCHEMA {} CASCADE",
+        quoted_ident("schema", name)?
+    ))?;
+    audit(
+        "schema_dropped",
+        "schema",
+        name,
+        json!({"was_previous": was_previous, "switch_back_changes_discarded": closed_window}),
+    )?;
+    Ok(
+        json!({"success": true, "dropped": name, "switch_back_possible": false, "was_previous": was_previous}),
+    )
+}
