@@ -105,6 +105,15 @@ BEGIN
              AND c.relname IN ('temporal_entities', 'temporal_relations')) <> 2 THEN
         RAISE EXCEPTION '% is not a table of a data schema', tbl USING ERRCODE = 'undefined_table';
     END IF;
+    IF kind = 'capture' AND EXISTS (SELECT 1 FROM unnest(keys) k WHERE NOT EXISTS (
+            SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl::regclass AND a.attname = k AND a.attnum > 0 AND NOT a.attisdropped))
+    THEN
+        RAISE EXCEPTION 'key columns % are not all columns of %', keys, tbl USING ERRCODE = 'undefined_column';
+    END IF;
+    IF kind = 'retire' AND schema_name = (SELECT a."current_schema" FROM active_schema_version a WHERE a.id = 1) THEN
+        RAISE EXCEPTION 'the active data schema % cannot be retired', schema_name
+            USING ERRCODE = 'object_in_use', HINT = 'Switch to another schema first: the switch retires the old one.';
+    END IF;
     IF kind = 'capture' AND arg IN ('gated', 'always') AND cardinality(keys) > 0 THEN
         EXECUTE format('DROP TRIGGER IF EXISTS me_capture_change ON %s', tbl);
         EXECUTE format('CREATE TRIGGER me_capture_change AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW %s '
@@ -138,10 +147,11 @@ COMMENT ON SCHEMA kg_live IS 'migration_engine: views over the active data schem
 CREATE VIEW kg_live.temporal_entities WITH (security_invoker = true) AS SELECT * FROM kg.temporal_entities;
 CREATE VIEW kg_live.temporal_relations WITH (security_invoker = true) AS SELECT * FROM kg.temporal_relations;
 GRANT USAGE ON SCHEMA kg_live TO PUBLIC;
-GRANT ALL ON ALL TABLES IN SCHEMA kg_live TO migration_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA kg_live TO migration_admin;
 
--- Point kg_live's view of a table at that table of the data schema `schema_name` (the
--- switch does this for its caller, who need not own the views). An existing view keeps
+-- Point kg_live's view of a table at that table of the data schema `schema_name`, which
+-- must be the active one: kg_live shows the active schema and nothing else. Called by
+-- adopt_active_schema() (below) when the active schema changes; the owner's alone. An existing view keeps
 -- its columns, so CREATE OR REPLACE always applies and clients' prepared statements keep
 -- working: a column the new table lacks reads NULL, a column whose type changed is cast
 -- back, new columns are appended. A new view gets the table's grants (and migration_admin
@@ -159,6 +169,11 @@ BEGIN
                          AND c.relname IN ('temporal_entities', 'temporal_relations')) <> 2 THEN
         RAISE EXCEPTION '%.% is not a table of a data schema', schema_name, table_name USING ERRCODE = 'undefined_table';
     END IF;
+    IF schema_name IS DISTINCT FROM (SELECT a."current_schema" FROM active_schema_version a WHERE a.id = 1) THEN
+        RAISE EXCEPTION 'kg_live shows the active data schema only, not %', schema_name
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Switch schemas with migration_engine.switch_active_schema(name): kg_live follows the switch.';
+    END IF;
     SELECT string_agg(expr, ', ' ORDER BY ord) INTO cols FROM (
         SELECT va.attnum AS ord, CASE
                  WHEN ta.attname IS NULL THEN format('NULL::%s AS %I', format_type(va.atttypid, va.atttypmod), va.attname)
@@ -174,9 +189,9 @@ BEGIN
     EXECUTE format('CREATE OR REPLACE VIEW kg_live.%I WITH (security_invoker = true) AS SELECT %s FROM %s',
                    table_name, cols, tab);
     IF live_view IS NULL THEN
-        EXECUTE format('GRANT ALL ON kg_live.%I TO migration_admin', table_name);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON kg_live.%I TO migration_admin', table_name);
         FOR g IN SELECT a.privilege_type, a.grantee FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
-                 WHERE c.oid = tab AND a.grantee <> c.relowner LOOP
+                 WHERE c.oid = tab AND a.grantee <> c.relowner AND a.privilege_type NOT IN ('TRIGGER', 'TRUNCATE') LOOP
             EXECUTE format('GRANT %s ON kg_live.%I TO %s', g.privilege_type, table_name,
                            CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END);
         END LOOP;
@@ -191,11 +206,149 @@ RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = migration_engin
 DECLARE
     live_view regclass := to_regclass(format('kg_live.%I', view_name));
 BEGIN
-    IF live_view IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_depend WHERE objid = live_view AND deptype = 'e') THEN
+    IF live_view IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_depend WHERE objid = live_view AND deptype = 'e')
+       AND to_regclass(format('%I.%I', (SELECT a."current_schema" FROM active_schema_version a WHERE a.id = 1), view_name)) IS NULL THEN
         EXECUTE format('DROP VIEW %s', live_view);
     END IF;
 END
 $$;
+
+-- Functions that objects of `nsp` (column defaults, constraints, triggers, policies,
+-- index expressions, view rules) call: whoever writes to or reads those tables runs them.
+CREATE FUNCTION migration_engine.routines_called_by_schema(nsp oid)
+RETURNS TABLE (routine oid, called_by text) LANGUAGE sql STABLE
+SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+    SELECT DISTINCT d.refobjid, pg_describe_object(d.classid, d.objid, d.objsubid)
+    FROM pg_depend d
+    WHERE d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n'
+      AND CASE d.classid
+            WHEN 'pg_attrdef'::regclass THEN EXISTS (SELECT 1 FROM pg_attrdef x JOIN pg_class c ON c.oid = x.adrelid
+                                                      WHERE x.oid = d.objid AND c.relnamespace = nsp)
+            WHEN 'pg_constraint'::regclass THEN EXISTS (SELECT 1 FROM pg_constraint x WHERE x.oid = d.objid AND x.connamespace = nsp)
+            WHEN 'pg_trigger'::regclass THEN EXISTS (SELECT 1 FROM pg_trigger x JOIN pg_class c ON c.oid = x.tgrelid
+                                                      WHERE x.oid = d.objid AND c.relnamespace = nsp)
+            WHEN 'pg_policy'::regclass THEN EXISTS (SELECT 1 FROM pg_policy x JOIN pg_class c ON c.oid = x.polrelid
+                                                     WHERE x.oid = d.objid AND c.relnamespace = nsp)
+            WHEN 'pg_rewrite'::regclass THEN EXISTS (SELECT 1 FROM pg_rewrite x JOIN pg_class c ON c.oid = x.ev_class
+                                                      WHERE x.oid = d.objid AND c.relnamespace = nsp)
+            WHEN 'pg_class'::regclass THEN EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = d.objid AND c.relnamespace = nsp)
+            ELSE false END
+$$;
+
+-- The active data schema is the extension owner's, as kg is: the graph's writers (the
+-- owner among them) write there, and a trigger, default or policy fires with the rights
+-- of whoever writes. So when a schema becomes active (a blue-green switch, a canary's
+-- finalize, switch_back, or a direct UPDATE of active_schema_version):
+--   1. it is refused (42501) if its tables call a function owned by a role that is not
+--      a superuser, unless the previous active schema called that function too (the
+--      blue-green copy carries the old schema's own triggers and defaults);
+--   2. its schema, tables and sequences become the owner's (views stay their owner's:
+--      a view runs with its owner's rights, and must not gain the owner's);
+--   3. migration_admin gets the same rights as on kg (rows, not TRIGGER or TRUNCATE);
+--   4. kg_live is pointed at it.
+-- It acts on the active schema only, so calling it outside a switch changes nothing that
+-- the switch would not have made so.
+CREATE FUNCTION migration_engine.adopt_active_schema()
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    a record;
+    nsp oid;
+    prev oid;
+    bad text;
+    adopted text[] := '{}';
+    r record;
+    me oid := (SELECT oid FROM pg_roles WHERE rolname = current_user);
+BEGIN
+    SELECT * INTO a FROM active_schema_version WHERE id = 1;
+    SELECT oid INTO nsp FROM pg_namespace WHERE nspname = a."current_schema";
+    SELECT oid INTO prev FROM pg_namespace WHERE nspname = a.previous_schema;
+    IF nsp IS NULL OR a."current_schema" IN ('pg_catalog', 'information_schema', 'migration_engine', 'kg_live', 'public')
+       OR a."current_schema" LIKE 'pg\_%'
+       OR (SELECT count(*) FROM pg_class c WHERE c.relnamespace = nsp AND c.relkind = 'r'
+             AND c.relname IN ('temporal_entities', 'temporal_relations')) <> 2 THEN
+        RAISE EXCEPTION 'schema % cannot be the active data schema: it is not a data schema', a."current_schema"
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A data schema holds the tables temporal_entities and temporal_relations (see execute_blue_green_migration).';
+    END IF;
+    SELECT string_agg(format('%s calls %s, owned by %s', n.called_by, n.routine::regprocedure, pg_get_userbyid(p.proowner)), '; ')
+    INTO bad
+    FROM routines_called_by_schema(nsp) n
+    JOIN pg_proc p ON p.oid = n.routine
+    JOIN pg_roles o ON o.oid = p.proowner
+    WHERE NOT o.rolsuper
+      AND (prev IS NULL OR n.routine NOT IN (SELECT routine FROM routines_called_by_schema(prev)));
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'schema % cannot become the active data schema: %', a."current_schema", bad
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Those functions would run with the rights of whoever writes to or reads the graph.',
+                  HINT = 'Remove them from the schema''s tables, or have a superuser review and own them (ALTER FUNCTION ... OWNER TO ...).';
+    END IF;
+    IF (SELECT nspowner FROM pg_namespace WHERE oid = nsp) <> me THEN
+        EXECUTE format('ALTER SCHEMA %I OWNER TO %I', a."current_schema", current_user);
+        adopted := adopted || a."current_schema";
+    END IF;
+    FOR r IN SELECT c.relname, c.relkind FROM pg_class c
+             WHERE c.relnamespace = nsp AND c.relkind IN ('r', 'p', 'S') AND c.relowner <> me
+               -- a sequence owned by a column follows its table
+               AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                                      AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
+             ORDER BY c.relkind DESC, c.relname
+    LOOP
+        EXECUTE format('ALTER %s %I.%I OWNER TO %I', CASE r.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+                       a."current_schema", r.relname, current_user);
+        adopted := adopted || format('%I.%I', a."current_schema", r.relname);
+    END LOOP;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO migration_admin', a."current_schema");
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO migration_admin', a."current_schema");
+    EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO migration_admin', a."current_schema");
+    FOR r IN SELECT c.relname FROM pg_class c WHERE c.relnamespace = nsp AND c.relkind = 'r' ORDER BY c.relname LOOP
+        PERFORM point_live_view(a."current_schema", r.relname);
+    END LOOP;
+    FOR r IN SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'kg_live'::regnamespace AND c.relkind = 'v' LOOP
+        PERFORM drop_live_view(r.relname);
+    END LOOP;
+    RETURN jsonb_build_object('schema', a."current_schema", 'adopted', to_jsonb(adopted));
+END
+$$;
+
+-- drop_inactive_schema for a schema the owner adopted while it was active: only an
+-- inactive data schema that is not the extension's own (kg), and never the active one.
+CREATE FUNCTION migration_engine.drop_adopted_schema(schema_name text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    nsp oid := (SELECT oid FROM pg_namespace WHERE nspname = schema_name);
+BEGIN
+    IF nsp IS NULL OR schema_name = (SELECT a."current_schema" FROM active_schema_version a WHERE a.id = 1)
+       OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = nsp AND d.deptype = 'e')
+       OR (SELECT nspowner FROM pg_namespace WHERE oid = nsp) <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+       OR (SELECT count(*) FROM pg_class c WHERE c.relnamespace = nsp AND c.relkind = 'r'
+             AND c.relname IN ('temporal_entities', 'temporal_relations')) <> 2 THEN
+        RAISE EXCEPTION 'schema % is not an inactive data schema adopted by the extension', schema_name
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Only inactive data schemas can be dropped (migration_engine.drop_inactive_schema); kg itself needs the extension''s owner.';
+    END IF;
+    EXECUTE format('DROP SCHEMA %I CASCADE', schema_name);
+END
+$$;
+
+-- Fires for every change of the active schema, whoever makes it: kg_live and ownership
+-- follow (adopt_active_schema), and the change is audited with who made it (this
+-- function runs as the caller).
+CREATE FUNCTION migration_engine.on_active_schema_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    adopted jsonb := migration_engine.adopt_active_schema();
+BEGIN
+    INSERT INTO audit_log (operation, object_type, object_name, migration_id, from_status, to_status, detail)
+    VALUES ('active_schema_changed', 'schema', NEW."current_schema", NEW.migration_id, OLD."current_schema",
+            NEW."current_schema", adopted);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER active_schema_changed
+    AFTER UPDATE OF "current_schema" ON migration_engine.active_schema_version
+    FOR EACH ROW WHEN (NEW."current_schema" IS DISTINCT FROM OLD."current_schema")
+    EXECUTE FUNCTION migration_engine.on_active_schema_change();
 
 -- What a blue-green deployment looks like now.
 CREATE VIEW migration_engine.blue_green_status AS

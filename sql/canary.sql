@@ -17,7 +17,9 @@ CREATE TABLE migration_engine.canary_rollouts (
     last_score      double precision,
     last_evaluation jsonb,
     reason          text,
-    worker_pid      integer
+    worker_pid      integer,
+    -- the role the background worker runs as: whoever started (or resumed) the canary
+    worker_role     text
 );
 COMMENT ON TABLE migration_engine.canary_rollouts IS 'One row per canary migration: its split, its state, its last evaluation';
 
@@ -27,7 +29,8 @@ CREATE TABLE migration_engine.canary_metrics (
     step_number  integer NOT NULL,
     percentage   integer NOT NULL,
     metric       text NOT NULL CHECK (metric ~ '^[A-Za-z_][A-Za-z0-9_]*$'),
-    value        double precision NOT NULL,
+    value        double precision NOT NULL
+                 CONSTRAINT value_in_metric_range CHECK (migration_engine.canary_metric_value_ok(metric, value)),
     version      text NOT NULL DEFAULT 'new' CHECK (version IN ('new', 'old')),
     source       text NOT NULL DEFAULT 'client' CHECK (source IN ('client', 'extension')),
     recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -54,5 +57,6 @@ SELECT r.migration_name,
                                                      'at', s.started_at, 'details', s.new_value)
                                   ORDER BY s.started_at, s.step_number)
                  FROM migration_engine.migration_execution_state s
-                 WHERE s.migration_id = r.migration_id AND s.direction = 'canary'), '[]'::jsonb) AS history
+                 WHERE s.migration_id = r.migration_id AND s.direction = 'canary'), '[]'::jsonb) AS history,
+       r.worker_role
 FROM migration_engine.canary_rollouts r;

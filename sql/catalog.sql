@@ -8,6 +8,10 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'migration_admin') THEN
         CREATE ROLE migration_admin NOLOGIN;
     END IF;
+    -- who may record canary observations (they steer a rollout) without running migrations
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'canary_metrics_writer') THEN
+        CREATE ROLE canary_metrics_writer NOLOGIN;
+    END IF;
 END
 $$;
 
@@ -150,6 +154,39 @@ $$;
 CREATE TRIGGER schema_versions_immutable
     BEFORE UPDATE ON migration_engine.schema_versions
     FOR EACH ROW EXECUTE FUNCTION migration_engine.forbid_schema_version_edit();
+
+-- A migration is immutable once created: what it is (name, definition, checksum, scripts,
+-- dependencies) and who made it when. Only its run state may change, and its execution
+-- log only grows. The engine's functions never do otherwise; this holds the same for a
+-- direct UPDATE by a migration_admin member (who may update the run state columns).
+CREATE FUNCTION migration_engine.forbid_migration_edit() RETURNS trigger
+LANGUAGE plpgsql SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+BEGIN
+    IF (NEW.migration_id, NEW.migration_name, NEW.version, NEW.description, NEW.migration_type,
+        NEW.forward_script, NEW.rollback_script, NEW.validation_script, NEW.depends_on,
+        NEW.priority, NEW.metadata, NEW.definition, NEW.checksum, NEW.created_at, NEW.created_by)
+       IS DISTINCT FROM
+       (OLD.migration_id, OLD.migration_name, OLD.version, OLD.description, OLD.migration_type,
+        OLD.forward_script, OLD.rollback_script, OLD.validation_script, OLD.depends_on,
+        OLD.priority, OLD.metadata, OLD.definition, OLD.checksum, OLD.created_at, OLD.created_by) THEN
+        RAISE EXCEPTION 'migration % is immutable once created: only its run state may change', OLD.migration_name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Create a new migration (a new name, depending on this one) with migration_engine.create_migration(definition).';
+    END IF;
+    IF NEW.execution_log IS DISTINCT FROM OLD.execution_log
+       AND (SELECT coalesce(jsonb_agg(e ORDER BY i), '[]'::jsonb)
+            FROM jsonb_array_elements(NEW.execution_log) WITH ORDINALITY AS x(e, i)
+            WHERE i <= jsonb_array_length(OLD.execution_log)) IS DISTINCT FROM OLD.execution_log THEN
+        RAISE EXCEPTION 'the execution log of migration % is append-only', OLD.migration_name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Entries are only ever appended (execution_log || new_entries).';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER knowledge_migrations_immutable
+    BEFORE UPDATE ON migration_engine.knowledge_migrations
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.forbid_migration_edit();
 
 CREATE TABLE migration_engine.active_schema_version (
     id                    integer PRIMARY KEY DEFAULT 1,

@@ -1,11 +1,19 @@
--- Who may do what (runs last in CREATE EXTENSION).
+-- Who may do what (runs last in CREATE EXTENSION). docs/SECURITY.md has the matrix.
+--
+-- Fail closed: every routine of the extension starts executable by nobody but its owner,
+-- and is then granted from one of three reviewed lists below. A routine on no list stays
+-- the owner's (trigger functions, and the helpers the extension's own triggers call).
+-- tests/pgtap/80_security.sql fails when a routine is on no list or a name here is unknown.
 --
 -- Reading: everyone may read the catalog (migrations, steps, schema versions, audit) and
 -- call the read-only functions (diffs, plans, graphs, as-of reads).
 -- Changing: only the extension owner (a superuser) and members of migration_admin may
 -- create, run, roll back or switch anything: those functions run arbitrary SQL or move
--- the whole graph, so EXECUTE is revoked from PUBLIC for them.
--- Graph data: the kg tables follow ordinary table privileges; migration_admin gets all.
+-- the whole graph.
+-- Graph data: the kg tables follow ordinary table privileges; migration_admin may read
+-- and write rows, but not TRUNCATE them (history and the blue-green capture would lose
+-- them unseen) nor create TRIGGERs on them (a trigger fires as whoever writes, the
+-- owner included).
 GRANT USAGE ON SCHEMA migration_engine TO PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA migration_engine TO PUBLIC;
 GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
@@ -23,8 +31,11 @@ GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
 GRANT INSERT ON migration_engine.audit_log TO migration_admin;
 REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
 
--- canary metrics are recorded through record_canary_metric (security definer)
+-- canaries: migration_admin runs them; canary_metrics_writer may only add observations
+-- (who and which source are stamped, not chosen: no column grant for them)
 GRANT INSERT, UPDATE, DELETE ON migration_engine.canary_rollouts, migration_engine.canary_metrics TO migration_admin;
+GRANT INSERT (migration_id, step_number, percentage, metric, value, version)
+    ON migration_engine.canary_metrics TO canary_metrics_writer;
 
 -- captured rows are graph data: not for everyone to read
 REVOKE ALL ON migration_engine.change_log FROM PUBLIC;
@@ -35,30 +46,63 @@ GRANT SELECT ON ALL SEQUENCES IN SCHEMA migration_engine TO migration_admin;
 
 GRANT USAGE ON SCHEMA kg TO migration_admin;
 GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA kg TO migration_admin;
-GRANT ALL ON ALL TABLES IN SCHEMA kg TO migration_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA kg TO migration_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA kg_live TO migration_admin;
 
--- Functions that change state: owner and migration_admin only.
 DO $$
 DECLARE
-    f regprocedure;
+    -- read-only functions, and the graph functions (whose rights are the tables')
+    for_everyone text[] := ARRAY[
+        'active_schema', 'canary_route', 'compatibility_mode', 'detect_breaking_changes',
+        'entity_as_of', 'entity_history', 'evaluate_canary', 'is_type_compatible', 'lint_sql',
+        'migration_graph', 'migration_plan', 'safety_rules', 'validate_entities',
+        'deprecated_field_usage', 'canary_metric_value_ok',
+        'upsert_entity', 'upsert_relation', 'delete_entity', 'delete_relation'];
+    -- functions and procedures that change state or run user SQL
+    for_admins text[] := ARRAY[
+        'register_schema_version', 'activate_schema_version', 'set_compatibility_mode',
+        'add_field_backward_compatible', 'backfill_batch', 'deprecate_field', 'run_backfill',
+        'create_migration', 'execute_migration', 'rollback_migration', 'resume_migration',
+        'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step', 'run_migration',
+        'execute_pipeline', 'pipeline_begin', 'pipeline_batch', 'undo_pipeline_run', 'replay_dead_letters',
+        'pipeline_raise', 'run_pipeline',
+        'execute_blue_green_migration', 'switch_active_schema', 'switch_back', 'set_extension_trigger',
+        'drop_inactive_schema', 'validate_migration_safety', 'safety_report',
+        'start_canary', 'set_canary_percentage', 'advance_canary', 'pause_canary', 'resume_canary',
+        'abort_canary', 'record_canary_metric', 'adopt_active_schema',
+        'drop_adopted_schema'];
+    for_metric_writers text[] := ARRAY['record_canary_metric'];
+    -- the owner's alone: trigger functions and what only the extension's triggers call
+    for_nobody text[] := ARRAY[
+        'audit_append_only', 'audit_stamp', 'capture_change', 'check_one_active_schema_version',
+        'forbid_schema_version_edit', 'forbid_singleton_removal', 'refuse_write_to_retired_schema',
+        'point_live_view', 'drop_live_view', 'on_active_schema_change', 'forbid_migration_edit',
+        'routines_called_by_schema'];
+    f record;
+    unknown text[];
 BEGIN
+    SELECT array_agg(x) INTO unknown FROM unnest(for_everyone || for_admins || for_nobody) x
+    WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname = x
+                        AND p.pronamespace = 'migration_engine'::regnamespace);
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'grants.sql names routines that do not exist: %', unknown;
+    END IF;
+    EXECUTE 'REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA migration_engine FROM PUBLIC';
     FOR f IN
-        SELECT p.oid::regprocedure
+        SELECT p.oid::regprocedure AS sig, p.proname::text AS name,
+               CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END AS kind
         FROM pg_catalog.pg_proc p
-        JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = 'migration_engine' AND p.prokind = 'f'
-          AND p.proname = ANY (ARRAY[
-              'register_schema_version', 'activate_schema_version', 'set_compatibility_mode',
-              'add_field_backward_compatible', 'backfill_batch', 'deprecate_field',
-              'create_migration', 'execute_migration', 'rollback_migration', 'resume_migration',
-              'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step',
-              'execute_pipeline', 'pipeline_begin', 'pipeline_batch', 'undo_pipeline_run', 'replay_dead_letters', 'pipeline_raise',
-              'execute_blue_green_migration', 'switch_active_schema', 'switch_back', 'set_extension_trigger', 'point_live_view', 'drop_live_view',
-              'drop_inactive_schema', 'validate_migration_safety', 'safety_report', 'start_canary', 'set_canary_percentage', 'advance_canary',
-              'pause_canary', 'resume_canary', 'abort_canary'])
+        WHERE p.pronamespace = 'migration_engine'::regnamespace
     LOOP
-        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO migration_admin', f);
+        IF f.name = ANY (for_everyone) THEN
+            EXECUTE format('GRANT EXECUTE ON %s %s TO PUBLIC', f.kind, f.sig);
+        END IF;
+        IF f.name = ANY (for_admins) THEN
+            EXECUTE format('GRANT EXECUTE ON %s %s TO migration_admin', f.kind, f.sig);
+        END IF;
+        IF f.name = ANY (for_metric_writers) THEN
+            EXECUTE format('GRANT EXECUTE ON %s %s TO canary_metrics_writer', f.kind, f.sig);
+        END IF;
     END LOOP;
 END
 $$;

@@ -54,7 +54,7 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/canary.sql",
     name = "canary",
-    requires = ["catalog", "engine_catalog"]
+    requires = ["catalog", "engine_catalog", canary_metric_value_ok]
 );
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

@@ -142,10 +142,24 @@ fn drop_schema(name: &str) -> MeResult<Value> {
          WHERE d.deptype = 'e' AND n.nspname = $1",
         &[name.into()],
     )?;
-    Spi::run(&format!(
-        "DROP SCHEMA {} CASCADE",
-        quoted_ident("schema", name)?
-    ))?;
+    // a schema that was active was adopted by the extension's owner (see
+    // adopt_active_schema): its owner's helper drops it for migration_admin
+    let ours = first_value::<bool>(
+        "SELECT pg_catalog.pg_has_role(nspowner, 'USAGE') FROM pg_catalog.pg_namespace WHERE nspname = $1",
+        &[name.into()],
+    )?
+    .unwrap_or(true);
+    if ours {
+        Spi::run(&format!(
+            "DROP SCHEMA {} CASCADE",
+            quoted_ident("schema", name)?
+        ))?;
+    } else {
+        Spi::run_with_args(
+            "SELECT migration_engine.drop_adopted_schema($1)",
+            &[name.into()],
+        )?;
+    }
     audit(
         "schema_dropped",
         "schema",

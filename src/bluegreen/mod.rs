@@ -198,6 +198,11 @@ pub(crate) fn prepare(
         Ok(row) => row,
         Err(refused) => return Ok(refused),
     };
+    // the same safety gate as execute_migration: the steps run on a copy, but the
+    // data checks, the rollback checks and the hidden-SQL findings hold as much
+    if let Some(refusal) = crate::safety::gate(&name, o.force)? {
+        return Ok(refusal);
+    }
     let opts = RunOptions {
         migration_id: Some(row.id),
         ..opts

@@ -68,27 +68,6 @@ fn reinstate(schema: &str, t: &TableInfo) -> MeResult<()> {
     set_trigger(schema, &t.name, "reinstate", None, &[])
 }
 
-/// kg_live: one view per table of `to` (see migration_engine.point_live_view, which keeps
-/// an existing view's columns), none for tables `to` does not have.
-fn redefine_live_views(to: &str, to_tables: &[TableInfo], views: &[String]) -> MeResult<()> {
-    for t in to_tables {
-        Spi::run_with_args(
-            "SELECT migration_engine.point_live_view($1, $2)",
-            &[to.into(), t.name.as_str().into()],
-        )?;
-    }
-    for v in views
-        .iter()
-        .filter(|v| !to_tables.iter().any(|t| &t.name == *v))
-    {
-        Spi::run_with_args(
-            "SELECT migration_engine.drop_live_view($1)",
-            &[v.as_str().into()],
-        )?;
-    }
-    Ok(())
-}
-
 /// Switch the active data schema from `from` to `to`. `catch_up` replays what is left
 /// once writes are frozen (and between freeze attempts); it returns the rows replayed.
 pub fn switch(
@@ -115,14 +94,8 @@ pub fn switch(
     let replayed = catch_up()?;
     sync_sequences(from, to)?;
 
-    // the old schema: writes refused; the new one: writes accepted and logged, so
-    // switch_back() can bring them to the old one
-    for t in &from_tables {
-        retire(from, t, to)?;
-        if !t.key.is_empty() {
-            set_capture(from, t, "gated")?;
-        }
-    }
+    // the new schema: writes accepted and logged, so switch_back() can bring them to
+    // the old one
     discard(to)?;
     let mut not_captured = Vec::new();
     for t in &to_tables {
@@ -132,6 +105,8 @@ pub fn switch(
             set_capture(to, t, "always")?;
         }
     }
+    // the row's trigger (adopt_active_schema in sql/blue_green.sql) checks the new
+    // schema, makes it the extension owner's and points kg_live at it
     let switched_at = first_value::<String>(
         "UPDATE migration_engine.active_schema_version \
          SET \"current_schema\" = $1, previous_schema = $2, switched_at = clock_timestamp(), \
@@ -140,7 +115,13 @@ pub fn switch(
         &[to.into(), from.into(), migration_id.into()],
     )?
     .ok_or_else(|| MeError::internal("active_schema_version has no row"))?;
-    redefine_live_views(to, &to_tables, &views)?;
+    // the old schema, no longer active: writes refused
+    for t in &from_tables {
+        retire(from, t, to)?;
+        if !t.key.is_empty() {
+            set_capture(from, t, "gated")?;
+        }
+    }
     let detail = json!({"schema": to, "previous_schema": from, "switched_at": switched_at,
         "migration_id": migration_id.map(|u| u.to_string()), "views": "kg_live",
         "search_path": format!("{}, public", quoted_ident("schema", to)?)});

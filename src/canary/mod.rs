@@ -11,7 +11,8 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::{audit, data_schema, first_value, quoted_ident};
 use migration_engine_core::engine::state::MigrationStatus;
 use migration_engine_core::rollout::canary::{
-    evaluate, routes_to_new, routing_bucket, CanaryConfig, CanaryDecision, Evaluation,
+    evaluate, metric_value_problem, routes_to_new, routing_bucket, CanaryConfig, CanaryDecision,
+    Evaluation,
 };
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
@@ -188,7 +189,7 @@ fn start(raw: &Value) -> MeResult<Value> {
     let worker = worker::start(id);
     if let Some(pid) = worker {
         Spi::run_with_args(
-            "UPDATE migration_engine.canary_rollouts SET worker_pid = $2 WHERE migration_id = $1",
+            "UPDATE migration_engine.canary_rollouts SET worker_pid = $2, worker_role = current_user WHERE migration_id = $1",
             &[id.into(), pid.into()],
         )?;
     }
@@ -248,8 +249,11 @@ fn set_canary_percentage(migration_name: &str, percentage: i32) -> PgResult<Json
     ))
 }
 
-/// Record one observation of a metric for the canary's current step.
-#[pg_extern(volatile, security_definer)]
+/// Record one observation of a metric for the canary's current step. Runs with the
+/// caller's rights: members of migration_admin or canary_metrics_writer may record (an
+/// observation steers the rollout, so not everyone may). Values outside the metric's
+/// range are refused here, and by the table's CHECK for a direct INSERT.
+#[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn record_canary_metric(
     migration_name: &str,
@@ -264,18 +268,27 @@ fn record_canary_metric(
         ))
         .into());
     }
-    if !value.is_finite() {
-        return Err(MeError::invalid_parameter("a metric value must be a finite number").into());
+    if let Some(problem) = metric_value_problem(metric, value) {
+        return Err(MeError::invalid_parameter(problem)
+            .hint("Record the measured value: error_rate and data_consistency are fractions (0..1), response_time is milliseconds, throughput the new/old ratio.")
+            .into());
     }
     let r = load(migration_name, false)?;
     require_live(&r)?;
     Spi::run_with_args(
-        "INSERT INTO migration_engine.canary_metrics (migration_id, step_number, percentage, metric, value, version, recorded_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, session_user)",
+        "INSERT INTO migration_engine.canary_metrics (migration_id, step_number, percentage, metric, value, version) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
         &[r.id.into(), r.step.into(), r.percentage.into(), metric.into(), value.into(), version.into()],
     )
     .map_err(MeError::from)?;
     Ok(())
+}
+
+/// The CHECK of canary_metrics.value: the same rule as record_canary_metric's.
+#[pg_extern(immutable, parallel_safe, strict)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn canary_metric_value_ok(metric: &str, value: f64) -> bool {
+    metric_value_problem(metric, value).is_none()
 }
 
 /// Share of sampled current entities of the old version whose new version is there and
@@ -298,14 +311,15 @@ fn data_consistency(r: &Rollout) -> MeResult<f64> {
     .unwrap_or(1.0))
 }
 
-/// The seed's weighted score over the validation metrics: per metric, the mean of this
-/// step's observations of the new version, else its latest earlier one;
+/// The seed's weighted score over the validation metrics: per metric, the median of this
+/// step's observations of the new version (one outlier cannot swing it, and no sum can
+/// overflow), else its latest earlier one;
 /// data_consistency, when asked for and not recorded, measured here.
 fn score(r: &Rollout, record: bool) -> MeResult<(Evaluation, Value)> {
     let observed = first_value::<JsonB>(
         "SELECT coalesce(jsonb_object_agg(m, v) FILTER (WHERE v IS NOT NULL), '{}') FROM ( \
            SELECT m, coalesce( \
-             (SELECT avg(value) FROM migration_engine.canary_metrics \
+             (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM migration_engine.canary_metrics \
               WHERE migration_id = $1 AND metric = m AND version = 'new' AND step_number = $2), \
              (SELECT value FROM migration_engine.canary_metrics \
               WHERE migration_id = $1 AND metric = m AND version = 'new' ORDER BY id DESC LIMIT 1)) AS v \
@@ -528,6 +542,13 @@ fn resume_canary(migration_name: &str) -> PgResult<JsonB> {
     } else {
         None
     };
+    if let Some(pid) = worker {
+        Spi::run_with_args(
+            "UPDATE migration_engine.canary_rollouts SET worker_pid = $2, worker_role = current_user WHERE migration_id = $1",
+            &[r.id.into(), pid.into()],
+        )
+        .map_err(MeError::from)?;
+    }
     Ok(JsonB(
         json!({"migration_name": r.name, "status": "RUNNING", "percentage": r.percentage, "worker_pid": worker}),
     ))

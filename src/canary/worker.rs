@@ -3,6 +3,14 @@
 //! most: replays the old version's writes into the new one, and calls advance_canary
 //! once the current step has had `stabilizationSeconds` to settle. It stops when the
 //! canary is over, or when the canary never became visible (its start rolled back).
+//!
+//! Who it runs as: the role that started (or resumed) the canary, never the bootstrap
+//! superuser. Each tick replays writes through the migration's TRANSFORM steps, which
+//! the migration's author wrote: run as anyone else, they would be a way to borrow that
+//! role's rights. The worker logs in as the starter's session user (a role that may log
+//! in; PostgreSQL 15 refuses NOLOGIN roles to workers) and then takes the starter's
+//! current user the way a SECURITY DEFINER call does, so that no step can `SET ROLE` or
+//! `RESET ROLE` its way back to the login role.
 use super::{tick, Tick};
 use crate::spi::subxact::{atomically, Aborted};
 use pgrx::bgworkers::{
@@ -15,15 +23,22 @@ use std::time::{Duration, Instant};
 /// How long a worker waits for its canary's row to become visible.
 const START_GRACE: Duration = Duration::from_secs(60);
 
+/// The roles a worker started now runs as: (login role, current role) of this call.
+pub fn caller_roles() -> (pg_sys::Oid, pg_sys::Oid) {
+    unsafe { (pg_sys::GetSessionUserId(), pg_sys::GetUserId()) }
+}
+
 /// Start the worker for canary `id`; its pid, or None when no worker slot is free.
 pub fn start(id: Uuid) -> Option<i32> {
-    let dbname = unsafe {
-        std::ffi::CStr::from_ptr(pg_sys::get_database_name(pg_sys::MyDatabaseId))
-            .to_string_lossy()
-            .into_owned()
-    };
-    // the extra field is 128 bytes: database name (at most 63) and the canary's id
-    let extra = format!("{dbname}\u{1}{id}");
+    let (login, role) = caller_roles();
+    let db = unsafe { pg_sys::MyDatabaseId };
+    // the extra field is 128 bytes: three oids and the canary's id fit
+    let extra = format!(
+        "{}\u{1}{}\u{1}{}\u{1}{id}",
+        u32::from(db),
+        u32::from(login),
+        u32::from(role)
+    );
     let worker = BackgroundWorkerBuilder::new("migration_engine canary")
         .set_library("migration_engine")
         .set_function("migration_engine_canary_worker")
@@ -41,11 +56,20 @@ pub fn start(id: Uuid) -> Option<i32> {
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn migration_engine_canary_worker(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    let Some((db, id)) = BackgroundWorker::get_extra().split_once('\u{1}') else {
+    let extra = BackgroundWorker::get_extra().to_string();
+    let parts: Vec<&str> = extra.split('\u{1}').collect();
+    let oid = |s: &str| s.parse::<u32>().ok().map(pg_sys::Oid::from);
+    let [db, login, role, id] = parts[..] else {
+        return;
+    };
+    let (Some(db), Some(login), Some(role)) = (oid(db), oid(login), oid(role)) else {
         return;
     };
     let id = id.to_string();
-    BackgroundWorker::connect_worker_to_spi(Some(db), None);
+    BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), Some(login));
+    // Outside any transaction: each transaction starts from this user and an aborted
+    // one returns to it. SECURITY_LOCAL_USERID_CHANGE refuses SET ROLE for good.
+    unsafe { pg_sys::SetUserIdAndSecContext(role, pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32) };
     let Some(id) = BackgroundWorker::transaction(|| {
         Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[id.as_str().into()])
             .ok()

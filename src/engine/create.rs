@@ -20,6 +20,7 @@ fn create(definition: &serde_json::Value) -> MeResult<Uuid> {
             .detail(format!("code {} at {}", e.code(), e.path()))
             .hint("See docs/ENGINE.md for the definition format (name, version, type, dependsOn, forward, rollback, validation).")
     })?;
+    super::steps::require_expressions(&def)?;
     let sum = checksum(definition);
     if let Some((existing_sum, status)) = existing(&def.name)? {
         let same = existing_sum.as_deref() == Some(sum.as_str());

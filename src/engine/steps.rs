@@ -2,7 +2,9 @@
 //! subtransaction; a step that raises is rolled back alone.
 use crate::errors::{MeError, MeResult};
 use crate::spi::quoted_ident;
-use migration_engine_core::engine::definition::{FunctionArgs, Step, StepKind};
+use migration_engine_core::engine::definition::{
+    FunctionArgs, MigrationDefinition, Step, StepKind,
+};
 use pgrx::prelude::*;
 use serde_json::Value;
 use std::ffi::c_int;
@@ -114,8 +116,36 @@ fn with_step_settings<R>(
     Ok(r)
 }
 
+/// Refuse `text` unless it is one expression or query (see
+/// safety::require_one_expression): what `SELECT (<text>)::boolean` runs must be exactly
+/// the expression, never a statement hidden behind it.
+pub fn require_one_expression(what: &str, text: &str) -> MeResult<()> {
+    crate::safety::require_one_expression(what, text).map_err(|e| {
+        MeError::new(PgSqlErrorCode::ERRCODE_SYNTAX_ERROR, e).hint(
+            "Write a boolean expression or one query returning one boolean; put other statements in a SQL step.",
+        )
+    })
+}
+
+/// Every condition, VALIDATE script and validation rule of a definition is one expression.
+pub fn require_expressions(def: &MigrationDefinition) -> MeResult<()> {
+    for step in def.forward.iter().chain(&def.rollback) {
+        if let Some(c) = &step.condition {
+            require_one_expression(&format!("the condition of step {:?}", step.name), c)?;
+        }
+        if let StepKind::Validate { script } = &step.kind {
+            require_one_expression(&format!("VALIDATE step {:?}", step.name), script)?;
+        }
+    }
+    for rule in &def.validation {
+        require_one_expression(&format!("validation rule {:?}", rule.name), &rule.script)?;
+    }
+    Ok(())
+}
+
 /// Evaluate a step's `condition` (a SQL boolean expression). NULL counts as false.
 pub fn condition_holds(condition: &str, data_schema: &str, opts: &RunOptions) -> MeResult<bool> {
+    require_one_expression("a step condition", condition)?;
     let sql = format!("SELECT ({condition})::boolean");
     with_step_settings(data_schema, opts.lock_timeout_ms, || {
         Spi::get_one::<bool>(&sql)
@@ -195,6 +225,7 @@ fn run_function(
 }
 
 fn run_validate(name: &str, script: &str) -> MeResult<i64> {
+    require_one_expression(&format!("validation {name:?}"), script)?;
     let holds = Spi::get_one::<bool>(&format!("SELECT ({script})::boolean"))?;
     if holds != Some(true) {
         return Err(MeError::new(

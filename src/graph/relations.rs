@@ -25,6 +25,31 @@ fn upsert_relation(
     )?)
 }
 
+/// Both ends of an edge are current entities: an edge to nothing is refused, not
+/// stored. Their current versions are locked FOR SHARE until the write commits, so a
+/// concurrent delete_entity waits for it instead of leaving the edge dangling.
+fn require_endpoints(source: Uuid, target: Uuid) -> MeResult<()> {
+    let entities = data_table("temporal_entities")?;
+    let missing = first_value::<Vec<String>>(
+        &format!(
+            "WITH e AS (SELECT entity_id FROM {entities} \
+                        WHERE entity_id IN ($1, $2) AND valid_to = 'infinity' AND NOT is_deleted FOR SHARE) \
+             SELECT coalesce(array_agg(x::text), '{{}}') FROM unnest(ARRAY[$1, $2]) x \
+             WHERE x NOT IN (SELECT entity_id FROM e)"
+        ),
+        &[source.into(), target.into()],
+    )?
+    .unwrap_or_default();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(MeError::new(
+        PgSqlErrorCode::ERRCODE_FOREIGN_KEY_VIOLATION,
+        format!("a relation needs two current entities; no current entity has id {}", missing.join(", ")),
+    )
+    .hint("Create the entity first with migration_engine.upsert_entity (a deleted entity takes no new edges)."))
+}
+
 fn upsert(
     relation_type: &str,
     source: Uuid,
@@ -39,6 +64,7 @@ fn upsert(
         ));
     }
     let table = data_table("temporal_relations")?;
+    require_endpoints(source, target)?;
     let id = match relation_id {
         Some(id) => id,
         None => {

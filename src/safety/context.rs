@@ -1,9 +1,11 @@
 //! What the checks look at: the migration, its steps parsed by Postgres, the data schema.
-use super::parse::parse_step;
+use super::parse::{parse_step, require_one_expression};
 use crate::engine::catalog::{load, MigrationRow};
 use crate::errors::MeResult;
 use crate::spi::{data_schema, quoted_ident};
-use migration_engine_core::engine::definition::{Step, StepKind};
+use migration_engine_core::engine::definition::{
+    MigrationDefinition, Step, StepKind, ValidationRule,
+};
 use migration_engine_core::safety::StatementFacts;
 use pgrx::prelude::*;
 use serde_json::Value;
@@ -15,6 +17,9 @@ pub struct Context {
     pub rollback: Vec<StatementFacts>,
     /// (step name, parser message) of steps whose SQL does not parse
     pub forward_errors: Vec<(String, String)>,
+    /// (step or rule name, problem) of conditions and validations that are not one
+    /// expression (see parse::require_one_expression)
+    pub hidden_statements: Vec<(String, String)>,
     pub rollback_errors: Vec<(String, String)>,
     pub trial: bool,
     pub skip_integrity: bool,
@@ -23,12 +28,60 @@ pub struct Context {
 fn parse_steps(steps: &[Step]) -> (Vec<StatementFacts>, Vec<(String, String)>) {
     let mut facts = Vec::new();
     let mut errors = Vec::new();
+    let mut add =
+        |name: &str, sql: &str, in_transaction: bool| match parse_step(name, sql, in_transaction) {
+            Ok(f) => facts.extend(f),
+            Err(e) => errors.push((name.to_string(), e)),
+        };
     for step in steps {
-        if let StepKind::Sql { script } = &step.kind {
-            match parse_step(&step.name, script, step.transaction) {
-                Ok(f) => facts.extend(f),
-                Err(e) => errors.push((step.name.clone(), e)),
+        // conditions and VALIDATE scripts are analysed as what the engine runs, so SQL
+        // smuggled into one is seen like a step's
+        if let Some(c) = &step.condition {
+            add(&step.name, &format!("SELECT ({c})::boolean"), true);
+        }
+        match &step.kind {
+            StepKind::Sql { script } => add(&step.name, script, step.transaction),
+            StepKind::Validate { script } => {
+                add(&step.name, &format!("SELECT ({script})::boolean"), true)
             }
+            _ => {}
+        }
+    }
+    (facts, errors)
+}
+
+fn hidden_statements(def: &MigrationDefinition) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut check = |name: &str, what: String, text: &str| {
+        if let Err(e) = require_one_expression(&what, text) {
+            out.push((name.to_string(), e));
+        }
+    };
+    for step in def.forward.iter().chain(&def.rollback) {
+        if let Some(c) = &step.condition {
+            check(
+                &step.name,
+                format!("the condition of step {:?}", step.name),
+                c,
+            );
+        }
+        if let StepKind::Validate { script } = &step.kind {
+            check(&step.name, format!("VALIDATE step {:?}", step.name), script);
+        }
+    }
+    for r in &def.validation {
+        check(&r.name, format!("validation rule {:?}", r.name), &r.script);
+    }
+    out
+}
+
+fn parse_rules(rules: &[ValidationRule]) -> (Vec<StatementFacts>, Vec<(String, String)>) {
+    let mut facts = Vec::new();
+    let mut errors = Vec::new();
+    for r in rules {
+        match parse_step(&r.name, &format!("SELECT ({})::boolean", r.script), true) {
+            Ok(f) => facts.extend(f),
+            Err(e) => errors.push((r.name.clone(), e)),
         }
     }
     (facts, errors)
@@ -44,7 +97,11 @@ impl Context {
             quoted_ident("data schema", &schema)?
         );
         Spi::run_with_args("SELECT set_config('search_path', $1, true)", &[path.into()])?;
-        let (forward, forward_errors) = parse_steps(&migration.definition.forward);
+        let hidden_statements = hidden_statements(&migration.definition);
+        let (mut forward, mut forward_errors) = parse_steps(&migration.definition.forward);
+        let (rules, rule_errors) = parse_rules(&migration.definition.validation);
+        forward.extend(rules);
+        forward_errors.extend(rule_errors);
         let (rollback, rollback_errors) = parse_steps(&migration.definition.rollback);
         Spi::run(
             "SELECT set_config('search_path', 'migration_engine, pg_catalog, pg_temp', true)",
@@ -55,6 +112,7 @@ impl Context {
             forward,
             rollback,
             forward_errors,
+            hidden_statements,
             rollback_errors,
             trial: options
                 .get("trial")

@@ -4,6 +4,7 @@
 mod checks;
 mod context;
 mod parse;
+pub use parse::require_one_expression;
 
 pub use context::Context;
 

@@ -40,7 +40,7 @@ SELECT is((SELECT count(*) FROM migration_engine.entity_history((SELECT id FROM 
           'history holds both versions and the deletion');
 
 -- relations
-CREATE TEMP TABLE rel AS SELECT migration_engine.upsert_relation('KNOWS', (SELECT id FROM ids),
+CREATE TEMP TABLE rel AS SELECT migration_engine.upsert_relation('KNOWS', migration_engine.upsert_entity('Person', '{"name": "Alan"}'),
     (SELECT entity_id FROM kg.temporal_entities WHERE content->>'name' = 'Grace')) AS id;
 SELECT is((SELECT count(*) FROM kg.temporal_relations WHERE relation_id = (SELECT id FROM rel)), 1::bigint,
           'upsert_relation writes an edge');

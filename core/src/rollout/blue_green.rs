@@ -25,6 +25,9 @@ pub struct BlueGreenOptions {
     pub sequence_headroom: i64,
     /// Changes replayed per round (each round is one statement per table).
     pub replay_batch: u64,
+    /// Run even though the safety checks report critical issues (audited), as
+    /// execute_migration's `force`.
+    pub force: bool,
 }
 
 impl Default for BlueGreenOptions {
@@ -39,6 +42,7 @@ impl Default for BlueGreenOptions {
             skip_integrity: false,
             sequence_headroom: 10_000_000,
             replay_batch: 50_000,
+            force: false,
         }
     }
 }
@@ -62,6 +66,7 @@ impl BlueGreenOptions {
             match k.as_str() {
                 "keepTargetOnFailure" => o.keep_target_on_failure = flag()?,
                 "skipIntegrity" => o.skip_integrity = flag()?,
+                "force" => o.force = flag()?,
                 "maxLagRows" => o.max_lag_rows = whole(u64::from(u32::MAX))?,
                 "maxCatchUpRounds" => o.max_catch_up_rounds = whole(100_000)? as u32,
                 "switchLockTimeout" => o.switch_lock_timeout_ms = whole(60_000)?.max(1) as u32,
@@ -71,7 +76,7 @@ impl BlueGreenOptions {
                 "replayBatch" => o.replay_batch = whole(10_000_000)?.max(1),
                 other => {
                     return Err(format!(
-                        "unknown option {other:?}; known: keepTargetOnFailure, skipIntegrity, maxLagRows, \
+                        "unknown option {other:?}; known: keepTargetOnFailure, skipIntegrity, force, maxLagRows, \
                          maxCatchUpRounds, switchLockTimeout, switchRetries, timeout, sequenceHeadroom, replayBatch"
                     ))
                 }

@@ -91,6 +91,12 @@ impl SafetyCheck for PerformanceImpactCheck {
                 .with_details(json!({"step": step, "error": err})),
             );
         }
+        for (step, problem) in &ctx.hidden_statements {
+            issues.push(
+                Issue::new(Severity::Critical, "HIDDEN_STATEMENT", problem.clone())
+                    .with_details(json!({"step": step})),
+            );
+        }
         Ok(CheckResult::new(self.name(), issues))
     }
 }

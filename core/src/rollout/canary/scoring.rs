@@ -10,13 +10,22 @@ struct Evaluator {
     metric: &'static str,
     weight: f64,
     score: fn(f64) -> f64,
+    /// The values an observation may take (inclusive). A value outside is refused when
+    /// recorded: a negative error rate or latency is never a measurement, and would
+    /// raise the score of a failing canary.
+    range: (f64, f64),
 }
+
+/// The magnitude allowed for a metric that has no evaluator (reported, not scored):
+/// large enough for any counter, small enough that sums of many stay finite.
+pub const CUSTOM_METRIC_LIMIT: f64 = 1e12;
 
 const EVALUATORS: &[Evaluator] = &[
     // Fraction of failed requests: lower is better.
     Evaluator {
         metric: "error_rate",
         weight: 0.4,
+        range: (0.0, 1.0),
         score: |v| {
             if v < 0.01 {
                 1.0
@@ -31,6 +40,8 @@ const EVALUATORS: &[Evaluator] = &[
     Evaluator {
         metric: "response_time",
         weight: 0.3,
+        // an hour, in milliseconds
+        range: (0.0, 3_600_000.0),
         score: |v| {
             if v < 100.0 {
                 1.0
@@ -47,6 +58,7 @@ const EVALUATORS: &[Evaluator] = &[
     Evaluator {
         metric: "throughput",
         weight: 0.2,
+        range: (0.0, 1_000.0),
         score: |v| {
             if v > 0.95 {
                 1.0
@@ -61,6 +73,7 @@ const EVALUATORS: &[Evaluator] = &[
     Evaluator {
         metric: "data_consistency",
         weight: 0.1,
+        range: (0.0, 1.0),
         score: |v| if v > 0.99 { 1.0 } else { 0.0 },
     },
 ];
@@ -68,6 +81,24 @@ const EVALUATORS: &[Evaluator] = &[
 /// Names of the metrics that are scored.
 pub fn known_metrics() -> impl Iterator<Item = &'static str> {
     EVALUATORS.iter().map(|e| e.metric)
+}
+
+/// Why an observation of `metric` cannot be recorded, or None when it can.
+pub fn metric_value_problem(metric: &str, value: f64) -> Option<String> {
+    if !value.is_finite() {
+        return Some(format!("{metric} must be a finite number, not {value}"));
+    }
+    match EVALUATORS.iter().find(|e| e.metric == metric) {
+        Some(e) if value < e.range.0 || value > e.range.1 => Some(format!(
+            "{metric} must be between {} and {}, not {value}",
+            e.range.0, e.range.1
+        )),
+        Some(_) => None,
+        None if value.abs() > CUSTOM_METRIC_LIMIT => Some(format!(
+            "{metric} must be between -{CUSTOM_METRIC_LIMIT:e} and {CUSTOM_METRIC_LIMIT:e}, not {value}"
+        )),
+        None => None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -157,6 +188,54 @@ mod tests {
             assert_eq!(e.success, e.score >= 0.8);
         }
         assert!((evaluate(&metrics(cases[0].0), 0.8).score - 0.428571).abs() < 1e-6);
+    }
+
+    #[test]
+    fn observations_out_of_range_are_refused() {
+        for (m, v) in [
+            ("error_rate", -0.001),
+            ("error_rate", 1.5),
+            ("error_rate", -1000.0),
+            ("response_time", -1000.0),
+            ("response_time", 1e200),
+            ("throughput", -0.1),
+            ("data_consistency", 1.01),
+            ("queue_depth", 1e300),
+            ("queue_depth", f64::NAN),
+            ("error_rate", f64::INFINITY),
+        ] {
+            assert!(metric_value_problem(m, v).is_some(), "{m} = {v} accepted");
+        }
+        for (m, v) in [
+            ("error_rate", 0.0),
+            ("error_rate", 1.0),
+            ("response_time", 0.0),
+            ("response_time", 3_600_000.0),
+            ("throughput", 1.2),
+            ("data_consistency", 0.5),
+            ("queue_depth", -7.0),
+            ("queue_depth", 1e12),
+        ] {
+            assert_eq!(metric_value_problem(m, v), None, "{m} = {v} refused");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any observation that can be recorded gives a score in 0..=1: no recorded
+        /// value can push the score above what the evaluators allow.
+        #[test]
+        fn recordable_values_score_within_bounds(
+            er in proptest::num::f64::ANY, rt in proptest::num::f64::ANY,
+            tp in proptest::num::f64::ANY, dc in proptest::num::f64::ANY,
+        ) {
+            let m: BTreeMap<String, f64> = [("error_rate", er), ("response_time", rt), ("throughput", tp), ("data_consistency", dc)]
+                .into_iter()
+                .filter(|(k, v)| metric_value_problem(k, *v).is_none())
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            let e = evaluate(&m, 0.8);
+            proptest::prop_assert!((0.0..=1.0).contains(&e.score));
+        }
     }
 
     #[test]

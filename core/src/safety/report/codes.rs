@@ -55,6 +55,9 @@ issue_codes! {
     INVALID_ROLLBACK_SCRIPT => Some(("FIX_REQUIRED", Severity::Critical, "Fix the rollback script so that it parses and runs", "FIX_ROLLBACK_SCRIPT"));
     /// The rollback drops data the migration added, filled or kept.
     ROLLBACK_DATA_LOSS_RISK => Some(("PRECAUTION", Severity::High, "Back up what the rollback drops, or change the rollback to keep it", "BACKUP_BEFORE_ROLLBACK"));
+    /// A step condition, VALIDATE script or validation rule that is not one expression:
+    /// SQL smuggled past its parentheses (the engine refuses to run it).
+    HIDDEN_STATEMENT => Some(("FIX_REQUIRED", Severity::Critical, "Make every condition and validation one SQL expression; put statements in SQL steps", "FIX_EXPRESSION"));
     /// A check raised an error instead of answering.
     SAFETY_CHECK_FAILURE => RERUN;
 }
