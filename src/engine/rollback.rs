@@ -32,7 +32,7 @@ fn rollback_migration(
             .into())
         }
     };
-    let opts = RunOptions::parse(&options.0)?;
+    let opts = RunOptions::parse_with(&options.0, &["cascade"])?;
     Ok(JsonB(rollback(migration_name, &opts, cascade)?))
 }
 

@@ -27,11 +27,38 @@ const DEFAULT_LOCK_TIMEOUT_MS: u32 = 10_000;
 /// One step may run for an hour unless the step or the call says otherwise.
 const DEFAULT_STATEMENT_TIMEOUT_MS: u32 = 3_600_000;
 
+/// The keys a run's `options` take; anything else is refused, never ignored: a
+/// misspelled `dry_run` must not run the migration for real.
+const RUN_OPTION_KEYS: &[&str] = &[
+    "dryRun",
+    "continueOnError",
+    "lockTimeout",
+    "statementTimeout",
+    "force",
+    "resume",
+];
+
 impl RunOptions {
     pub fn parse(v: &Value) -> MeResult<Self> {
+        Self::parse_with(v, &[])
+    }
+
+    /// `parse`, for a caller that also takes the keys `extra` (read by itself).
+    pub fn parse_with(v: &Value, extra: &[&str]) -> MeResult<Self> {
         let obj = v
             .as_object()
             .ok_or_else(|| MeError::invalid_parameter("options must be a JSON object"))?;
+        if let Some(unknown) = obj
+            .keys()
+            .find(|k| !RUN_OPTION_KEYS.contains(&k.as_str()) && !extra.contains(&k.as_str()))
+        {
+            let known: Vec<&str> = RUN_OPTION_KEYS.iter().chain(extra).copied().collect();
+            return Err(MeError::invalid_parameter(format!(
+                "unknown option {unknown:?}; known options: {}",
+                known.join(", ")
+            ))
+            .hint("Option names are camelCase, as in docs/ENGINE.md (for example dryRun, not dry_run)."));
+        }
         let flag = |k: &str| -> MeResult<Option<bool>> {
             match obj.get(k) {
                 None | Some(Value::Null) => Ok(None),

@@ -17,8 +17,14 @@ listen_start "$work" schema_switched
 check "the healthy canary starts" "$(q "SELECT migration_engine.start_canary('{\"migrationName\": \"cw_good\", \"canaryPercentage\": 50,
     \"stepPercentage\": 50, \"stabilizationSeconds\": 1}')->>'success'")" "true"
 q "SELECT migration_engine.record_canary_metric('cw_good', 'error_rate', 0.001), migration_engine.record_canary_metric('cw_good', 'response_time', 30)" >/dev/null
+# a write that races with the worker's switch gets 40001 and is retried, as the docs
+# tell clients to (it resolved the old schema just before the switch committed)
 for i in $(seq 1 20); do
-    q "SELECT migration_engine.upsert_entity('Person', '{\"w\": $i}', md5('w$i')::uuid)" >/dev/null
+    for try in 1 2 3 4 5; do
+        if out=$(q "SELECT migration_engine.upsert_entity('Person', '{\"w\": $i}', md5('w$i')::uuid)" 2>&1); then break; fi
+        echo "$out" | grep -q "takes no writes" || fail "write $i: $out"
+        [ "$try" -lt 5 ] || fail "write $i kept failing: $out"
+    done
 done
 wait_for "SELECT status = 'COMPLETED' FROM migration_engine.canary_status WHERE migration_name = 'cw_good'" 60
 check "the worker finalized it: the new version is active" "$(q "SELECT migration_engine.active_schema()")" "kg_canary"

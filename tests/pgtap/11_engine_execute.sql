@@ -1,6 +1,6 @@
 -- Engine: execute_migration, failures, continueOnError, dryRun, validation, timeouts, rollback.
 BEGIN;
-SELECT plan(39);
+SELECT plan(43);
 
 CREATE TABLE public.eng_items (id int PRIMARY KEY, label text);
 CREATE FUNCTION public.eng_add(n int, label text) RETURNS void LANGUAGE sql AS $$ INSERT INTO public.eng_items VALUES (n, label) $$;
@@ -104,6 +104,15 @@ SELECT is((SELECT array_agg(status ORDER BY migration_name) FROM migration_engin
 SELECT is((SELECT count(*) FROM public.eng_items WHERE id <= 3), 0::bigint, 'the rollback steps ran');
 SELECT is((SELECT migration_engine.execute_migration('ok1')->>'success'), 'true', 'forward again after rollback');
 SELECT throws_ok($$SELECT migration_engine.pause_migration('ok1')$$, '55000', NULL, 'pausing a migration that is not running is refused');
+
+-- a misspelled option is refused, never ignored (the migration must not run for real)
+SELECT migration_engine.create_migration('{"name": "typo", "version": "1",
+  "forward": [{"name": "t", "type": "SQL", "script": "CREATE TABLE public.typo_ran (id int)"}],
+  "rollback": [{"name": "r", "type": "SQL", "script": "DROP TABLE public.typo_ran"}]}');
+SELECT throws_ok($$SELECT migration_engine.execute_migration('typo', '{"dry_run": true}')$$, '22023', NULL, 'an unknown option is refused');
+SELECT hasnt_table('public', 'typo_ran', 'and the migration did not run');
+SELECT throws_like($$SELECT migration_engine.execute_migration('typo', '{"dry_run": true}')$$, '%dryRun%', 'the error names the known options');
+SELECT throws_ok($$SELECT migration_engine.execute_migration('typo', '{"cascade": true}')$$, '22023', NULL, 'cascade is for rollback_migration only');
 
 SELECT * FROM finish();
 ROLLBACK;

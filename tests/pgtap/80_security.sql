@@ -3,7 +3,7 @@
 -- security review (issue 19) that passed before the fix. The canary worker's role is
 -- tested by tests/client/security_worker.sh (it needs commits).
 BEGIN;
-SELECT plan(64);
+SELECT plan(66);
 
 CREATE ROLE me_metrics_user LOGIN IN ROLE canary_metrics_writer;
 DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO me_admin_user', current_database()); END $$;
@@ -23,6 +23,13 @@ SELECT is((SELECT array_agg(DISTINCT proname::text ORDER BY proname::text) FROM 
                 'evaluate_canary', 'is_type_compatible', 'lint_sql', 'migration_graph', 'migration_plan',
                 'safety_rules', 'upsert_entity', 'upsert_relation', 'validate_entities'],
           'a plain role may run exactly the read-only and graph functions');
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'migration_engine'::regnamespace AND prosecdef
+             AND (has_function_privilege('me_plain_user', oid, 'EXECUTE') OR has_function_privilege('canary_metrics_writer', oid, 'EXECUTE'))), 0,
+          'a plain role or a metrics writer may run no SECURITY DEFINER routine');
+SELECT is((SELECT array_agg(DISTINCT proname::text ORDER BY proname::text) FROM pg_proc
+           WHERE pronamespace = 'migration_engine'::regnamespace AND has_function_privilege('canary_metrics_writer', oid, 'EXECUTE')
+             AND NOT has_function_privilege('me_plain_user', oid, 'EXECUTE')),
+          ARRAY['record_canary_metric'], 'a metrics writer may run record_canary_metric beyond what everyone may');
 SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'migration_engine'::regnamespace AND prosecdef
              AND NOT EXISTS (SELECT 1 FROM unnest(proconfig) c WHERE c LIKE 'search_path=%')), 0,
           'every SECURITY DEFINER routine pins search_path');
