@@ -21,7 +21,7 @@ pub use run::{
     execute_step as execute_forward_step, execute_validation as execute_validation_rules,
     StepResult,
 };
-pub use steps::RunOptions;
+pub use steps::{boolean_expressions, RunOptions};
 
 /// Every migration as the planner sees it.
 pub fn plan_nodes() -> MeResult<Vec<PlanNode>> {

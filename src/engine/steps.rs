@@ -154,18 +154,40 @@ pub fn require_one_expression(what: &str, text: &str) -> MeResult<()> {
     })
 }
 
-/// Every condition, VALIDATE script and validation rule of a definition is one expression.
-pub fn require_expressions(def: &MigrationDefinition) -> MeResult<()> {
+/// Every text of a definition that runs as `SELECT (<text>)::boolean`: (step or rule
+/// name, what it is, the text). Step conditions, VALIDATE scripts, validation rules.
+pub fn boolean_expressions(def: &MigrationDefinition) -> Vec<(&str, String, &str)> {
+    let mut out = Vec::new();
     for step in def.forward.iter().chain(&def.rollback) {
         if let Some(c) = &step.condition {
-            require_one_expression(&format!("the condition of step {:?}", step.name), c)?;
+            out.push((
+                step.name.as_str(),
+                format!("the condition of step {:?}", step.name),
+                c.as_str(),
+            ));
         }
         if let StepKind::Validate { script } = &step.kind {
-            require_one_expression(&format!("VALIDATE step {:?}", step.name), script)?;
+            out.push((
+                step.name.as_str(),
+                format!("VALIDATE step {:?}", step.name),
+                script.as_str(),
+            ));
         }
     }
     for rule in &def.validation {
-        require_one_expression(&format!("validation rule {:?}", rule.name), &rule.script)?;
+        out.push((
+            rule.name.as_str(),
+            format!("validation rule {:?}", rule.name),
+            rule.script.as_str(),
+        ));
+    }
+    out
+}
+
+/// Every condition, VALIDATE script and validation rule of a definition is one expression.
+pub fn require_expressions(def: &MigrationDefinition) -> MeResult<()> {
+    for (_, what, text) in boolean_expressions(def) {
+        require_one_expression(&what, text)?;
     }
     Ok(())
 }

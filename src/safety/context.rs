@@ -51,28 +51,14 @@ fn parse_steps(steps: &[Step]) -> (Vec<StatementFacts>, Vec<(String, String)>) {
 }
 
 fn hidden_statements(def: &MigrationDefinition) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut check = |name: &str, what: String, text: &str| {
-        if let Err(e) = require_one_expression(&what, text) {
-            out.push((name.to_string(), e));
-        }
-    };
-    for step in def.forward.iter().chain(&def.rollback) {
-        if let Some(c) = &step.condition {
-            check(
-                &step.name,
-                format!("the condition of step {:?}", step.name),
-                c,
-            );
-        }
-        if let StepKind::Validate { script } = &step.kind {
-            check(&step.name, format!("VALIDATE step {:?}", step.name), script);
-        }
-    }
-    for r in &def.validation {
-        check(&r.name, format!("validation rule {:?}", r.name), &r.script);
-    }
-    out
+    crate::engine::boolean_expressions(def)
+        .into_iter()
+        .filter_map(|(name, what, text)| {
+            require_one_expression(&what, text)
+                .err()
+                .map(|e| (name.to_string(), e))
+        })
+        .collect()
 }
 
 fn parse_rules(rules: &[ValidationRule]) -> (Vec<StatementFacts>, Vec<(String, String)>) {
