@@ -200,7 +200,7 @@ fn start(raw: &Value) -> MeResult<Value> {
         "new_schema": target,
         "percentage": pct,
         "worker_pid": worker,
-        "warning": if worker.is_none() { json!("no background worker could be started (max_worker_processes?): call advance_canary(name) yourself") } else { Value::Null },
+        "warning": if worker.is_none() { json!("no background worker was started (no free worker slot, see max_worker_processes; or this session acts as another role with SET ROLE, and a worker would run as the login role): call advance_canary(name) yourself") } else { Value::Null },
         "preparation": prepared,
     }))
 }

@@ -31,6 +31,12 @@ pub fn caller_roles() -> (pg_sys::Oid, pg_sys::Oid) {
 /// Start the worker for canary `id`; its pid, or None when no worker slot is free.
 pub fn start(id: Uuid) -> Option<i32> {
     let (login, role) = caller_roles();
+    // Fail closed: a session acting as another role (SET ROLE) gets no worker. Taking
+    // the role in the worker was measured not to hold (a step ran as the login role),
+    // so such a canary is advanced by hand (advance_canary) with the caller's rights.
+    if login != role {
+        return None;
+    }
     let db = unsafe { pg_sys::MyDatabaseId };
     // the extra field is 128 bytes: three oids and the canary's id fit
     let extra = format!(

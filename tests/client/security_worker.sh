@@ -38,3 +38,15 @@ check "no step ever ran as a superuser" "$(q "SELECT count(*) FROM public.seen W
 as_member "SELECT migration_engine.abort_canary('sw')" >/dev/null
 wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'migration_engine canary'" 30
 echo "ok - the worker stopped"
+
+# A superuser session that SET ROLEs to the member starts a canary: no worker is started
+# (it would log in as the superuser), the canary is advanced by hand with the caller's rights.
+as_member "SELECT migration_engine.create_migration('{\"name\": \"sw2\", \"version\": \"1\", \"forward\": [
+    {\"name\": \"tag\", \"type\": \"TRANSFORM\", \"pipeline\": {\"name\": \"tag2\", \"source\": {\"entityType\": \"Person\"},
+       \"steps\": [{\"name\": \"pwn\", \"type\": \"CUSTOM\", \"config\": {\"function\": \"adm.pwn\"}}]}}],
+  \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"SELECT 1\"}]}')" >/dev/null
+check "a superuser session acting as the member starts a canary without a worker" \
+    "$(psql -qAtX -v ON_ERROR_STOP=1 -c "SET ROLE me_admin_user" -c "SELECT (r->>'success') || ' ' || coalesce(r->>'worker_pid', 'none') FROM migration_engine.start_canary('{\"migrationName\": \"sw2\",
+       \"targetSchema\": \"sw2_new\", \"canaryPercentage\": 10, \"stepPercentage\": 10, \"stabilizationSeconds\": 3600}') r")" "true none"
+check "no worker runs" "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'migration_engine canary'")" "0"
+as_member "SELECT migration_engine.abort_canary('sw2')" >/dev/null
