@@ -86,6 +86,14 @@ BEGIN
 END
 $$;
 
+-- A data schema: one that holds the graph's two tables (what blue-green copies, switches
+-- and drops). The owner's helpers below check it before they touch a schema.
+CREATE FUNCTION migration_engine.is_data_schema(schema_name text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+    SELECT count(*) = 2 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = schema_name AND c.relkind = 'r' AND c.relname IN ('temporal_entities', 'temporal_relations')
+$$;
+
 -- The extension's own two triggers on a table of a data schema, set for the blue-green
 -- and canary functions on behalf of their callers (migration_admin), who need not own
 -- the tables (kg's belong to the extension's owner). Nothing else can be created here:
@@ -100,9 +108,7 @@ DECLARE
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                    WHERE n.nspname = schema_name AND c.relname = table_name AND c.relkind = 'r')
-       OR (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-           WHERE n.nspname = schema_name AND c.relkind = 'r'
-             AND c.relname IN ('temporal_entities', 'temporal_relations')) <> 2 THEN
+       OR NOT is_data_schema(schema_name) THEN
         RAISE EXCEPTION '% is not a table of a data schema', tbl USING ERRCODE = 'undefined_table';
     END IF;
     IF kind = 'capture' AND EXISTS (SELECT 1 FROM unnest(keys) k WHERE NOT EXISTS (
@@ -110,7 +116,7 @@ BEGIN
     THEN
         RAISE EXCEPTION 'key columns % are not all columns of %', keys, tbl USING ERRCODE = 'undefined_column';
     END IF;
-    IF kind = 'retire' AND schema_name = (SELECT a."current_schema" FROM active_schema_version a WHERE a.id = 1) THEN
+    IF kind = 'retire' AND schema_name = active_schema() THEN
         RAISE EXCEPTION 'the active data schema % cannot be retired', schema_name
             USING ERRCODE = 'object_in_use', HINT = 'Switch to another schema first: the switch retires the old one.';
     END IF;
@@ -164,12 +170,10 @@ DECLARE
     cols text;
     g record;
 BEGIN
-    IF tab IS NULL OR (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                       WHERE n.nspname = schema_name AND c.relkind = 'r'
-                         AND c.relname IN ('temporal_entities', 'temporal_relations')) <> 2 THEN
+    IF tab IS NULL OR NOT is_data_schema(schema_name) THEN
         RAISE EXCEPTION '%.% is not a table of a data schema', schema_name, table_name USING ERRCODE = 'undefined_table';
     END IF;
-    IF schema_name IS DISTINCT FROM (SELECT a."current_schema" FROM active_schema_version a WHERE a.id = 1) THEN
+    IF schema_name IS DISTINCT FROM active_schema() THEN
         RAISE EXCEPTION 'kg_live shows the active data schema only, not %', schema_name
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Switch schemas with migration_engine.switch_active_schema(name): kg_live follows the switch.';
@@ -207,7 +211,7 @@ DECLARE
     live_view regclass := to_regclass(format('kg_live.%I', view_name));
 BEGIN
     IF live_view IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_depend WHERE objid = live_view AND deptype = 'e')
-       AND to_regclass(format('%I.%I', (SELECT a."current_schema" FROM active_schema_version a WHERE a.id = 1), view_name)) IS NULL THEN
+       AND to_regclass(format('%I.%I', active_schema(), view_name)) IS NULL THEN
         EXECUTE format('DROP VIEW %s', live_view);
     END IF;
 END
@@ -264,8 +268,7 @@ BEGIN
     SELECT oid INTO prev FROM pg_namespace WHERE nspname = a.previous_schema;
     IF nsp IS NULL OR a."current_schema" IN ('pg_catalog', 'information_schema', 'migration_engine', 'kg_live', 'public')
        OR a."current_schema" LIKE 'pg\_%'
-       OR (SELECT count(*) FROM pg_class c WHERE c.relnamespace = nsp AND c.relkind = 'r'
-             AND c.relname IN ('temporal_entities', 'temporal_relations')) <> 2 THEN
+       OR NOT is_data_schema(a."current_schema") THEN
         RAISE EXCEPTION 'schema % cannot be the active data schema: it is not a data schema', a."current_schema"
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'A data schema holds the tables temporal_entities and temporal_relations (see execute_blue_green_migration).';
@@ -318,11 +321,10 @@ RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = migration_engin
 DECLARE
     nsp oid := (SELECT oid FROM pg_namespace WHERE nspname = schema_name);
 BEGIN
-    IF nsp IS NULL OR schema_name = (SELECT a."current_schema" FROM active_schema_version a WHERE a.id = 1)
+    IF nsp IS NULL OR schema_name = active_schema()
        OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = nsp AND d.deptype = 'e')
        OR (SELECT nspowner FROM pg_namespace WHERE oid = nsp) <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
-       OR (SELECT count(*) FROM pg_class c WHERE c.relnamespace = nsp AND c.relkind = 'r'
-             AND c.relname IN ('temporal_entities', 'temporal_relations')) <> 2 THEN
+       OR NOT is_data_schema(schema_name) THEN
         RAISE EXCEPTION 'schema % is not an inactive data schema adopted by the extension', schema_name
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Only inactive data schemas can be dropped (migration_engine.drop_inactive_schema); kg itself needs the extension''s owner.';

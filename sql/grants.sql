@@ -77,7 +77,7 @@ DECLARE
         'audit_append_only', 'audit_stamp', 'capture_change', 'check_one_active_schema_version',
         'forbid_schema_version_edit', 'forbid_singleton_removal', 'refuse_write_to_retired_schema',
         'point_live_view', 'drop_live_view', 'on_active_schema_change', 'forbid_migration_edit',
-        'routines_called_by_schema'];
+        'routines_called_by_schema', 'is_data_schema'];
     f record;
     unknown text[];
 BEGIN

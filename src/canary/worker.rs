@@ -7,10 +7,11 @@
 //! Who it runs as: the role that started (or resumed) the canary, never the bootstrap
 //! superuser. Each tick replays writes through the migration's TRANSFORM steps, which
 //! the migration's author wrote: run as anyone else, they would be a way to borrow that
-//! role's rights. The worker logs in as the starter's session user (a role that may log
-//! in; PostgreSQL 15 refuses NOLOGIN roles to workers) and then takes the starter's
-//! current user the way a SECURITY DEFINER call does, so that no step can `SET ROLE` or
-//! `RESET ROLE` its way back to the login role.
+//! role's rights. The worker logs in as the starter, so RESET ROLE inside a step leads
+//! back to the same role. A session acting as another role (SET ROLE) gets no worker: it
+//! would have to log in as the session's login role, and taking the current role inside
+//! the worker (SetUserIdAndSecContext before the first transaction) was tried and did not
+//! hold (a step ran as the login role).
 use super::{tick, Tick};
 use crate::spi::subxact::{atomically, Aborted};
 use pgrx::bgworkers::{
@@ -23,28 +24,16 @@ use std::time::{Duration, Instant};
 /// How long a worker waits for its canary's row to become visible.
 const START_GRACE: Duration = Duration::from_secs(60);
 
-/// The roles a worker started now runs as: (login role, current role) of this call.
-pub fn caller_roles() -> (pg_sys::Oid, pg_sys::Oid) {
-    unsafe { (pg_sys::GetSessionUserId(), pg_sys::GetUserId()) }
-}
-
-/// Start the worker for canary `id`; its pid, or None when no worker slot is free.
+/// Start the worker for canary `id`, running as the caller; its pid, or None when no
+/// worker slot is free or the session acts as another role than it logged in as.
 pub fn start(id: Uuid) -> Option<i32> {
-    let (login, role) = caller_roles();
-    // Fail closed: a session acting as another role (SET ROLE) gets no worker. Taking
-    // the role in the worker was measured not to hold (a step ran as the login role),
-    // so such a canary is advanced by hand (advance_canary) with the caller's rights.
+    let (login, role) = unsafe { (pg_sys::GetSessionUserId(), pg_sys::GetUserId()) };
     if login != role {
         return None;
     }
     let db = unsafe { pg_sys::MyDatabaseId };
-    // the extra field is 128 bytes: three oids and the canary's id fit
-    let extra = format!(
-        "{}\u{1}{}\u{1}{}\u{1}{id}",
-        u32::from(db),
-        u32::from(login),
-        u32::from(role)
-    );
+    // the extra field is 128 bytes: two oids and the canary's id fit
+    let extra = format!("{}\u{1}{}\u{1}{id}", u32::from(db), u32::from(role));
     let worker = BackgroundWorkerBuilder::new("migration_engine canary")
         .set_library("migration_engine")
         .set_function("migration_engine_canary_worker")
@@ -65,17 +54,14 @@ pub extern "C-unwind" fn migration_engine_canary_worker(_arg: pg_sys::Datum) {
     let extra = BackgroundWorker::get_extra().to_string();
     let parts: Vec<&str> = extra.split('\u{1}').collect();
     let oid = |s: &str| s.parse::<u32>().ok().map(pg_sys::Oid::from);
-    let [db, login, role, id] = parts[..] else {
+    let [db, role, id] = parts[..] else {
         return;
     };
-    let (Some(db), Some(login), Some(role)) = (oid(db), oid(login), oid(role)) else {
+    let (Some(db), Some(role)) = (oid(db), oid(role)) else {
         return;
     };
     let id = id.to_string();
-    BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), Some(login));
-    // Outside any transaction: each transaction starts from this user and an aborted
-    // one returns to it. SECURITY_LOCAL_USERID_CHANGE refuses SET ROLE for good.
-    unsafe { pg_sys::SetUserIdAndSecContext(role, pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32) };
+    BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), Some(role));
     let Some(id) = BackgroundWorker::transaction(|| {
         Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[id.as_str().into()])
             .ok()

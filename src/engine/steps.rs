@@ -144,10 +144,10 @@ fn with_step_settings<R>(
 }
 
 /// Refuse `text` unless it is one expression or query (see
-/// safety::require_one_expression): what `SELECT (<text>)::boolean` runs must be exactly
+/// spi::expression): what `SELECT (<text>)::boolean` runs must be exactly
 /// the expression, never a statement hidden behind it.
 pub fn require_one_expression(what: &str, text: &str) -> MeResult<()> {
-    crate::safety::require_one_expression(what, text).map_err(|e| {
+    crate::spi::expression::require_one_expression(what, text).map_err(|e| {
         MeError::new(PgSqlErrorCode::ERRCODE_SYNTAX_ERROR, e).hint(
             "Write a boolean expression or one query returning one boolean; put other statements in a SQL step.",
         )

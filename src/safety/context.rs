@@ -1,11 +1,10 @@
 //! What the checks look at: the migration, its steps parsed by Postgres, the data schema.
-use super::parse::{parse_step, require_one_expression};
+use super::parse::parse_step;
 use crate::engine::catalog::{load, MigrationRow};
 use crate::errors::MeResult;
+use crate::spi::expression::require_one_expression;
 use crate::spi::{data_schema, quoted_ident};
-use migration_engine_core::engine::definition::{
-    MigrationDefinition, Step, StepKind, ValidationRule,
-};
+use migration_engine_core::engine::definition::{MigrationDefinition, Step, StepKind};
 use migration_engine_core::safety::StatementFacts;
 use pgrx::prelude::*;
 use serde_json::Value;
@@ -28,49 +27,43 @@ pub struct Context {
 fn parse_steps(steps: &[Step]) -> (Vec<StatementFacts>, Vec<(String, String)>) {
     let mut facts = Vec::new();
     let mut errors = Vec::new();
-    let mut add =
-        |name: &str, sql: &str, in_transaction: bool| match parse_step(name, sql, in_transaction) {
-            Ok(f) => facts.extend(f),
-            Err(e) => errors.push((name.to_string(), e)),
-        };
     for step in steps {
-        // conditions and VALIDATE scripts are analysed as what the engine runs, so SQL
-        // smuggled into one is seen like a step's
-        if let Some(c) = &step.condition {
-            add(&step.name, &format!("SELECT ({c})::boolean"), true);
-        }
-        match &step.kind {
-            StepKind::Sql { script } => add(&step.name, script, step.transaction),
-            StepKind::Validate { script } => {
-                add(&step.name, &format!("SELECT ({script})::boolean"), true)
+        if let StepKind::Sql { script } = &step.kind {
+            match parse_step(&step.name, script, step.transaction) {
+                Ok(f) => facts.extend(f),
+                Err(e) => errors.push((step.name.clone(), e)),
             }
-            _ => {}
         }
     }
     (facts, errors)
 }
 
-fn hidden_statements(def: &MigrationDefinition) -> Vec<(String, String)> {
-    crate::engine::boolean_expressions(def)
-        .into_iter()
-        .filter_map(|(name, what, text)| {
-            require_one_expression(&what, text)
-                .err()
-                .map(|e| (name.to_string(), e))
-        })
-        .collect()
+/// The definition's conditions, VALIDATE scripts and validation rules, as the engine
+/// runs them (`SELECT (<text>)::boolean`): parsed like scripts, so SQL smuggled into one
+/// is analysed like a step's, and (step name, problem) of those that are not one
+/// expression.
+struct Expressions {
+    facts: Vec<StatementFacts>,
+    parse_errors: Vec<(String, String)>,
+    hidden: Vec<(String, String)>,
 }
 
-fn parse_rules(rules: &[ValidationRule]) -> (Vec<StatementFacts>, Vec<(String, String)>) {
-    let mut facts = Vec::new();
-    let mut errors = Vec::new();
-    for r in rules {
-        match parse_step(&r.name, &format!("SELECT ({})::boolean", r.script), true) {
-            Ok(f) => facts.extend(f),
-            Err(e) => errors.push((r.name.clone(), e)),
+fn parse_expressions(def: &MigrationDefinition) -> Expressions {
+    let mut out = Expressions {
+        facts: Vec::new(),
+        parse_errors: Vec::new(),
+        hidden: Vec::new(),
+    };
+    for (name, what, text) in crate::engine::boolean_expressions(def) {
+        match parse_step(name, &format!("SELECT ({text})::boolean"), true) {
+            Ok(f) => out.facts.extend(f),
+            Err(e) => out.parse_errors.push((name.to_string(), e)),
+        }
+        if let Err(e) = require_one_expression(&what, text) {
+            out.hidden.push((name.to_string(), e));
         }
     }
-    (facts, errors)
+    out
 }
 
 impl Context {
@@ -83,11 +76,10 @@ impl Context {
             quoted_ident("data schema", &schema)?
         );
         Spi::run_with_args("SELECT set_config('search_path', $1, true)", &[path.into()])?;
-        let hidden_statements = hidden_statements(&migration.definition);
         let (mut forward, mut forward_errors) = parse_steps(&migration.definition.forward);
-        let (rules, rule_errors) = parse_rules(&migration.definition.validation);
-        forward.extend(rules);
-        forward_errors.extend(rule_errors);
+        let expressions = parse_expressions(&migration.definition);
+        forward.extend(expressions.facts);
+        forward_errors.extend(expressions.parse_errors);
         let (rollback, rollback_errors) = parse_steps(&migration.definition.rollback);
         Spi::run(
             "SELECT set_config('search_path', 'migration_engine, pg_catalog, pg_temp', true)",
@@ -98,7 +90,7 @@ impl Context {
             forward,
             rollback,
             forward_errors,
-            hidden_statements,
+            hidden_statements: expressions.hidden,
             rollback_errors,
             trial: options
                 .get("trial")

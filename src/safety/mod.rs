@@ -4,7 +4,6 @@
 mod checks;
 mod context;
 mod parse;
-pub use parse::require_one_expression;
 
 pub use context::Context;
 

@@ -11,7 +11,7 @@ mod scoring;
 pub use config::{CanaryConfig, CanaryConfigError};
 pub use decision::{next_step, CanaryDecision, CanaryFailure};
 pub use routing::{routes_to_new, routing_bucket, BUCKETS};
-pub use scoring::{evaluate, known_metrics, metric_value_problem, Evaluation, CUSTOM_METRIC_LIMIT};
+pub use scoring::{evaluate, known_metrics, metric_value_problem, Evaluation};
 
 impl CanaryConfig {
     /// `next_step` with this config's step size, failure policy and time budget.
