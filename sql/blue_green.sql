@@ -304,12 +304,21 @@ BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO migration_admin', a."current_schema");
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO migration_admin', a."current_schema");
     EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO migration_admin', a."current_schema");
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO kg_reader', a."current_schema");
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO kg_reader', a."current_schema");
+    EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO kg_writer', a."current_schema");
+    FOR r IN SELECT c.relname FROM pg_class c WHERE c.relnamespace = nsp AND c.relkind = 'r'
+             AND c.relname IN ('temporal_entities', 'temporal_relations') LOOP
+        EXECUTE format('GRANT INSERT, UPDATE ON %I.%I TO kg_writer', a."current_schema", r.relname);
+    END LOOP;
     FOR r IN SELECT c.relname FROM pg_class c WHERE c.relnamespace = nsp AND c.relkind = 'r' ORDER BY c.relname LOOP
         PERFORM point_live_view(a."current_schema", r.relname);
     END LOOP;
     FOR r IN SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'kg_live'::regnamespace AND c.relkind = 'v' LOOP
         PERFORM drop_live_view(r.relname);
     END LOOP;
+    -- the schema that now holds the graph keeps its history (sql/history.sql)
+    PERFORM protect_history_of(a."current_schema");
     RETURN jsonb_build_object('schema', a."current_schema", 'adopted', to_jsonb(adopted));
 END
 $$;

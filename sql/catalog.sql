@@ -12,6 +12,14 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'canary_metrics_writer') THEN
         CREATE ROLE canary_metrics_writer NOLOGIN;
     END IF;
+    -- the graph's users: readers of the active data schema (and kg_live), and writers
+    -- through the graph functions (upsert_entity, delete_entity, ...); see docs/SECURITY.md
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'kg_reader') THEN
+        CREATE ROLE kg_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'kg_writer') THEN
+        CREATE ROLE kg_writer NOLOGIN IN ROLE kg_reader;
+    END IF;
 END
 $$;
 

@@ -49,6 +49,16 @@ GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA kg TO migration_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA kg TO migration_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA kg_live TO migration_admin;
 
+-- the graph's readers and writers (docs/SECURITY.md, "Roles"); adopt_active_schema gives
+-- them the same on every schema that becomes active. Writers write through the graph
+-- functions, which run with their rights: INSERT for new versions, UPDATE for closing the
+-- current one (history protection refuses every other UPDATE), no DELETE or TRUNCATE.
+GRANT USAGE ON SCHEMA kg TO kg_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA kg TO kg_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA kg_live TO kg_reader;
+GRANT INSERT, UPDATE ON kg.temporal_entities, kg.temporal_relations TO kg_writer;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA kg TO kg_writer;
+
 DO $$
 DECLARE
     -- read-only functions, and the graph functions (whose rights are the tables')
@@ -56,12 +66,13 @@ DECLARE
         'active_schema', 'canary_route', 'compatibility_mode', 'detect_breaking_changes',
         'entity_as_of', 'entity_history', 'evaluate_canary', 'is_type_compatible', 'lint_sql',
         'migration_graph', 'migration_plan', 'safety_rules', 'validate_entities',
-        'deprecated_field_usage', 'canary_metric_value_ok',
+        'deprecated_field_usage', 'canary_metric_value_ok', 'history_rewrite_allowed',
         'upsert_entity', 'upsert_relation', 'delete_entity', 'delete_relation'];
     -- functions and procedures that change state or run user SQL
     for_admins text[] := ARRAY[
         'register_schema_version', 'activate_schema_version', 'set_compatibility_mode',
         'add_field_backward_compatible', 'backfill_batch', 'deprecate_field', 'run_backfill',
+        'mark_deprecated_field',
         'create_migration', 'execute_migration', 'rollback_migration', 'resume_migration',
         'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step', 'run_migration',
         'execute_pipeline', 'pipeline_begin', 'pipeline_batch', 'undo_pipeline_run', 'replay_dead_letters',
@@ -77,7 +88,8 @@ DECLARE
         'audit_append_only', 'audit_stamp', 'capture_change', 'check_one_active_schema_version',
         'forbid_schema_version_edit', 'forbid_singleton_removal', 'refuse_write_to_retired_schema',
         'point_live_view', 'drop_live_view', 'on_active_schema_change', 'forbid_migration_edit',
-        'routines_called_by_schema', 'is_data_schema'];
+        'routines_called_by_schema', 'is_data_schema', 'protect_history', 'protect_history_of',
+        'purge_history'];
     f record;
     unknown text[];
 BEGIN

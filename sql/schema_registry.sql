@@ -35,7 +35,7 @@ SELECT pg_catalog.pg_extension_config_dump('migration_engine.field_backfills', '
 -- Deprecated fields of the active schema version, with how many current entities still
 -- use each (in the active data schema).
 CREATE FUNCTION migration_engine.deprecated_field_usage(entity_type text, field_name text) RETURNS bigint
-LANGUAGE plpgsql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE STRICT SET search_path = migration_engine, pg_catalog, pg_temp AS $$
 DECLARE
     n bigint;
 BEGIN

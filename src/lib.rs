@@ -56,6 +56,11 @@ extension_sql_file!(
     name = "canary",
     requires = ["catalog", "engine_catalog", canary_metric_value_ok]
 );
+extension_sql_file!(
+    "../sql/history.sql",
+    name = "history",
+    requires = ["kg_store", history_rewrite_allowed, purge_history]
+);
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -40,6 +40,16 @@ pub fn name_problem(s: &str) -> Option<String> {
     }
 }
 
+/// Schemas that can never hold a data schema: Postgres's own (`pg_*`,
+/// `information_schema`), the extension's, and `public` (everyone's).
+pub fn is_reserved_schema(name: &str) -> bool {
+    name.starts_with("pg_")
+        || matches!(
+            name,
+            "information_schema" | "migration_engine" | "kg_live" | "public"
+        )
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QualifiedName {
     pub schema: Option<String>,

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod ident;
 pub mod jsonb_binary;
 pub mod jsonb_view;
+pub mod keys;
 pub mod pipeline;
 pub mod rollout;
 pub mod safety;

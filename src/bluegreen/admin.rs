@@ -6,6 +6,7 @@ use super::{
     claim_exclusive, require_data_schema, require_read_committed, schema_exists, PgResult,
 };
 use crate::errors::{MeError, MeResult};
+use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{audit, data_schema, first_value, quietly, quoted_ident};
 use crate::timing::elapsed_ms;
 use migration_engine_core::rollout::blue_green::BlueGreenOptions;
@@ -20,9 +21,10 @@ use std::time::Instant;
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn switch_active_schema(
-    new_schema: &str,
-    options: default!(JsonB, "'{}'::jsonb"),
+    new_schema: Option<&str>,
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
+    crate::required!(new_schema, options);
     Ok(JsonB(quietly(|| switch_to(new_schema, &options.0))?))
 }
 
@@ -30,7 +32,10 @@ fn switch_active_schema(
 /// writes made since the switch replayed into it.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn switch_back(options: default!(JsonB, "'{}'::jsonb")) -> PgResult<JsonB> {
+fn switch_back(options: default!(Option<JsonArg>, "'{}'::jsonb")) -> PgResult<JsonB> {
+    crate::required!(options);
+    // the options are checked before the state, so a typo is reported as such
+    BlueGreenOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
     let previous = first_value::<String>(
         "SELECT previous_schema FROM migration_engine.active_schema_version WHERE id = 1",
         &[],
@@ -97,7 +102,8 @@ fn switch_to(new_schema: &str, options: &Value) -> MeResult<Value> {
 /// Drop a data schema that is not active (the old side of a blue-green migration).
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn drop_inactive_schema(name: &str) -> PgResult<JsonB> {
+fn drop_inactive_schema(name: Option<&str>) -> PgResult<JsonB> {
+    crate::required!(name);
     Ok(JsonB(quietly(|| drop_schema(name))?))
 }
 

@@ -211,6 +211,8 @@ impl Replayer {
         rounds: Option<u32>,
         after_round: &mut dyn FnMut() -> MeResult<()>,
     ) -> MeResult<i64> {
+        // replays rewrite the target in place (the source's updates and deletes)
+        let _rewriting = crate::graph::history::RewritingHistory::enter();
         // a retired target (a canary's new version) takes these writes; the rounds sort
         // tens of thousands of rows: in memory, not on disk
         let work_mem = first_value::<String>(

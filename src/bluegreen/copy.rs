@@ -179,14 +179,16 @@ pub fn copy_schema(source: &str, target: &str, headroom: i64) -> MeResult<Map<St
          WHERE n.nspname = $1 AND c.relkind = 'r' AND k.contype = 'f' ORDER BY k.oid",
         &[source.into()],
     )?;
-    // user triggers; the extension's own (capture, retired) are set by the switch
+    // user triggers; the extension's own (capture, retired) are set by the switch, and
+    // history protection by adopt_active_schema when the target becomes active (until
+    // then the migration reshapes its copy, versions included)
     let triggers = strings(
         "SELECT overlay(x.d PLACING x.q FROM position(x.p IN x.d) FOR length(x.p)) \
          FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
          CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_triggerdef(t.oid) AS d, format(' ON %I.%I ', n.nspname, c.relname) AS p, \
                                     format(' ON %I.%I ', $2::text, c.relname) AS q) x \
-         WHERE n.nspname = $1 AND NOT t.tgisinternal AND t.tgname NOT IN ('me_capture_change', 'me_retired_schema') \
+         WHERE n.nspname = $1 AND NOT t.tgisinternal AND t.tgname NOT IN ('me_capture_change', 'me_retired_schema', 'me_protect_history', 'me_protect_history_truncate') \
            AND position(x.p IN x.d) > 0 ORDER BY t.oid",
         &[source.into(), target.into()],
     )?;

@@ -16,6 +16,7 @@ mod run;
 mod switch;
 mod sync;
 
+use crate::spi::jsonb_arg::JsonArg;
 use run::Run;
 pub(crate) use sync::{finalize, stop_sync, sync, transforms_of};
 
@@ -121,10 +122,11 @@ fn schema_is_empty(name: &str) -> MeResult<bool> {
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn execute_blue_green_migration(
-    migration_id: Uuid,
-    target_schema: default!(&str, "'green'"),
-    options: default!(JsonB, "'{}'::jsonb"),
+    migration_id: Option<Uuid>,
+    target_schema: default!(Option<&str>, "'green'"),
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
+    crate::required!(migration_id, target_schema, options);
     Ok(JsonB(quietly(|| {
         blue_green(migration_id, target_schema, &options.0)
     })?))
@@ -154,6 +156,13 @@ pub(crate) fn prepare(
     let clock = Instant::now();
     let o = BlueGreenOptions::parse(options).map_err(MeError::invalid_parameter)?;
     quoted_ident("target schema", target)?;
+    if migration_engine_core::ident::is_reserved_schema(target) {
+        return Err(MeError::new(
+            PgSqlErrorCode::ERRCODE_RESERVED_NAME,
+            format!("{target:?} cannot be the target of a blue-green migration: the name is reserved"),
+        )
+        .hint("Name a new schema, for example 'green'; pg_*, information_schema, public, migration_engine and kg_live are taken."));
+    }
     require_read_committed()?;
     let name = first_value::<String>(
         "SELECT migration_name FROM migration_engine.knowledge_migrations WHERE migration_id = $1",

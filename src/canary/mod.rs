@@ -8,6 +8,7 @@ mod worker;
 use crate::bluegreen::{self, Purpose};
 use crate::engine::catalog::{self, StepRecord};
 use crate::errors::{MeError, MeResult};
+use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{audit, data_schema, first_value, quoted_ident};
 use migration_engine_core::engine::state::MigrationStatus;
 use migration_engine_core::rollout::canary::{
@@ -122,7 +123,8 @@ fn record_step(id: Uuid, step: i32, pct: i32, why: &str) -> MeResult<()> {
 /// background worker that advances it every `stabilizationSeconds`.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn start_canary(config: JsonB) -> PgResult<JsonB> {
+fn start_canary(config: Option<JsonArg>) -> PgResult<JsonB> {
+    crate::required!(config);
     Ok(JsonB(crate::spi::quietly(|| start(&config.0))?))
 }
 
@@ -233,7 +235,8 @@ fn canary_route(migration_name: &str, routing_key: &str) -> PgResult<String> {
 /// Route `percentage` (0–100) of the keys to the new version from now on.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn set_canary_percentage(migration_name: &str, percentage: i32) -> PgResult<JsonB> {
+fn set_canary_percentage(migration_name: Option<&str>, percentage: Option<i32>) -> PgResult<JsonB> {
+    crate::required!(migration_name, percentage);
     if !(0..=100).contains(&percentage) {
         return Err(MeError::invalid_parameter(format!(
             "canary percentage must be between 0 and 100, not {percentage}"
@@ -256,11 +259,12 @@ fn set_canary_percentage(migration_name: &str, percentage: i32) -> PgResult<Json
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn record_canary_metric(
-    migration_name: &str,
-    metric: &str,
-    value: f64,
-    version: default!(&str, "'new'"),
+    migration_name: Option<&str>,
+    metric: Option<&str>,
+    value: Option<f64>,
+    version: default!(Option<&str>, "'new'"),
 ) -> PgResult<()> {
+    crate::required!(migration_name, metric, value, version);
     quoted_ident("metric", metric)?;
     if version != "new" && version != "old" {
         return Err(MeError::invalid_parameter(format!(
@@ -381,7 +385,8 @@ fn evaluate_canary(migration_name: &str) -> PgResult<JsonB> {
 /// roll back, or pause, as the core's decision says.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn advance_canary(migration_name: &str) -> PgResult<JsonB> {
+fn advance_canary(migration_name: Option<&str>) -> PgResult<JsonB> {
+    crate::required!(migration_name);
     Ok(JsonB(crate::spi::quietly(|| advance(migration_name))?))
 }
 
@@ -505,7 +510,8 @@ fn finish(
 /// Stop the automatic advance; routing stays as it is.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn pause_canary(migration_name: &str) -> PgResult<JsonB> {
+fn pause_canary(migration_name: Option<&str>) -> PgResult<JsonB> {
+    crate::required!(migration_name);
     let r = load(migration_name, true)?;
     require_live(&r)?;
     Spi::run_with_args(
@@ -527,7 +533,8 @@ fn pause_canary(migration_name: &str) -> PgResult<JsonB> {
 /// Go on advancing; the current step's stabilization starts again.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn resume_canary(migration_name: &str) -> PgResult<JsonB> {
+fn resume_canary(migration_name: Option<&str>) -> PgResult<JsonB> {
+    crate::required!(migration_name);
     let r = load(migration_name, true)?;
     require_live(&r)?;
     Spi::run_with_args(
@@ -557,7 +564,8 @@ fn resume_canary(migration_name: &str) -> PgResult<JsonB> {
 /// Stop the canary now: everyone back on the old version, the migration ROLLED_BACK.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn abort_canary(migration_name: &str) -> PgResult<JsonB> {
+fn abort_canary(migration_name: Option<&str>) -> PgResult<JsonB> {
+    crate::required!(migration_name);
     Ok(JsonB(crate::spi::quietly(|| {
         let r = load(migration_name, true)?;
         require_live(&r)?;

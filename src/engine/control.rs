@@ -55,7 +55,10 @@ fn request(name: &str, what: &str) -> MeResult<String> {
 /// Ask a running migration to stop at its next step boundary and undo its run.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn cancel_migration(migration_name: &str) -> Result<String, pgrx::pg_sys::panic::ErrorReport> {
+fn cancel_migration(
+    migration_name: Option<&str>,
+) -> Result<String, pgrx::pg_sys::panic::ErrorReport> {
+    crate::required!(migration_name);
     Ok(request(migration_name, "CANCEL")?)
 }
 
@@ -63,6 +66,9 @@ fn cancel_migration(migration_name: &str) -> Result<String, pgrx::pg_sys::panic:
 /// steps; resume_migration continues it.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn pause_migration(migration_name: &str) -> Result<String, pgrx::pg_sys::panic::ErrorReport> {
+fn pause_migration(
+    migration_name: Option<&str>,
+) -> Result<String, pgrx::pg_sys::panic::ErrorReport> {
+    crate::required!(migration_name);
     Ok(request(migration_name, "PAUSE")?)
 }

@@ -1,5 +1,6 @@
 //! create_migration: a definition checked by the core, stored whole with its checksum.
 use crate::errors::{MeError, MeResult};
+use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{audit, first_value};
 use migration_engine_core::engine::definition::{checksum, MigrationDefinition};
 use pgrx::prelude::*;
@@ -10,7 +11,8 @@ use serde_json::json;
 /// Returns its id. Refuses malformed definitions, unknown dependencies and duplicate names.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn create_migration(definition: JsonB) -> Result<Uuid, pgrx::pg_sys::panic::ErrorReport> {
+fn create_migration(definition: Option<JsonArg>) -> Result<Uuid, pgrx::pg_sys::panic::ErrorReport> {
+    crate::required!(definition);
     Ok(create(&definition.0)?)
 }
 
@@ -21,6 +23,7 @@ fn create(definition: &serde_json::Value) -> MeResult<Uuid> {
             .hint("See docs/ENGINE.md for the definition format (name, version, type, dependsOn, forward, rollback, validation).")
     })?;
     super::steps::require_expressions(&def)?;
+    crate::pipeline::check_transform_pipelines(&def)?;
     let sum = checksum(definition);
     if let Some((existing_sum, status)) = existing(&def.name)? {
         let same = existing_sum.as_deref() == Some(sum.as_str());

@@ -9,6 +9,7 @@ use super::run::{execute_step, execute_validation, StepError, StepResult};
 use super::steps::RunOptions;
 use crate::errors::MeResult;
 use crate::spi::data_schema;
+use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::subxact::{atomically, Aborted};
 use migration_engine_core::engine::state::MigrationStatus;
 use pgrx::prelude::*;
@@ -24,9 +25,10 @@ type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn execute_migration(
-    migration_name: &str,
-    options: default!(JsonB, "'{}'::jsonb"),
+    migration_name: Option<&str>,
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
+    crate::required!(migration_name, options);
     let opts = RunOptions::parse(&options.0)?;
     Ok(JsonB(run_atomic(migration_name, &opts, false)?))
 }
@@ -36,9 +38,10 @@ fn execute_migration(
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn resume_migration(
-    migration_name: &str,
-    options: default!(JsonB, "'{}'::jsonb"),
+    migration_name: Option<&str>,
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
+    crate::required!(migration_name, options);
     let opts = RunOptions::parse(&options.0)?;
     Ok(JsonB(run_atomic(migration_name, &opts, true)?))
 }

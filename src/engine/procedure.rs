@@ -7,6 +7,7 @@ use super::run::{execute_step, execute_validation};
 use super::steps::RunOptions;
 use crate::errors::MeResult;
 use crate::spi::data_schema;
+use crate::spi::jsonb_arg::JsonArg;
 use migration_engine_core::engine::state::MigrationStatus;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
@@ -18,9 +19,10 @@ type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn run_migration_begin(
-    migration_name: &str,
-    options: default!(JsonB, "'{}'::jsonb"),
+    migration_name: Option<&str>,
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
+    crate::required!(migration_name, options);
     let opts = RunOptions::parse(&options.0)?;
     Ok(JsonB(begin(migration_name, &opts)?))
 }
@@ -62,10 +64,11 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn run_migration_step(
-    migration_name: &str,
-    run_id: Uuid,
-    options: default!(JsonB, "'{}'::jsonb"),
+    migration_name: Option<&str>,
+    run_id: Option<Uuid>,
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
+    crate::required!(migration_name, run_id, options);
     let opts = RunOptions::parse(&options.0)?;
     Ok(JsonB(step(migration_name, run_id, &opts)?))
 }

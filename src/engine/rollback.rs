@@ -7,6 +7,7 @@ use super::run::{execute_step, StepResult};
 use super::steps::RunOptions;
 use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
+use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::subxact::{atomically, Aborted};
 use migration_engine_core::engine::planner::{dependents_closure, PlanNode};
 use migration_engine_core::engine::state::{can_rollback, MigrationStatus};
@@ -19,9 +20,10 @@ use serde_json::{json, Value};
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn rollback_migration(
-    migration_name: &str,
-    options: default!(JsonB, "'{}'::jsonb"),
+    migration_name: Option<&str>,
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+    crate::required!(migration_name, options);
     let cascade = match options.0.get("cascade") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,

@@ -48,17 +48,7 @@ impl RunOptions {
         let obj = v
             .as_object()
             .ok_or_else(|| MeError::invalid_parameter("options must be a JSON object"))?;
-        if let Some(unknown) = obj
-            .keys()
-            .find(|k| !RUN_OPTION_KEYS.contains(&k.as_str()) && !extra.contains(&k.as_str()))
-        {
-            let known: Vec<&str> = RUN_OPTION_KEYS.iter().chain(extra).copied().collect();
-            return Err(MeError::invalid_parameter(format!(
-                "unknown option {unknown:?}; known options: {}",
-                known.join(", ")
-            ))
-            .hint("Option names are camelCase, as in docs/ENGINE.md (for example dryRun, not dry_run)."));
-        }
+        crate::spi::args::refuse_unknown_options(obj, &[RUN_OPTION_KEYS, extra].concat())?;
         let flag = |k: &str| -> MeResult<Option<bool>> {
             match obj.get(k) {
                 None | Some(Value::Null) => Ok(None),

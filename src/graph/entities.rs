@@ -1,5 +1,6 @@
 use super::CLOSE_AT;
 use crate::errors::{MeError, MeResult};
+use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{data_schema, data_table, first_value, quoted_ident};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -17,11 +18,13 @@ fn active_schema() -> Result<String, pgrx::pg_sys::panic::ErrorReport> {
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn upsert_entity(
-    entity_type: &str,
-    content: JsonB,
+    entity_type: Option<&str>,
+    content: Option<JsonArg>,
     entity_id: default!(Option<Uuid>, "NULL"),
-    metadata: default!(Option<JsonB>, "NULL"),
+    metadata: default!(Option<JsonArg>, "NULL"),
 ) -> Result<Uuid, pgrx::pg_sys::panic::ErrorReport> {
+    crate::required!(entity_type, content);
+    let metadata = metadata.map(|j| j.0);
     Ok(upsert(entity_type, content, entity_id, metadata)?)
 }
 
@@ -31,6 +34,7 @@ pub(super) fn upsert(
     entity_id: Option<Uuid>,
     metadata: Option<JsonB>,
 ) -> MeResult<Uuid> {
+    let _rewriting = crate::graph::history::RewritingHistory::enter();
     quoted_ident("entity type", entity_type)?;
     if !content.0.is_object() {
         return Err(
@@ -153,7 +157,9 @@ fn upsert_round(
 /// nothing current to delete.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn delete_entity(entity_id: Uuid) -> Result<bool, pgrx::pg_sys::panic::ErrorReport> {
+fn delete_entity(entity_id: Option<Uuid>) -> Result<bool, pgrx::pg_sys::panic::ErrorReport> {
+    let _rewriting = crate::graph::history::RewritingHistory::enter();
+    crate::required!(entity_id);
     let table = data_table("temporal_entities")?;
     let sql = format!(
         "WITH closed AS ( \

@@ -2,6 +2,7 @@
 //! temporal way. A change never overwrites: it closes the current version and inserts
 //! the next one, valid from the moment the previous one ends.
 mod entities;
+pub mod history;
 
 /// When a change closes the current version: now (the transaction's start), unless that
 /// version began later, written by a transaction that started after this one and

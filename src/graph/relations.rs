@@ -1,5 +1,6 @@
 use super::CLOSE_AT;
 use crate::errors::{MeError, MeResult};
+use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{data_table, first_value, quoted_ident};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -10,12 +11,18 @@ use pgrx::{JsonB, Uuid};
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn upsert_relation(
-    relation_type: &str,
-    source_entity_id: Uuid,
-    target_entity_id: Uuid,
-    properties: default!(JsonB, "'{}'::jsonb"),
+    relation_type: Option<&str>,
+    source_entity_id: Option<Uuid>,
+    target_entity_id: Option<Uuid>,
+    properties: default!(Option<JsonArg>, "'{}'::jsonb"),
     relation_id: default!(Option<Uuid>, "NULL"),
 ) -> Result<Uuid, pgrx::pg_sys::panic::ErrorReport> {
+    crate::required!(
+        relation_type,
+        source_entity_id,
+        target_entity_id,
+        properties
+    );
     Ok(upsert(
         relation_type,
         source_entity_id,
@@ -57,6 +64,7 @@ fn upsert(
     properties: JsonB,
     relation_id: Option<Uuid>,
 ) -> MeResult<Uuid> {
+    let _rewriting = crate::graph::history::RewritingHistory::enter();
     quoted_ident("relation type", relation_type)?;
     if !properties.0.is_object() {
         return Err(MeError::invalid_parameter(
@@ -123,7 +131,9 @@ fn upsert(
 /// Soft-delete a relation, keeping its history. False when nothing current was deleted.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn delete_relation(relation_id: Uuid) -> Result<bool, pgrx::pg_sys::panic::ErrorReport> {
+fn delete_relation(relation_id: Option<Uuid>) -> Result<bool, pgrx::pg_sys::panic::ErrorReport> {
+    let _rewriting = crate::graph::history::RewritingHistory::enter();
+    crate::required!(relation_id);
     let table = data_table("temporal_relations")?;
     let sql = format!(
         "WITH closed AS ( \

@@ -8,7 +8,9 @@ mod undo;
 
 use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
+use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::subxact::{atomically, Aborted};
+use migration_engine_core::engine::definition::{MigrationDefinition, StepKind};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use run::{batch, begin, parse, replay, PipelineOptions};
@@ -96,19 +98,31 @@ fn preview(pipeline: &Value, n: i64) -> MeResult<Value> {
     )
 }
 
+/// The most rows a preview shows (each is decoded and returned whole).
+const MAX_PREVIEW: i64 = 10_000;
+
 /// Run a whole pipeline in this transaction. FAIL leaves the data exactly as before
 /// (everything runs in one subtransaction); the failed run is still recorded.
 pub fn execute(pipeline: &Value, options: &Value, migration_id: Option<Uuid>) -> MeResult<Value> {
-    let opts = PipelineOptions::parse(options)?;
-    if let Some(n) = options.get("preview").and_then(Value::as_i64) {
-        return preview(pipeline, n.max(0));
+    let opts = PipelineOptions::parse(options, run::EXECUTE_OPTION_KEYS)?;
+    match options.get("preview") {
+        None | Some(Value::Null) => {}
+        Some(v) => match v.as_i64().filter(|n| (0..=MAX_PREVIEW).contains(n)) {
+            Some(n) => return preview(pipeline, n),
+            None => return Err(MeError::invalid_parameter(format!(
+                "options.preview must be a whole number of rows from 0 to {MAX_PREVIEW}, not {v}"
+            ))
+            .hint("preview: 10 shows the first ten rows before and after; nothing is written.")),
+        },
     }
-    if options
-        .get("dryRun")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
-        return preview(pipeline, 10);
+    match options.get("dryRun") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) => return preview(pipeline, 10),
+        Some(v) => {
+            return Err(MeError::invalid_parameter(format!(
+                "options.dryRun must be true or false, not {v}"
+            )))
+        }
     }
     // a bad pipeline is an error before anything runs, not a failed run
     let p = parse(pipeline)?;
@@ -172,16 +186,34 @@ fn record_failed(
 /// metrics: {rows_per_second, ...}, errors_sample}`.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn execute_pipeline(pipeline: JsonB, options: default!(JsonB, "'{}'::jsonb")) -> PgResult<JsonB> {
+fn execute_pipeline(
+    pipeline: Option<JsonArg>,
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
+) -> PgResult<JsonB> {
+    crate::required!(pipeline, options);
     Ok(JsonB(execute(&pipeline.0, &options.0, None)?))
 }
 
 /// First half of CALL run_pipeline: start (or, with {"resume": run_id}, reopen) a run.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn pipeline_begin(pipeline: JsonB, options: default!(JsonB, "'{}'::jsonb")) -> PgResult<JsonB> {
-    let opts = PipelineOptions::parse(&options.0)?;
-    if let Some(resume) = options.0.get("resume").and_then(Value::as_str) {
+fn pipeline_begin(
+    pipeline: Option<JsonArg>,
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
+) -> PgResult<JsonB> {
+    crate::required!(pipeline, options);
+    let opts = PipelineOptions::parse(&options.0, run::BEGIN_OPTION_KEYS)?;
+    let resume = match options.0.get("resume") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(other) => {
+            return Err(MeError::invalid_parameter(format!(
+                "options.resume must be the run_id of a failed run (a uuid string), not {other}"
+            ))
+            .into())
+        }
+    };
+    if let Some(resume) = resume {
         let id = Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[resume.into()])
             .map_err(MeError::from)?
             .unwrap_or_else(|| unreachable!());
@@ -199,14 +231,16 @@ fn pipeline_begin(pipeline: JsonB, options: default!(JsonB, "'{}'::jsonb")) -> P
 /// One batch of a run (what CALL run_pipeline loops over, committing each).
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn pipeline_batch(run_id: Uuid) -> PgResult<JsonB> {
+fn pipeline_batch(run_id: Option<Uuid>) -> PgResult<JsonB> {
+    crate::required!(run_id);
     Ok(JsonB(batch(run_id)?))
 }
 
 /// Undo a run: the entities' content becomes what it was before it (conflicts reported).
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn undo_pipeline_run(run_id: Uuid) -> PgResult<JsonB> {
+fn undo_pipeline_run(run_id: Option<Uuid>) -> PgResult<JsonB> {
+    crate::required!(run_id);
     Ok(JsonB(undo::undo(run_id)?))
 }
 
@@ -214,8 +248,28 @@ fn undo_pipeline_run(run_id: Uuid) -> PgResult<JsonB> {
 /// succeed are marked replayed).
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn replay_dead_letters(run_id: Uuid) -> PgResult<JsonB> {
+fn replay_dead_letters(run_id: Option<Uuid>) -> PgResult<JsonB> {
+    crate::required!(run_id);
     Ok(JsonB(replay(run_id)?))
+}
+
+/// Every TRANSFORM step's pipeline checked by the parser execute_pipeline uses, so a
+/// migration whose pipeline could never run is refused when it is created, not an hour
+/// into its run.
+pub fn check_transform_pipelines(def: &MigrationDefinition) -> MeResult<()> {
+    let lists = [("forward", &def.forward), ("rollback", &def.rollback)];
+    for (list, steps) in lists {
+        for (i, step) in steps.iter().enumerate() {
+            if let StepKind::Transform { pipeline } = &step.kind {
+                run::parse(&Value::Object(pipeline.clone())).map_err(|e| MeError {
+                    message: format!("$.{list}[{i}] (step {:?}): {}", step.name, e.message),
+                    hint: Some("A TRANSFORM step's pipeline takes the format of execute_pipeline (docs/PIPELINES.md).".into()),
+                    ..e
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The TRANSFORM step of a migration: the pipeline in the step's subtransaction.

@@ -14,6 +14,17 @@ use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 use std::time::Instant;
 
+/// The options execute_pipeline takes; pipeline_begin (CALL run_pipeline) also takes
+/// `resume`.
+pub const EXECUTE_OPTION_KEYS: &[&str] =
+    &["mode", "trackChanges", "batchSize", "preview", "dryRun"];
+pub const BEGIN_OPTION_KEYS: &[&str] = &["mode", "trackChanges", "batchSize", "resume"];
+
+/// A run's stored options were checked by the call that started it.
+fn stored_option_keys() -> Vec<&'static str> {
+    [EXECUTE_OPTION_KEYS, BEGIN_OPTION_KEYS].concat()
+}
+
 pub struct PipelineOptions {
     pub mode: Mode,
     pub track: bool,
@@ -21,10 +32,9 @@ pub struct PipelineOptions {
 }
 
 impl PipelineOptions {
-    pub fn parse(v: &Value) -> MeResult<Self> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| MeError::invalid_parameter("options must be a JSON object"))?;
+    /// `known`: the keys the calling function takes (see `EXECUTE_OPTION_KEYS`).
+    pub fn parse(v: &Value, known: &[&str]) -> MeResult<Self> {
+        let obj = crate::spi::args::options_object(v, known)?;
         let mode = match obj.get("mode").and_then(Value::as_str) {
             None | Some("history") => Mode::History,
             Some("patch") => Mode::Patch,
@@ -178,7 +188,7 @@ fn load(run_id: Uuid) -> MeResult<Run> {
     .ok_or_else(|| MeError::undefined_object(format!("pipeline run {run_id} does not exist")))?
     .0;
     let pipeline = parse(&row["definition"])?;
-    let opts = PipelineOptions::parse(&row["options"])?;
+    let opts = PipelineOptions::parse(&row["options"], &stored_option_keys())?;
     Ok(Run {
         batch_size: opts.batch_size.unwrap_or(pipeline.batch_size),
         pipeline,
@@ -419,6 +429,9 @@ fn clone_run(r: &Run) -> Run {
 /// Run the next batch of `run_id` and record its progress. Returns the run's state.
 pub fn batch(run_id: Uuid) -> MeResult<Value> {
     let run = load(run_id)?;
+    // history mode closes versions and inserts the next (allowed as it is); patch mode
+    // rewrites current versions in place, which history protection stands aside for
+    let _rewriting = (run.mode == Mode::Patch).then(crate::graph::history::RewritingHistory::enter);
     if run.status != "RUNNING" {
         return state(run_id, true);
     }
@@ -527,7 +540,7 @@ pub fn replay(run_id: Uuid) -> MeResult<Value> {
         }
         Ok::<_, pgrx::spi::Error>(out)
     })?;
-    let opts = PipelineOptions::parse(&options)?;
+    let opts = PipelineOptions::parse(&options, &stored_option_keys())?;
     let new_run = begin(&source.definition, &opts, &options, None)?;
     let run = Run {
         last: None,

@@ -11,6 +11,7 @@ use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 
 pub fn undo(run_id: Uuid) -> MeResult<Value> {
+    let _rewriting = crate::graph::history::RewritingHistory::enter();
     let run = first_value::<JsonB>(
         "SELECT jsonb_build_object('mode', mode, 'schema', data_schema, 'type', entity_type, 'status', status, 'name', pipeline_name) \
          FROM migration_engine.pipeline_runs WHERE run_id = $1 FOR UPDATE",

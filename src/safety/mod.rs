@@ -9,6 +9,7 @@ pub use context::Context;
 
 use crate::errors::{MeError, MeResult};
 use crate::spi::audit;
+use crate::spi::jsonb_arg::JsonArg;
 use checks::CHECKS;
 use migration_engine_core::safety::{to_json, to_markdown, CheckResult, SafetyReport};
 use pgrx::prelude::*;
@@ -58,9 +59,7 @@ pub fn integrity_on(schema: &str, migration_name: &str) -> MeResult<CheckResult>
 }
 
 fn parse_options(options: &Value) -> MeResult<()> {
-    let obj = options
-        .as_object()
-        .ok_or_else(|| MeError::invalid_parameter("options must be a JSON object"))?;
+    let obj = crate::spi::args::options_object(options, &["trial", "skipIntegrity"])?;
     for (k, v) in obj {
         match k.as_str() {
             "trial" | "skipIntegrity" if !v.is_boolean() => {
@@ -80,9 +79,10 @@ fn parse_options(options: &Value) -> MeResult<()> {
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn validate_migration_safety(
-    migration_name: &str,
-    options: default!(JsonB, "'{}'::jsonb"),
+    migration_name: Option<&str>,
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+    crate::required!(migration_name, options);
     parse_options(&options.0)?;
     let (r, timings) = timed_report(migration_name, &options.0)?;
     let mut v = to_json(&r);

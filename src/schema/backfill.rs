@@ -56,6 +56,7 @@ fn load(id: i64) -> MeResult<Job> {
 
 /// Run one batch of backfill `id`; `batch_size` 0 adapts the size to ~200 ms batches.
 pub fn run_batch(id: i64, batch_size: i32) -> MeResult<Value> {
+    let _rewriting = crate::graph::history::RewritingHistory::enter();
     let job = load(id)?;
     if job.finished {
         return state(id, true);
@@ -178,9 +179,10 @@ pub fn run_all(id: i64, batch_size: i32) -> MeResult<Value> {
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn backfill_batch(
-    backfill_id: i64,
-    batch_size: default!(i32, 0),
+    backfill_id: Option<i64>,
+    batch_size: default!(Option<i32>, 0),
 ) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+    crate::required!(backfill_id, batch_size);
     if batch_size < 0 {
         return Err(
             MeError::invalid_parameter("batch_size must be 0 (adaptive) or positive").into(),

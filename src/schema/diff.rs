@@ -18,8 +18,12 @@ fn detect_breaking_changes(
     new_schema: JsonbBytes,
 ) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
     // the documents are read in place from their stored form; only what differs is decoded
-    let changes = detect_breaking_changes_binary(&old_schema.0, &new_schema.0)
-        .map_err(|e| schema_error("invalid schema document", e))?;
+    let changes = detect_breaking_changes_binary(&old_schema.0, &new_schema.0).map_err(|e| {
+        // a document the reader cannot hold gets the same refusal as any jsonb argument
+        crate::spi::jsonb_arg::unreadable(&old_schema.0)
+            .or_else(|| crate::spi::jsonb_arg::unreadable(&new_schema.0))
+            .unwrap_or_else(|| schema_error("invalid schema document", e))
+    })?;
     Ok(JsonB(Value::Array(
         changes.iter().map(|c| c.to_json()).collect(),
     )))

@@ -4,6 +4,7 @@
 use super::registry::{all_versions, register, require_active};
 use super::{backfill, evolve_error};
 use crate::errors::{MeError, MeResult};
+use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{audit, data_schema, first_value, quoted_ident};
 use migration_engine_core::engine::definition::checksum;
 use migration_engine_core::schema::{add_field, deprecate_field as deprecate, next_version};
@@ -104,13 +105,15 @@ fn projection_table(schema: &str, entity_type: &str) -> MeResult<Option<String>>
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn add_field_backward_compatible(
-    entity_type: &str,
-    field_name: &str,
-    field_schema: JsonB,
-    default_value: default!(Option<JsonB>, "NULL"),
-    backfill: default!(&str, "'inline'"),
-    batch_size: default!(i32, 0),
+    entity_type: Option<&str>,
+    field_name: Option<&str>,
+    field_schema: Option<JsonArg>,
+    default_value: default!(Option<JsonArg>, "NULL"),
+    backfill: default!(Option<&str>, "'inline'"),
+    batch_size: default!(Option<i32>, 0),
 ) -> PgResult<JsonB> {
+    crate::required!(entity_type, field_name, field_schema, backfill, batch_size);
+    let default_value = default_value.map(|j| j.0);
     if !matches!(backfill, "inline" | "deferred") {
         return Err(MeError::invalid_parameter(format!(
             "backfill must be 'inline' or 'deferred', not {backfill:?}"
@@ -202,11 +205,12 @@ fn add_field_backward_compatible(
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn deprecate_field(
-    entity_type: &str,
-    field_name: &str,
+    entity_type: Option<&str>,
+    field_name: Option<&str>,
     deprecation_message: default!(Option<&str>, "NULL"),
     removal_version: default!(Option<&str>, "NULL"),
 ) -> PgResult<JsonB> {
+    crate::required!(entity_type, field_name);
     quoted_ident("entity type", entity_type)?;
     quoted_ident("field name", field_name)?;
     let active = require_active()?;
@@ -225,22 +229,6 @@ fn deprecate_field(
     )
     .map_err(evolve_error)?;
     let version = unique_version(&active.number, "deprecation")?;
-    let table = format!(
-        "{}.temporal_entities",
-        quoted_ident("data schema", &data_schema()?)?
-    );
-    let tag = format!(
-        "UPDATE {table} SET metadata = jsonb_set(metadata, '{{deprecated_fields}}', \
-             coalesce(metadata -> 'deprecated_fields', '[]'::jsonb) || to_jsonb($2::text)) \
-         WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted AND content ? $2 \
-           AND NOT coalesce(metadata -> 'deprecated_fields', '[]'::jsonb) ? $2"
-    );
-    let untag = format!(
-        "UPDATE {table} SET metadata = jsonb_set(metadata, '{{deprecated_fields}}', (metadata -> 'deprecated_fields') - {field}) \
-         WHERE entity_type = {etype} AND valid_to = 'infinity' AND metadata -> 'deprecated_fields' ? {field}",
-        field = pgrx::spi::quote_literal(field_name),
-        etype = pgrx::spi::quote_literal(entity_type)
-    );
     let description = format!("Deprecate field {field_name} in {entity_type}");
     register(
         &version,
@@ -249,17 +237,20 @@ fn deprecate_field(
         deprecation_message,
         true,
     )?;
-    let tagged = Spi::connect_mut(|c| {
-        c.update(&tag, None, &[entity_type.into(), field_name.into()])
-            .map(|t| t.len() as i64)
-    })
-    .map_err(MeError::from)?;
+    let tagged = mark_deprecated(entity_type, field_name, true)?;
+    let marks = |marked: bool| {
+        format!(
+            "SELECT migration_engine.mark_deprecated_field({}, {}, {marked})",
+            pgrx::spi::quote_literal(entity_type),
+            pgrx::spi::quote_literal(field_name)
+        )
+    };
     let forward = json!([
         {"name": "activate_version", "type": "SQL", "script": format!("SELECT migration_engine.activate_schema_version({})", pgrx::spi::quote_literal(&version))},
-        {"name": "tag_entities", "type": "SQL", "script": tag.replace("$1", &pgrx::spi::quote_literal(entity_type)).replace("$2", &pgrx::spi::quote_literal(field_name))}
+        {"name": "tag_entities", "type": "SQL", "script": marks(true)}
     ]);
     let rollback = json!([
-        {"name": "untag_entities", "type": "SQL", "script": untag},
+        {"name": "untag_entities", "type": "SQL", "script": marks(false)},
         {"name": "activate_previous_version", "type": "SQL", "script": format!("SELECT migration_engine.activate_schema_version({})", pgrx::spi::quote_literal(&active.number))}
     ]);
     let name = unique_migration_name(&format!("deprecate_{entity_type}_{field_name}"), &version)?;
@@ -272,4 +263,47 @@ fn deprecate_field(
         "previous_version": active.number,
         "entities_tagged": tagged,
     })))
+}
+
+/// Add `field_name` to (or, `marked` false, remove it from) `metadata.deprecated_fields`
+/// of the current versions of `entity_type`: the marks deprecate_field sets and its
+/// rollback removes. An annotation of current versions, written in place by the
+/// extension (history protection stands aside for it); returns the versions changed.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn mark_deprecated_field(
+    entity_type: Option<&str>,
+    field_name: Option<&str>,
+    marked: Option<bool>,
+) -> PgResult<i64> {
+    crate::required!(entity_type, field_name, marked);
+    Ok(mark_deprecated(entity_type, field_name, marked)?)
+}
+
+fn mark_deprecated(entity_type: &str, field_name: &str, marked: bool) -> MeResult<i64> {
+    quoted_ident("entity type", entity_type)?;
+    quoted_ident("field name", field_name)?;
+    let table = format!(
+        "{}.temporal_entities",
+        quoted_ident("data schema", &data_schema()?)?
+    );
+    let sql = if marked {
+        format!(
+            "UPDATE {table} SET metadata = jsonb_set(metadata, '{{deprecated_fields}}', \
+                 coalesce(metadata -> 'deprecated_fields', '[]'::jsonb) || to_jsonb($2::text)) \
+             WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted AND content ? $2 \
+               AND NOT coalesce(metadata -> 'deprecated_fields', '[]'::jsonb) ? $2"
+        )
+    } else {
+        format!(
+            "UPDATE {table} SET metadata = jsonb_set(metadata, '{{deprecated_fields}}', (metadata -> 'deprecated_fields') - $2) \
+             WHERE entity_type = $1 AND valid_to = 'infinity' AND metadata -> 'deprecated_fields' ? $2"
+        )
+    };
+    let _rewriting = crate::graph::history::RewritingHistory::enter();
+    Spi::connect_mut(|c| {
+        c.update(&sql, None, &[entity_type.into(), field_name.into()])
+            .map(|t| t.len() as i64)
+    })
+    .map_err(MeError::from)
 }

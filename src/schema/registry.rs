@@ -2,6 +2,7 @@
 //! active at a time.
 use super::schema_error;
 use crate::errors::{MeError, MeResult};
+use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{audit, first_value};
 use migration_engine_core::schema::{
     check_against_history, compatible_with, detect_breaking_changes, parse_schema,
@@ -91,6 +92,11 @@ pub fn register(
             "version_number must be 1 to 200 characters",
         ));
     }
+    if let Some(problem) = migration_engine_core::ident::name_problem(number) {
+        return Err(MeError::invalid_parameter(format!(
+            "version_number {problem}"
+        )));
+    }
     parse_schema(definition).map_err(|e| schema_error("invalid schema_definition", e))?;
     if version_exists(number)? {
         return Err(MeError::duplicate_object(format!(
@@ -178,11 +184,12 @@ pub fn register(
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn register_schema_version(
-    version_number: &str,
-    schema_definition: JsonB,
+    version_number: Option<&str>,
+    schema_definition: Option<JsonArg>,
     description: default!(Option<&str>, "NULL"),
     changelog: default!(Option<&str>, "NULL"),
 ) -> PgResult<Uuid> {
+    crate::required!(version_number, schema_definition);
     Ok(register(
         version_number,
         &schema_definition.0,
@@ -221,14 +228,16 @@ pub fn activate(number: &str) -> MeResult<()> {
 /// Make a registered version the one active version (atomically; audited).
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn activate_schema_version(version_number: &str) -> PgResult<()> {
+fn activate_schema_version(version_number: Option<&str>) -> PgResult<()> {
+    crate::required!(version_number);
     Ok(activate(version_number)?)
 }
 
 /// Set the compatibility mode new versions must respect; returns the previous one.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
-fn set_compatibility_mode(mode: &str) -> PgResult<String> {
+fn set_compatibility_mode(mode: Option<&str>) -> PgResult<String> {
+    crate::required!(mode);
     let parsed: CompatibilityMode = mode.parse().map_err(|_| {
         MeError::invalid_parameter(format!("unknown compatibility mode {mode:?}")).hint(
             "Use NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE.",

@@ -2,8 +2,11 @@
 //! (`jsonb_out`) and parses that text again; for multi-megabyte schema documents that
 //! round trip costs more than the diff itself. The core reads the binary format in place
 //! (`jsonb_view`, `detect_breaking_changes_binary`) and decodes only what it needs.
+use crate::errors::MeError;
+use migration_engine_core::jsonb_binary::DecodeErrorKind;
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
-use pgrx::FromDatum;
+use pgrx::{FromDatum, JsonB};
 
 /// A jsonb argument as its stored bytes (the payload after the varlena header), for
 /// code that reads the binary format in place (`detect_breaking_changes_binary`).
@@ -33,6 +36,83 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonbBytes {
         let index = arg.index();
         unsafe { arg.unbox_arg_using_from_datum() }
             .unwrap_or_else(|| panic!("argument {index} must not be null"))
+    }
+
+    unsafe fn unbox_nullable_arg(
+        arg: pgrx::callconv::Arg<'_, 'fcx>,
+    ) -> pgrx::nullable::Nullable<Self> {
+        unsafe { arg.unbox_arg_using_from_datum() }.into()
+    }
+}
+
+/// A jsonb argument decoded from its stored bytes by the core's reader, with one
+/// documented limit: containers nested deeper than `JSONB_MAX_DEPTH` levels are refused
+/// with 54001 (statement_too_complex). pgrx's `JsonB` prints the value to text and
+/// parses it with serde, whose recursion limit turned a deep document into XX000; a
+/// number beyond the range of f64 gets 22003 here instead of the same.
+pub struct JsonArg(pub JsonB);
+
+pub use migration_engine_core::jsonb_binary::MAX_DEPTH as JSONB_MAX_DEPTH;
+
+impl FromDatum for JsonArg {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        oid: pg_sys::Oid,
+    ) -> Option<Self> {
+        let bytes = JsonbBytes::from_polymorphic_datum(datum, is_null, oid)?;
+        match migration_engine_core::jsonb_binary::decode(&bytes.0) {
+            Ok(value) => Some(JsonArg(JsonB(value))),
+            Err(e) => {
+                let report: ErrorReport = decode_refusal(&e.kind).into();
+                report.report(PgLogLevel::ERROR);
+                unreachable!("an ERROR report does not return")
+            }
+        }
+    }
+}
+
+/// The refusal for a jsonb argument the core reader cannot represent (too deep, a
+/// number beyond f64), or None when `bytes` decode.
+pub(crate) fn unreadable(bytes: &[u8]) -> Option<MeError> {
+    migration_engine_core::jsonb_binary::decode(bytes)
+        .err()
+        .map(|e| decode_refusal(&e.kind))
+}
+
+/// The refusal for a jsonb argument the core reader cannot represent.
+pub(crate) fn decode_refusal(kind: &DecodeErrorKind) -> MeError {
+    match kind {
+        DecodeErrorKind::DepthLimitExceeded => MeError::new(
+            PgSqlErrorCode::ERRCODE_STATEMENT_TOO_COMPLEX,
+            format!("a jsonb argument is nested deeper than {JSONB_MAX_DEPTH} levels"),
+        )
+        .hint(format!(
+            "Arrays and objects may nest at most {JSONB_MAX_DEPTH} levels deep in any argument; flatten the document."
+        )),
+        DecodeErrorKind::NumberOutOfRange => MeError::new(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            "a jsonb argument holds a number beyond the range of double precision",
+        )
+        .hint("Numbers in arguments must lie within ±1.7e308; pass larger values as strings."),
+        other => MeError::new(
+            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            format!("a jsonb argument could not be read: {other}"),
+        ),
+    }
+}
+
+pgrx::impl_sql_translatable!(JsonArg, arg_only = "jsonb");
+
+unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonArg {
+    unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
+        let position = arg.index() + 1;
+        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
+            let report: ErrorReport =
+                crate::spi::args::null_refusal(&format!("jsonb argument {position}")).into();
+            report.report(PgLogLevel::ERROR);
+            unreachable!("an ERROR report does not return")
+        })
     }
 
     unsafe fn unbox_nullable_arg(

@@ -5,6 +5,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
 
+pub mod args;
 pub mod expression;
 pub mod jsonb_arg;
 pub mod subxact;

@@ -51,5 +51,5 @@ check "the migration is ROLLED_BACK" "$(q "SELECT status FROM migration_engine.k
 listen_stop
 check "exactly one schema_switched notification, for the finalized canary" \
     "$(/usr/bin/python3 -c 'import json,sys; print([g["payload"] for g in json.load(open(sys.argv[1]))])' "$work/got.json")" "['kg_canary']"
-wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'migration_engine canary'" 30
+wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'migration_engine canary' AND datname = current_database()" 30
 echo "ok - the workers stopped by themselves"

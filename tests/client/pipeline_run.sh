@@ -31,7 +31,7 @@ check "a failing item stops the run" "$(q "SELECT status FROM migration_engine.p
 done_before=$(q "SELECT count(*) FROM kg.temporal_entities WHERE entity_type = 'Item' AND valid_to = 'infinity' AND jsonb_typeof(content->'n') = 'number'")
 [ "$done_before" -gt 0 ] && [ "$done_before" -lt 2000 ] || fail "expected some committed batches, got $done_before"
 echo "ok - committed batches stay ($done_before items transformed)"
-q "UPDATE kg.temporal_entities SET content = '{\"n\": \"900\"}' WHERE entity_type = 'Item' AND valid_to = 'infinity' AND content->>'n' = 'bad'" >/dev/null
+q "SELECT migration_engine.upsert_entity('Item', '{\"n\": \"900\"}', entity_id) FROM kg.temporal_entities WHERE entity_type = 'Item' AND valid_to = 'infinity' AND content->>'n' = 'bad'" >/dev/null
 run=$(q "SELECT run_id FROM migration_engine.pipeline_runs WHERE pipeline_name = 'items'")
 psql -qX -c "CALL migration_engine.run_pipeline('$P2', '{\"resume\": \"$run\"}')" >/dev/null 2>&1
 check "resume finishes the run" "$(q "SELECT status FROM migration_engine.pipeline_runs WHERE run_id = '$run'")" "COMPLETED"

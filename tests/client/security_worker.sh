@@ -36,7 +36,7 @@ check "the write reached the new version through the function" \
 check "no step ever ran as a superuser" "$(q "SELECT count(*) FROM public.seen WHERE super <> 'off'")" "0"
 
 as_member "SELECT migration_engine.abort_canary('sw')" >/dev/null
-wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'migration_engine canary'" 30
+wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'migration_engine canary' AND datname = current_database()" 30
 echo "ok - the worker stopped"
 
 # A superuser session that SET ROLEs to the member starts a canary: no worker is started
@@ -48,5 +48,5 @@ as_member "SELECT migration_engine.create_migration('{\"name\": \"sw2\", \"versi
 check "a superuser session acting as the member starts a canary without a worker" \
     "$(psql -qAtX -v ON_ERROR_STOP=1 -c "SET ROLE me_admin_user" -c "SELECT (r->>'success') || ' ' || coalesce(r->>'worker_pid', 'none') FROM migration_engine.start_canary('{\"migrationName\": \"sw2\",
        \"targetSchema\": \"sw2_new\", \"canaryPercentage\": 10, \"stepPercentage\": 10, \"stabilizationSeconds\": 3600}') r")" "true none"
-check "no worker runs" "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'migration_engine canary'")" "0"
+check "no worker runs" "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'migration_engine canary' AND datname = current_database()")" "0"
 as_member "SELECT migration_engine.abort_canary('sw2')" >/dev/null

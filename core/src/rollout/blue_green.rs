@@ -47,11 +47,31 @@ impl Default for BlueGreenOptions {
     }
 }
 
+/// The keys blue-green and switch options take.
+pub const BLUE_GREEN_OPTION_KEYS: &[&str] = &[
+    "keepTargetOnFailure",
+    "skipIntegrity",
+    "force",
+    "maxLagRows",
+    "maxCatchUpRounds",
+    "switchLockTimeout",
+    "switchRetries",
+    "timeout",
+    "sequenceHeadroom",
+    "replayBatch",
+];
+
 impl BlueGreenOptions {
     /// Read `options` (a JSON object, camelCase keys); unknown keys are refused so a
     /// typo does not silently fall back to a default.
     pub fn parse(v: &Value) -> Result<Self, String> {
         let obj = v.as_object().ok_or("options must be a JSON object")?;
+        if let Some(unknown) = crate::keys::first_unknown(obj, BLUE_GREEN_OPTION_KEYS) {
+            return Err(crate::keys::unknown_option_message(
+                unknown,
+                BLUE_GREEN_OPTION_KEYS,
+            ));
+        }
         let mut o = BlueGreenOptions::default();
         for (k, val) in obj {
             let whole = |max: u64| -> Result<u64, String> {
@@ -74,12 +94,7 @@ impl BlueGreenOptions {
                 "timeout" => o.timeout_ms = whole(7 * 24 * 3_600_000)?.max(1),
                 "sequenceHeadroom" => o.sequence_headroom = whole(1 << 40)? as i64,
                 "replayBatch" => o.replay_batch = whole(10_000_000)?.max(1),
-                other => {
-                    return Err(format!(
-                        "unknown option {other:?}; known: keepTargetOnFailure, skipIntegrity, force, maxLagRows, \
-                         maxCatchUpRounds, switchLockTimeout, switchRetries, timeout, sequenceHeadroom, replayBatch"
-                    ))
-                }
+                _ => unreachable!("unknown keys were refused above"),
             }
         }
         Ok(o)

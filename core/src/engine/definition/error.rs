@@ -62,6 +62,12 @@ pub enum DefinitionError {
         path: String,
         name: String,
     },
+    /// A key the object does not take; a typo ignored would change what runs
+    /// (`depends_on` for `dependsOn` let a migration run before its dependency).
+    UnknownKey {
+        path: String,
+        message: String,
+    },
 }
 
 impl DefinitionError {
@@ -81,6 +87,7 @@ impl DefinitionError {
             Self::DuplicateStepName { .. } => "DUPLICATE_STEP_NAME",
             Self::DuplicateRuleName { .. } => "DUPLICATE_RULE_NAME",
             Self::SelfDependency { .. } => "SELF_DEPENDENCY",
+            Self::UnknownKey { .. } => "UNKNOWN_KEY",
         }
     }
 
@@ -99,7 +106,8 @@ impl DefinitionError {
             | Self::EmptyForward { path }
             | Self::DuplicateStepName { path, .. }
             | Self::DuplicateRuleName { path, .. }
-            | Self::SelfDependency { path, .. } => path,
+            | Self::SelfDependency { path, .. }
+            | Self::UnknownKey { path, .. } => path,
         }
     }
 }
@@ -156,6 +164,10 @@ impl fmt::Display for DefinitionError {
             Self::SelfDependency { path, name } => write!(
                 f,
                 "{path}: migration {name:?} depends on itself; remove it from dependsOn"
+            ),
+            Self::UnknownKey { path, message } => write!(
+                f,
+                "{path}: {message}; put annotations under metadata"
             ),
         }
     }

@@ -3,8 +3,8 @@
 //! unique, numbers are in range. Parsing stops at the first error and reports its
 //! JSON path.
 //!
-//! Unknown keys are ignored rather than rejected, so that tools may annotate
-//! definitions; `metadata` is the intended place for such annotations.
+//! Unknown keys are refused (since 0.2.0; 0.1.0 ignored them): a misspelled key such as
+//! `depends_on` silently changed what ran. Tools annotate definitions under `metadata`.
 
 mod checksum;
 mod error;
@@ -25,6 +25,21 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 pub const DEFAULT_PRIORITY: i32 = 100;
+
+/// The keys a definition takes.
+pub const DEFINITION_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "description",
+    "type",
+    "dependsOn",
+    "forward",
+    "rollback",
+    "validation",
+    "metadata",
+    "priority",
+    "options",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MigrationType {
@@ -72,6 +87,7 @@ impl MigrationOptions {
 
     fn parse_at(v: &Value, path: impl Into<String>) -> Result<Self, DefinitionError> {
         let o = Obj::new(v, path)?;
+        o.only(&["continueOnError"])?;
         Ok(Self {
             continue_on_error: o.opt_bool("continueOnError")?.unwrap_or(false),
         })
@@ -98,6 +114,7 @@ pub struct MigrationDefinition {
 impl MigrationDefinition {
     pub fn parse(v: &Value) -> Result<Self, DefinitionError> {
         let o = Obj::new(v, "$")?;
+        o.only(DEFINITION_KEYS)?;
         let name = o.req_name("name")?.to_string();
         let migration_type = match o.opt_str("type")? {
             None => MigrationType::default(),
@@ -121,7 +138,8 @@ impl MigrationDefinition {
         let empty = Vec::new();
         Ok(Self {
             depends_on: parse_depends_on(&o, &name)?,
-            version: o.req_text("version")?.to_string(),
+            // a version keys rows and logs like a name: no control characters either
+            version: o.req_name("version")?.to_string(),
             description: o.opt_str("description")?.map(str::to_string),
             migration_type,
             forward: step::parse_steps(forward_items, &o.at("forward"))?,
@@ -191,6 +209,7 @@ fn parse_rules(items: &[Value], path: &str) -> Result<Vec<ValidationRule>, Defin
     let mut rules = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let o = Obj::new(item, index_path(path, i))?;
+        o.only(&["name", "script", "description"])?;
         let rule = ValidationRule {
             name: o.req_name("name")?.to_string(),
             script: o.req_text("script")?.to_string(),

@@ -40,6 +40,17 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// Refuses the first key not in `known` (see [`crate::keys`]).
+    pub fn only(&self, known: &[&str]) -> Result<(), DefinitionError> {
+        match crate::keys::first_unknown(self.map, known) {
+            None => Ok(()),
+            Some(key) => Err(DefinitionError::UnknownKey {
+                path: self.at(key),
+                message: crate::keys::unknown_key_message(key, known),
+            }),
+        }
+    }
+
     pub fn at(&self, key: &str) -> String {
         format!("{}.{key}", self.path)
     }

@@ -129,8 +129,26 @@ fn parse_kind(o: &Obj<'_>, step_type: StepType) -> Result<StepKind, DefinitionEr
     }
 }
 
+/// The keys a step takes (each kind uses its own subset of the payload keys).
+pub const STEP_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "description",
+    "script",
+    "function",
+    "parameters",
+    "pipeline",
+    "config",
+    "condition",
+    "batchSize",
+    "timeout",
+    "continueOnError",
+    "transaction",
+];
+
 pub(crate) fn parse_step(v: &Value, path: String) -> Result<Step, DefinitionError> {
     let o = Obj::new(v, path)?;
+    o.only(STEP_KEYS)?;
     let name = o.req_name("name")?.to_string();
     let raw_type = o
         .opt_str("type")?

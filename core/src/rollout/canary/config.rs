@@ -23,6 +23,8 @@ pub struct CanaryConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CanaryConfigError {
     NotAnObject,
+    /// A key the config does not take (the message lists the known ones).
+    UnknownKey(String),
     Missing {
         key: &'static str,
     },
@@ -39,7 +41,7 @@ pub enum CanaryConfigError {
 impl CanaryConfigError {
     pub fn key(&self) -> Option<&'static str> {
         match self {
-            Self::NotAnObject => None,
+            Self::NotAnObject | Self::UnknownKey(_) => None,
             Self::Missing { key } | Self::WrongType { key, .. } | Self::OutOfRange { key, .. } => {
                 Some(key)
             }
@@ -51,6 +53,7 @@ impl fmt::Display for CanaryConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotAnObject => f.write_str("canary config must be a JSON object"),
+            Self::UnknownKey(message) => write!(f, "canary config: {message}"),
             Self::Missing { key } => write!(f, "canary config needs {key:?}"),
             Self::WrongType { key, expected } => {
                 write!(f, "canary config {key:?} must be {expected}")
@@ -100,9 +103,29 @@ impl Fields<'_> {
     }
 }
 
+/// The keys a canary config takes (`targetSchema` and `options` are read by the shell).
+pub const CANARY_CONFIG_KEYS: &[&str] = &[
+    "migrationName",
+    "canaryPercentage",
+    "validationMetrics",
+    "successThreshold",
+    "maxDuration",
+    "rollbackOnFailure",
+    "stepPercentage",
+    "stabilizationSeconds",
+    "targetSchema",
+    "options",
+];
+
 impl CanaryConfig {
     pub fn parse(v: &Value) -> R<Self> {
-        let f = Fields(v.as_object().ok_or(CanaryConfigError::NotAnObject)?);
+        let map = v.as_object().ok_or(CanaryConfigError::NotAnObject)?;
+        if let Some(key) = crate::keys::first_unknown(map, CANARY_CONFIG_KEYS) {
+            return Err(CanaryConfigError::UnknownKey(
+                crate::keys::unknown_key_message(key, CANARY_CONFIG_KEYS),
+            ));
+        }
+        let f = Fields(map);
         let migration_name = match f.get("migrationName") {
             None => {
                 return Err(CanaryConfigError::Missing {
@@ -122,13 +145,13 @@ impl CanaryConfig {
             Some(Value::Array(items)) => {
                 let wrong = CanaryConfigError::WrongType {
                     key: "validationMetrics",
-                    expected: "an array of metric names",
+                    expected: "an array of metric names (plain identifiers such as error_rate: only those can be recorded)",
                 };
                 let names = items
                     .iter()
                     .map(|i| {
                         i.as_str()
-                            .filter(|s| !s.is_empty())
+                            .filter(|s| crate::ident::is_plain_identifier(s))
                             .map(str::to_string)
                             .ok_or(wrong.clone())
                     })
@@ -224,6 +247,21 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_are_refused_with_the_likely_typo() {
+        let e =
+            CanaryConfig::parse(&json!({"migrationName": "m", "canaryPercent": 5})).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("\"canaryPercent\"") && m.contains("did you mean \"canaryPercentage\""),
+            "{m}"
+        );
+        assert!(CanaryConfig::parse(
+            &json!({"migrationName": "m", "targetSchema": "c", "options": {}})
+        )
+        .is_ok());
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let cases = [
             (json!({}), Some("migrationName")),
@@ -269,6 +307,15 @@ mod tests {
                 json!({"migrationName": "m", "stabilizationSeconds": -1}),
                 Some("stabilizationSeconds"),
             ),
+            (
+                json!({"migrationName": "m", "validationMetrics": ["error rate"]}),
+                Some("validationMetrics"),
+            ),
+            (
+                json!({"migrationName": "m", "validationMetrics": ["x;y"]}),
+                Some("validationMetrics"),
+            ),
+            (json!({"migrationName": "m", "canaryPercent": 5}), None),
         ];
         for (input, key) in cases {
             let e = CanaryConfig::parse(&input).unwrap_err();
