@@ -116,4 +116,24 @@ mod tests {
             .unwrap();
         assert_eq!(count("SELECT sum(x) FROM t"), 2);
     }
+
+    /// A stand-in for a bug in an entry point: every #[pg_extern] of the extension is
+    /// wrapped by pgrx's guard (none uses `no_guard`; scripts/test checks), so a panic
+    /// becomes an ERROR of the statement, never a crash of the backend.
+    #[pg_extern]
+    fn panics_like_a_bug() -> i32 {
+        let v: Vec<i32> = Vec::new();
+        v[usize::from(v.is_empty())] // index out of bounds
+    }
+
+    #[pg_test]
+    fn a_panic_becomes_an_error_and_the_session_goes_on() {
+        let r = crate::spi::subxact::in_subtransaction(|| {
+            Spi::get_one::<i32>("SELECT tests.panics_like_a_bug()").ok()
+        });
+        let e = r.expect_err("the panic must surface as an ERROR");
+        assert_eq!(e.sqlstate(), "XX000");
+        assert!(e.message.contains("index out of bounds"), "{}", e.message);
+        assert_eq!(count("SELECT 1"), 1, "the session goes on");
+    }
 }

@@ -1,7 +1,7 @@
 -- Blue-green migrations: copy, migrate, validate, switch; switch back with the writes made
 -- since; guardrails and bad input. (Concurrent writers and notifications: tests/client.)
 BEGIN;
-SELECT plan(69);
+SELECT plan(70);
 
 INSERT INTO kg.temporal_entities (entity_id, entity_type, content)
 SELECT md5('e' || g)::uuid, 'Person', jsonb_build_object('name', 'person ' || g, 'age', g % 90)
@@ -61,6 +61,7 @@ SELECT ok((SELECT v->'timings_ms' ?& ARRAY['copy_ms', 'migrate_ms', 'validate_ms
           'with timings of copy, migrate, validate, catch-up and the write freeze');
 SELECT is((SELECT (v->'rows'->>'copied')::int FROM r), 500 + 499 + 20, 'and the rows copied');
 SELECT is(migration_engine.active_schema(), 'green', 'green is the active schema');
+SELECT throws_ok($$DELETE FROM green.temporal_entities$$, '42501', NULL, 'the new active schema keeps its history (history protection follows the switch)');
 SELECT is((SELECT previous_schema FROM migration_engine.active_schema_version), 'kg', 'kg is the previous schema');
 SELECT is((SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'bg_add_score'), 'COMPLETED', 'the migration is COMPLETED');
 SELECT is((SELECT migration_in_progress FROM migration_engine.active_schema_version), false, 'nothing is in progress any more');
