@@ -74,8 +74,8 @@ fn purge(
     if let Some(t) = entity_type {
         quoted_ident("entity type", t)?;
     }
-    let in_future =
-        first_value::<bool>("SELECT $1 > clock_timestamp()", &[closed_before.into()])?.unwrap_or(true);
+    let in_future = first_value::<bool>("SELECT $1 > clock_timestamp()", &[closed_before.into()])?
+        .unwrap_or(true);
     if in_future {
         return Err(
             MeError::invalid_parameter("closed_before lies in the future")

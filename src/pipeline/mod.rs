@@ -107,13 +107,17 @@ pub fn execute(pipeline: &Value, options: &Value, migration_id: Option<Uuid>) ->
     let opts = PipelineOptions::parse(options, run::EXECUTE_OPTION_KEYS)?;
     match options.get("preview") {
         None | Some(Value::Null) => {}
-        Some(v) => match v.as_i64().filter(|n| (0..=MAX_PREVIEW).contains(n)) {
-            Some(n) => return preview(pipeline, n),
-            None => return Err(MeError::invalid_parameter(format!(
+        Some(v) => {
+            match v.as_i64().filter(|n| (0..=MAX_PREVIEW).contains(n)) {
+                Some(n) => return preview(pipeline, n),
+                None => return Err(MeError::invalid_parameter(format!(
                 "options.preview must be a whole number of rows from 0 to {MAX_PREVIEW}, not {v}"
             ))
-            .hint("preview: 10 shows the first ten rows before and after; nothing is written.")),
-        },
+                .hint(
+                    "preview: 10 shows the first ten rows before and after; nothing is written.",
+                )),
+            }
+        }
     }
     match options.get("dryRun") {
         None | Some(Value::Null) | Some(Value::Bool(false)) => {}
