@@ -26,7 +26,25 @@ fn try_lock(name: &str, session: bool) -> MeResult<bool> {
     Ok(Spi::get_one_with_args::<bool>(sql, &[name.into()])?.unwrap_or(false))
 }
 
+/// Whether this session holds the migration's session-scoped lock (pg_locks shows the
+/// two int4 keys as unsigned oids).
+pub fn holds_session_lock(name: &str) -> MeResult<bool> {
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() \
+           AND granted AND objsubid = 2 \
+           AND classid = (pg_catalog.hashtext('migration_engine.migration')::bigint & 4294967295)::text::oid \
+           AND objid = (pg_catalog.hashtext($1)::bigint & 4294967295)::text::oid)",
+        &[name.into()],
+    )?
+    .unwrap_or(false))
+}
+
+/// Release the session lock if this session holds it (a refusal may come before it was
+/// taken, and unlocking a lock one does not hold only makes Postgres warn).
 pub fn unlock_session(name: &str) -> MeResult<()> {
+    if !holds_session_lock(name)? {
+        return Ok(());
+    }
     Spi::run_with_args(
         "SELECT pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('migration_engine.migration'), pg_catalog.hashtext($1))",
         &[name.into()],

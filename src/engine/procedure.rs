@@ -2,10 +2,10 @@
 //! then one step per call, each call committed by the procedure.
 use super::catalog::{self};
 use super::execute::done_steps;
-use super::gate::{check_runnable, unlock_session};
+use super::gate::{check_runnable, holds_session_lock, unlock_session};
 use super::run::{execute_step, execute_validation};
 use super::steps::RunOptions;
-use crate::errors::MeResult;
+use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
 use crate::spi::jsonb_arg::JsonArg;
 use migration_engine_core::engine::state::MigrationStatus;
@@ -75,6 +75,14 @@ fn run_migration_step(
 
 fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
     let row = catalog::load(name, true)?;
+    if row.status == MigrationStatus::Running && !holds_session_lock(name)? {
+        // the steps of a run are taken by the session that began it (and holds its lock):
+        // a second session stepping the same run would run a step twice
+        return Err(MeError::prerequisite(format!(
+            "migration {name:?} is being run by another session"
+        ))
+        .hint("run_migration_step belongs to CALL migration_engine.run_migration(name), in the session that began the run."));
+    }
     let total = row.definition.forward.len();
     let done = done_steps(&row, run_id, opts)?;
     let finish = |status: MigrationStatus,
