@@ -1,6 +1,6 @@
 -- Schema: detect_breaking_changes rules and severities, is_type_compatible.
 BEGIN;
-SELECT plan(27);
+SELECT plan(29);
 
 CREATE TEMP TABLE s(name text PRIMARY KEY, doc jsonb);
 INSERT INTO s VALUES
@@ -71,6 +71,14 @@ SELECT ok(migration_engine.is_type_compatible('varchar(20)', 'varchar(40)') AND 
 SELECT ok(migration_engine.is_type_compatible('timestamp', 'timestamptz') AND migration_engine.is_type_compatible('date', 'timestamptz'), 'timestamp and date widenings');
 SELECT ok(NOT migration_engine.is_type_compatible('bigint', 'integer') AND NOT migration_engine.is_type_compatible('varchar(40)', 'varchar(20)'), 'narrowings are not compatible');
 SELECT ok(NOT migration_engine.is_type_compatible('frobnicate', 'text'), 'unknown types are not compatible, and no error');
+
+-- found by the core's fuzzing (core/tests/fuzz.rs): one stack frame per array suffix
+-- overflowed the stack; more than Postgres's 6 dimensions is now an unknown type
+SELECT is((SELECT migration_engine.detect_breaking_changes('{"entities": {"P": {"fields": {"a": {"type": "text"}}}}}',
+             jsonb_build_object('entities', jsonb_build_object('P', jsonb_build_object('fields', jsonb_build_object('a',
+                 jsonb_build_object('type', 'text' || repeat('[]', 100000)))))))->0->>'type'),
+          'FIELD_TYPE_CHANGED', 'a type with 100000 array suffixes is an unknown type, not a crash');
+SELECT ok(NOT migration_engine.is_type_compatible('text[]', 'text' || repeat('[]', 7)), 'nor compatible with an array type');
 
 SELECT * FROM finish();
 ROLLBACK;

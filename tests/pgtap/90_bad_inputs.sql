@@ -785,6 +785,7 @@ FROM (VALUES ($e$'Per''son'$e$, 'with a quote'), ($e$'x; DROP TABLE kg.temporal_
              ($e$'P' || chr(1077) || 'rson'$e$, 'with a Cyrillic look-alike')) t(expr, about);
 UPDATE cases SET family = 9 WHERE family IS NULL;
 
+
 ------------------------------------------------------------------------------------------
 -- RUN THE CASES
 SELECT plan((SELECT count(*)::int FROM cases) + 11);

@@ -116,14 +116,18 @@ pub fn next_version(current: &str, taken: &dyn Fn(&str) -> bool, suffix: &str) -
     }
     let (base, start) = split_series(current, suffix);
     let mut candidate = String::new();
-    for k in start..start + MAX_TRIES {
-        candidate = if k == 1 {
-            format!("{base}{suffix}")
-        } else {
-            format!("{base}{suffix}{k}")
-        };
-        if !taken(&candidate) {
-            break;
+    // a series that cannot go on (its number at u64::MAX, found by tests/fuzz.rs) starts
+    // a new one on top of the whole version
+    for (base, start) in [(base, start), (current, 1)] {
+        for k in (0..MAX_TRIES).map_while(|i| start.checked_add(i)) {
+            candidate = if k == 1 {
+                format!("{base}{suffix}")
+            } else {
+                format!("{base}{suffix}{k}")
+            };
+            if !taken(&candidate) {
+                return candidate;
+            }
         }
     }
     candidate
@@ -220,5 +224,17 @@ mod tests {
             !next_version("1.0", &all, "_p").is_empty(),
             "terminates even if everything is taken"
         );
+    }
+}
+
+#[cfg(test)]
+mod found_by_fuzzing {
+    use super::next_version;
+
+    #[test]
+    fn a_series_at_u64_max_starts_a_new_one() {
+        let v = "1.0_patch18446744073709551615";
+        let next = next_version(v, &|c| c == v, "_patch");
+        assert_eq!(next, format!("{v}_patch"));
     }
 }

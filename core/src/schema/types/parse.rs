@@ -51,10 +51,30 @@ pub fn parse_type(name: &str) -> Option<SqlType> {
     }
 }
 
+/// Postgres's own limit on array dimensions (MAXDIM).
+const MAX_ARRAY_DIMS: usize = 6;
+
 fn parse_cleaned(s: &str) -> Option<SqlType> {
-    if let Some(elem) = s.strip_suffix("[]") {
-        return parse_cleaned(elem).map(|t| SqlType::Array(Box::new(t)));
+    // `[]` suffixes are counted in a loop, and at most MAXDIM of them make a type: one
+    // frame per suffix let `text` followed by 100,000 `[]` overflow the stack (found by
+    // tests/fuzz.rs), in a backend a crash
+    let mut scalar = s;
+    let mut dims = 0;
+    while let Some(elem) = scalar.strip_suffix("[]") {
+        scalar = elem;
+        dims += 1;
+        if dims > MAX_ARRAY_DIMS {
+            return None;
+        }
     }
+    let mut t = parse_scalar(scalar)?;
+    for _ in 0..dims {
+        t = SqlType::Array(Box::new(t));
+    }
+    Some(t)
+}
+
+fn parse_scalar(s: &str) -> Option<SqlType> {
     let Some(open) = s.find('(') else {
         return if s.contains(')') {
             None
@@ -255,5 +275,19 @@ mod tests {
         ] {
             assert_eq!(parse_type(bad), None, "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod found_by_fuzzing {
+    use super::parse_cleaned;
+
+    #[test]
+    fn array_suffixes_are_counted_not_recursed() {
+        assert!(parse_cleaned("text[][]").is_some());
+        assert!(parse_cleaned(&format!("text{}", "[]".repeat(6))).is_some());
+        assert!(parse_cleaned(&format!("text{}", "[]".repeat(7))).is_none());
+        // one frame per suffix overflowed the stack here
+        assert!(parse_cleaned(&format!("text{}", "[]".repeat(100_000))).is_none());
     }
 }
