@@ -1,6 +1,6 @@
 -- Schema: detect_breaking_changes rules and severities, is_type_compatible.
 BEGIN;
-SELECT plan(29);
+SELECT plan(30);
 
 CREATE TEMP TABLE s(name text PRIMARY KEY, doc jsonb);
 INSERT INTO s VALUES
@@ -79,6 +79,9 @@ SELECT is((SELECT migration_engine.detect_breaking_changes('{"entities": {"P": {
                  jsonb_build_object('type', 'text' || repeat('[]', 100000)))))))->0->>'type'),
           'FIELD_TYPE_CHANGED', 'a type with 100000 array suffixes is an unknown type, not a crash');
 SELECT ok(NOT migration_engine.is_type_compatible('text[]', 'text' || repeat('[]', 7)), 'nor compatible with an array type');
+-- found by fuzzing too: a null field in an entity that is the same on both sides passed
+SELECT throws_ok($$SELECT migration_engine.detect_breaking_changes('{"entities": {"E": {"fields": {"f": null}}}}', '{"entities": {"E": {"fields": {"f": null}}}}')$$,
+                 '22023', NULL, 'a field that is null is refused even when both documents are the same');
 
 SELECT * FROM finish();
 ROLLBACK;
