@@ -243,10 +243,17 @@ CREATE TABLE migration_engine.audit_log (
 );
 CREATE INDEX audit_log_migration_idx ON migration_engine.audit_log (migration_id, audit_id);
 
--- Who and when are set by the database, never taken from the caller.
+-- Who and when are set by the database, never taken from the caller (an INSERT, even a
+-- superuser's, is stamped). The one exception is a restore: rows a superuser COPYs in
+-- (what pg_restore and a plain dump run through psql do) keep their values, or a backup
+-- and restore would rewrite the trail with the restore's time and role.
 CREATE FUNCTION migration_engine.audit_stamp() RETURNS trigger
 LANGUAGE plpgsql SET search_path = migration_engine, pg_catalog, pg_temp AS $$
 BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+       AND current_query() ~* '^\s*COPY\s' THEN
+        RETURN NEW;
+    END IF;
     NEW.occurred_at := clock_timestamp();
     NEW.actor := current_user;
     NEW.session_actor := session_user;
@@ -277,6 +284,5 @@ CREATE TRIGGER audit_log_no_truncate
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.knowledge_migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.migration_execution_state', '');
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.schema_versions', '');
--- active_schema_version is not dumped: CREATE EXTENSION recreates its row on restore
--- (a dumped copy would collide with it); re-point it after a restore if it had moved.
+-- active_schema_version and the sequences: sql/backup.sql.
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.audit_log', '');

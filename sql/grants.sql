@@ -89,7 +89,7 @@ DECLARE
         'forbid_schema_version_edit', 'forbid_singleton_removal', 'refuse_write_to_retired_schema',
         'point_live_view', 'drop_live_view', 'on_active_schema_change', 'forbid_migration_edit',
         'routines_called_by_schema', 'is_data_schema', 'protect_history', 'protect_history_of',
-        'purge_history'];
+        'purge_history', 'restore_singleton'];
     f record;
     unknown text[];
 BEGIN

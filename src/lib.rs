@@ -61,6 +61,20 @@ extension_sql_file!(
     name = "history",
     requires = ["kg_store", history_rewrite_allowed, purge_history]
 );
+extension_sql_file!(
+    "../sql/backup.sql",
+    name = "backup",
+    requires = [
+        "catalog",
+        "kg_store",
+        "engine_catalog",
+        "schema_registry",
+        "pipelines",
+        "blue_green",
+        "canary",
+        "history"
+    ]
+);
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]
