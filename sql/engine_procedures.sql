@@ -1,7 +1,9 @@
 -- CALL migration_engine.run_migration(name, options): the long-migration form. It commits
 -- after every step, so other sessions see progress and a crash loses at most the step
 -- that was running; resume with CALL run_migration(name, '{"resume": true}') or
--- migration_engine.resume_migration(name).
+-- migration_engine.resume_migration(name). A failure raises an ERROR once the FAILED
+-- state is committed (deploy tools see it; the record stays); inside BEGIN ... COMMIT it
+-- is refused up front (25001), as its COMMITs could not run there.
 -- No SET search_path clause here: a procedure with one cannot COMMIT. Everything is
 -- schema-qualified instead.
 CREATE PROCEDURE migration_engine.run_migration(migration_name text, options jsonb DEFAULT '{}')
@@ -26,8 +28,13 @@ BEGIN
         EXIT WHEN (state ->> 'finished')::boolean;
     END LOOP;
     IF state ->> 'status' = 'FAILED' THEN
-        RAISE WARNING 'migration % FAILED: %', migration_name, state ->> 'error'
-            USING HINT = 'Completed steps stay committed; fix the cause and resume with migration_engine.resume_migration(name), or roll back with migration_engine.rollback_migration(name).';
+        -- the FAILED record and the steps that completed are committed above: raising now
+        -- loses nothing, and makes psql -v ON_ERROR_STOP=1, sqitch and Flyway see the failure
+        RAISE EXCEPTION 'migration % FAILED: %', migration_name, state ->> 'error'
+            USING ERRCODE = CASE WHEN state ->> 'sqlstate' ~ '^[0-9A-Z]{5}$' AND left(state ->> 'sqlstate', 2) NOT IN ('00', '01', '02')
+                                 THEN state ->> 'sqlstate' ELSE 'P0001' END,
+                  DETAIL = 'The FAILED state, its error and the completed steps are committed (migration_engine.migration_status).',
+                  HINT = 'Completed steps stay committed; fix the cause and resume with migration_engine.resume_migration(name), or roll back with migration_engine.rollback_migration(name).';
     END IF;
 END
 $$;

@@ -99,8 +99,10 @@ BEGIN
         EXIT WHEN (state ->> 'finished')::boolean;
     END LOOP;
     IF state ->> 'status' = 'FAILED' THEN
-        RAISE WARNING 'pipeline % FAILED: %', state ->> 'pipeline_name', state ->> 'error'
-            USING HINT = format('Committed batches stay; fix the cause and CALL migration_engine.run_pipeline(pipeline, ''{"resume": "%s"}'').', run);
+        -- the committed batches and the FAILED run are kept; raising makes deploy tools see it
+        RAISE EXCEPTION 'pipeline % FAILED: %', state ->> 'pipeline_name', state ->> 'error'
+            USING DETAIL = format('Run %s is FAILED, its committed batches stay (migration_engine.pipeline_runs).', run),
+                  HINT = format('Fix the cause and CALL migration_engine.run_pipeline(pipeline, ''{"resume": "%s"}'').', run);
     END IF;
 END
 $$;

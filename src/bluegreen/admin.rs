@@ -52,7 +52,28 @@ fn switch_back(options: default!(Option<JsonArg>, "'{}'::jsonb")) -> PgResult<Js
         .hint("It was dropped with drop_inactive_schema(); a switch back is no longer possible.")
         .into());
     }
-    Ok(JsonB(quietly(|| switch_to(&previous, &options.0))?))
+    // the blue-green migration that built the schema being left is undone by this
+    // switch: it is marked ROLLED_BACK, so rollback_migration does not run its steps
+    // against the old schema and a re-deploy may run it again
+    let undone = first_value::<String>(
+        "SELECT m.migration_name FROM migration_engine.active_schema_version a \
+         JOIN migration_engine.knowledge_migrations m ON m.migration_id = a.migration_id \
+         WHERE a.id = 1 AND m.status = 'COMPLETED'",
+        &[],
+    )?;
+    let mut result = quietly(|| switch_to(&previous, &options.0))?;
+    if let Some(name) = undone {
+        let row = crate::engine::catalog::load(&name, true)?;
+        crate::engine::catalog::set_status(
+            &row,
+            migration_engine_core::engine::state::MigrationStatus::RolledBack,
+            "switch_back",
+            None,
+            json!({"previous_schema": previous}),
+        )?;
+        result["rolled_back_migration"] = json!(name);
+    }
+    Ok(JsonB(result))
 }
 
 fn switch_to(new_schema: &str, options: &Value) -> MeResult<Value> {

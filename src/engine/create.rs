@@ -25,16 +25,15 @@ fn create(definition: &serde_json::Value) -> MeResult<Uuid> {
     super::steps::require_expressions(&def)?;
     crate::pipeline::check_transform_pipelines(&def)?;
     let sum = checksum(definition);
-    if let Some((existing_sum, status)) = existing(&def.name)? {
-        let same = existing_sum.as_deref() == Some(sum.as_str());
-        let msg = if !same && status != "PENDING" {
+    if let Some((existing_id, existing_sum, status)) = existing(&def.name)? {
+        // the same definition again (a deploy tool's re-deploy, a revert then deploy):
+        // nothing to do, the migration is the one that exists
+        if existing_sum.as_deref() == Some(sum.as_str()) {
+            return Ok(existing_id);
+        }
+        let msg = if status != "PENDING" {
             format!(
                 "migration {:?} was already run ({status}) with a different definition (checksum mismatch)",
-                def.name
-            )
-        } else if same {
-            format!(
-                "migration {:?} already exists with this definition",
                 def.name
             )
         } else {
@@ -96,10 +95,11 @@ fn create(definition: &serde_json::Value) -> MeResult<Uuid> {
     Ok(id)
 }
 
-fn existing(name: &str) -> MeResult<Option<(Option<String>, String)>> {
+/// The migration named `name`: its id, checksum and status.
+fn existing(name: &str) -> MeResult<Option<(Uuid, Option<String>, String)>> {
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT checksum, status FROM migration_engine.knowledge_migrations WHERE migration_name = $1",
+            "SELECT migration_id, checksum, status FROM migration_engine.knowledge_migrations WHERE migration_name = $1",
             Some(1),
             &[name.into()],
         )?;
@@ -107,7 +107,11 @@ fn existing(name: &str) -> MeResult<Option<(Option<String>, String)>> {
             return Ok(None);
         }
         let row = rows.first();
-        Ok::<_, pgrx::spi::Error>(Some((row.get::<String>(1)?, row.get::<String>(2)?.unwrap_or_default())))
+        Ok::<_, pgrx::spi::Error>(Some((
+            row.get::<Uuid>(1)?.expect("migration_id is NOT NULL"),
+            row.get::<String>(2)?,
+            row.get::<String>(3)?.unwrap_or_default(),
+        )))
     })
     .map_err(MeError::from)
 }

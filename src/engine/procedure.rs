@@ -24,6 +24,11 @@ fn run_migration_begin(
 ) -> PgResult<JsonB> {
     crate::required!(migration_name, options);
     let opts = RunOptions::parse(&options.0)?;
+    catalog::load(migration_name, false)?; // an unknown name is reported as such, first
+    crate::spi::args::refuse_transaction_block(
+        "CALL migration_engine.run_migration",
+        "SELECT migration_engine.execute_migration(name)",
+    )?;
     Ok(JsonB(begin(migration_name, &opts)?))
 }
 
@@ -174,11 +179,14 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
                 .map(|e| e.message.as_str())
                 .unwrap_or("")
         );
-        return finish(
+        let mut failed = finish(
             MigrationStatus::Failed,
             Some(error),
             format!("step {} failed", step.name),
-        );
+        )?;
+        // CALL run_migration raises with it, so a deploy tool sees the step's own code
+        failed["sqlstate"] = json!(result.error.as_ref().map(|e| e.sqlstate.clone()));
+        return Ok(failed);
     }
     Ok(
         json!({"finished": false, "status": "RUNNING", "message": format!("step {} {}", step.name, result.status.to_lowercase()),

@@ -217,10 +217,20 @@ fn pipeline_begin(
             .into())
         }
     };
-    if let Some(resume) = resume {
-        let id = Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[resume.into()])
-            .map_err(MeError::from)?
-            .unwrap_or_else(|| unreachable!());
+    // the arguments' own errors first, then where the call is made
+    let resume_id = match resume {
+        None => {
+            parse(&pipeline.0)?;
+            None
+        }
+        Some(resume) => Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[resume.into()])
+            .map_err(MeError::from)?,
+    };
+    crate::spi::args::refuse_transaction_block(
+        "CALL migration_engine.run_pipeline",
+        "SELECT migration_engine.execute_pipeline(pipeline)",
+    )?;
+    if let Some(id) = resume_id {
         Spi::run_with_args(
             "UPDATE migration_engine.pipeline_runs SET status = 'RUNNING', error = NULL, finished_at = NULL WHERE run_id = $1 AND status = 'FAILED'",
             &[id.into()],

@@ -96,3 +96,19 @@ pub fn options_object<'v>(
     refuse_unknown_options(obj, known)?;
     Ok(obj)
 }
+
+/// Refuses to start `what` (a procedure that commits as it goes) inside a transaction
+/// block: Postgres would refuse its first COMMIT with a bare 2D000 after work was done.
+/// The same test Postgres makes (a CALL is atomic inside BEGIN ... COMMIT).
+pub fn refuse_transaction_block(what: &str, instead: &str) -> MeResult<()> {
+    if unsafe { pgrx::pg_sys::IsTransactionBlock() } {
+        return Err(MeError::new(
+            PgSqlErrorCode::ERRCODE_ACTIVE_SQL_TRANSACTION,
+            format!("{what} commits after every step and cannot run inside a transaction block"),
+        )
+        .hint(format!(
+            "Run it outside BEGIN ... COMMIT (psql without --single-transaction; a sqitch deploy script without BEGIN/COMMIT; Flyway with executeInTransaction=false), or use {instead}, which runs in the caller's transaction."
+        )));
+    }
+    Ok(())
+}

@@ -1,6 +1,6 @@
 -- Engine: create_migration, migration_plan, migration_graph, bad definitions.
 BEGIN;
-SELECT plan(18);
+SELECT plan(20);
 
 SELECT lives_ok($$SELECT migration_engine.create_migration('{
     "name": "m_base", "version": "1.0.0", "type": "SCHEMA",
@@ -23,6 +23,10 @@ SELECT throws_ok($$SELECT migration_engine.migration_graph('png')$$, '22023', NU
 
 SELECT throws_ok($$SELECT migration_engine.create_migration('{"name": "m_base", "version": "2", "forward": [{"name": "x", "type": "SQL", "script": "SELECT 2"}]}')$$,
                  '42710', NULL, 'a duplicate name is refused');
+-- a deploy tool's re-deploy of the same change: the same definition again is the same migration
+SELECT is(migration_engine.create_migration(definition), migration_id, 'an identical definition again returns the existing id')
+FROM migration_engine.knowledge_migrations WHERE migration_name = 'm_base';
+SELECT is((SELECT count(*)::int FROM migration_engine.knowledge_migrations WHERE migration_name = 'm_base'), 1, 'and adds nothing');
 SELECT throws_ok($$SELECT migration_engine.create_migration('{"name": "bad1", "version": "1", "forward": [{"name": "x", "type": "SHELL", "script": "rm"}]}')$$,
                  '22023', NULL, 'an unknown step type is refused');
 SELECT throws_ok($$SELECT migration_engine.create_migration('{"name": "bad2", "version": "1", "forward": [{"name": "x", "type": "SQL"}]}')$$,

@@ -1,7 +1,7 @@
 -- Blue-green migrations: copy, migrate, validate, switch; switch back with the writes made
 -- since; guardrails and bad input. (Concurrent writers and notifications: tests/client.)
 BEGIN;
-SELECT plan(70);
+SELECT plan(76);
 
 INSERT INTO kg.temporal_entities (entity_id, entity_type, content)
 SELECT md5('e' || g)::uuid, 'Person', jsonb_build_object('name', 'person ' || g, 'age', g % 90)
@@ -93,6 +93,11 @@ SELECT cmp_ok((SELECT count(*)::int FROM migration_engine.change_log WHERE schem
 CREATE TEMP TABLE b AS SELECT migration_engine.switch_back() AS v;
 SELECT is((SELECT v->>'new_schema' FROM b), 'kg', 'switch_back returns to kg');
 SELECT is(migration_engine.active_schema(), 'kg', 'kg is active again');
+SELECT is((SELECT v->>'rolled_back_migration' FROM b), 'bg_add_score', 'switch_back names the blue-green migration it undid');
+SELECT is((SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'bg_add_score'), 'ROLLED_BACK',
+          'which is ROLLED_BACK now, not COMPLETED');
+SELECT throws_ok($$SELECT migration_engine.rollback_migration('bg_add_score')$$, '55000', NULL,
+                 'so rollback_migration does not run its steps against the old schema');
 SELECT is((SELECT content->>'name' FROM kg.temporal_entities WHERE entity_id = md5('g1')::uuid AND valid_to = 'infinity'), 'born in green',
           'an entity written in green after the switch is in kg after the switch back');
 SELECT is((SELECT count(*)::int FROM kg.temporal_entities WHERE entity_type = 'ViaLive'), 1, 'so is the row written through kg_live');
@@ -151,6 +156,14 @@ SELECT lives_ok($$SELECT migration_engine.upsert_entity('Person', '{"name": "adm
 SELECT is((SELECT migration_engine.switch_back()->>'new_schema'), 'kg', 'and back, with the write');
 SELECT is((SELECT count(*)::int FROM kg.temporal_entities WHERE entity_id = md5('adm')::uuid), 1, 'the write came back to kg');
 RESET ROLE;
+
+-- a deploy tool's revert then re-deploy of a blue-green change: switch_back, drop the
+-- target, run it again
+SELECT is((SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'bg_admin'), 'ROLLED_BACK', 'the reverted blue-green migration is ROLLED_BACK');
+SELECT lives_ok($$SELECT migration_engine.drop_inactive_schema('by_admin')$$, 'its target can be dropped');
+SELECT is((SELECT migration_engine.execute_blue_green_migration(
+            (SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = 'bg_admin'), 'by_admin')->>'success'),
+          'true', 'and the same migration deploys again');
 
 SELECT * FROM finish();
 ROLLBACK;
