@@ -65,7 +65,11 @@ SELECT run_id, pipeline_name, status, mode, rows_done, total_rows, rows_changed,
        CASE WHEN status = 'RUNNING' AND rows_done > 0 AND total_rows > rows_done THEN
            (extract(epoch FROM clock_timestamp() - started_at) / rows_done * (total_rows - rows_done)) * interval '1 second'
        END AS eta,
-       longest_batch_ms, error, started_at, finished_at
+       longest_batch_ms, error, started_at, finished_at,
+       -- the same estimate in whole seconds, for NOTICEs and metrics
+       CASE WHEN status = 'RUNNING' AND rows_done > 0 AND total_rows > rows_done THEN
+           round((extract(epoch FROM clock_timestamp() - started_at) / rows_done * (total_rows - rows_done))::numeric)
+       END AS eta_seconds
 FROM migration_engine.pipeline_runs;
 GRANT SELECT ON migration_engine.pipeline_progress TO PUBLIC;
 
@@ -95,7 +99,7 @@ BEGIN
         COMMIT;
         RAISE NOTICE 'pipeline %: % of % rows (% changed, % failed), % rows/s, eta %', state ->> 'pipeline_name',
             state ->> 'rows_done', state ->> 'total_rows', state ->> 'rows_changed', state ->> 'rows_failed',
-            state ->> 'rows_per_second', coalesce(state ->> 'eta', '-');
+            state ->> 'rows_per_second', coalesce((state ->> 'eta_seconds') || ' s', '-');
         EXIT WHEN (state ->> 'finished')::boolean;
     END LOOP;
     IF state ->> 'status' = 'FAILED' THEN

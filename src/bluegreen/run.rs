@@ -200,7 +200,7 @@ impl<'a> Run<'a> {
             .unwrap_or(self.row.definition.options.continue_on_error);
         for (i, step) in self.row.definition.forward.iter().enumerate() {
             let result = with_data_schema(self.target, || {
-                execute_forward_step(i as i32, step, self.target, self.opts)
+                execute_forward_step(&self.row.name, i as i32, step, self.target, self.opts)
             });
             let failed = result.status == "FAILED";
             if let (StepKind::Transform { pipeline }, "COMPLETED") = (&step.kind, result.status) {

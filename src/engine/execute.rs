@@ -132,7 +132,7 @@ pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value
                 Some(_) => return Ok(Flow::Paused(results)),
                 None => {}
             }
-            let result = execute_step(number, step, &schema, opts);
+            let result = execute_step(&row.name, number, step, &schema, opts);
             let failed = result.status == "FAILED";
             results.push(result);
             if failed && !step.continues_on_error(default_continue) {

@@ -166,7 +166,7 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
         };
     };
     let step = &row.definition.forward[number as usize];
-    let result = execute_step(number, step, &schema, opts);
+    let result = execute_step(name, number, step, &schema, opts);
     result.record(row.id, run_id, "forward")?;
     if result.status == "FAILED" && !step.continues_on_error(default_continue) {
         let error = format!(

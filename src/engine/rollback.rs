@@ -103,7 +103,7 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
     let outcome = atomically(|| -> Result<Vec<StepResult>, Vec<StepResult>> {
         let mut results = Vec::new();
         for (i, step) in row.definition.rollback.iter().enumerate() {
-            let r = execute_step(i as i32, step, &schema, opts);
+            let r = execute_step(&row.name, i as i32, step, &schema, opts);
             let failed = r.status == "FAILED";
             results.push(r);
             if failed {

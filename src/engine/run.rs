@@ -86,8 +86,17 @@ impl StepResult {
 
 /// Run one step in its own subtransaction: SKIPPED when its condition is false, FAILED
 /// (and rolled back alone) when it raises, COMPLETED otherwise.
-pub fn execute_step(number: i32, step: &Step, data_schema: &str, opts: &RunOptions) -> StepResult {
+pub fn execute_step(
+    migration: &str,
+    number: i32,
+    step: &Step,
+    data_schema: &str,
+    opts: &RunOptions,
+) -> StepResult {
     let started = now_epoch();
+    // pg_stat_activity shows what runs: migration_engine:<migration>:<step>
+    let previous_name =
+        crate::spi::label_activity(&format!("migration_engine:{migration}:{}", step.name));
     let outcome = atomically(|| {
         if let Some(cond) = &step.condition {
             if !condition_holds(cond, data_schema, opts)? {
@@ -101,6 +110,7 @@ pub fn execute_step(number: i32, step: &Step, data_schema: &str, opts: &RunOptio
         Ok(Some(rows)) => ("COMPLETED", rows, None),
         Err(e) => ("FAILED", 0, Some(StepError::from(e))),
     };
+    crate::spi::restore_activity(previous_name);
     StepResult {
         number,
         name: step.name.clone(),

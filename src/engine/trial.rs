@@ -19,7 +19,13 @@ pub fn trial_run(row: &MigrationRow) -> MeResult<Observed> {
     let outcome = atomically(|| -> Result<(), Observed> {
         let mut error = None;
         for (i, step) in row.definition.forward.iter().enumerate() {
-            let r = execute_step(i as i32, step, &schema, &opts);
+            let r = execute_step(
+                &format!("{}:trial", row.name),
+                i as i32,
+                step,
+                &schema,
+                &opts,
+            );
             if let Some(e) = r.error {
                 error = Some(format!("step {}: {}", step.name, e.message));
                 break;

@@ -150,3 +150,25 @@ pub fn scan_value<T: pgrx::FromDatum + pgrx::IntoDatum>(
     Spi::connect(|client| client.select(sql, None, args)?.first().get_one::<T>())
         .map_err(MeError::from)
 }
+
+/// Sets `application_name` to `label` (what pg_stat_activity shows for this backend, cut
+/// to 63 bytes by Postgres) and returns the name it had, for [`restore_activity`]. An
+/// ERROR that escapes before the restore aborts the transaction, which undoes the change.
+pub fn label_activity(label: &str) -> Option<String> {
+    let previous = Spi::get_one::<String>("SELECT pg_catalog.current_setting('application_name')")
+        .ok()
+        .flatten();
+    let _ = Spi::run_with_args(
+        "SELECT pg_catalog.set_config('application_name', $1, false)",
+        &[label.into()],
+    );
+    previous
+}
+
+/// Puts back the `application_name` that [`label_activity`] replaced.
+pub fn restore_activity(previous: Option<String>) {
+    let _ = Spi::run_with_args(
+        "SELECT pg_catalog.set_config('application_name', $1, false)",
+        &[previous.unwrap_or_default().into()],
+    );
+}
