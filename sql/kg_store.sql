@@ -5,6 +5,16 @@
 -- Temporal rules: one row per version; a version is valid over [valid_from, valid_to);
 -- the current version has valid_to = 'infinity'. History rows are never updated except
 -- to close them (valid_to), and never deleted by the extension.
+DO $$
+BEGIN
+    -- a clear refusal instead of a bare "schema already exists"
+    IF pg_catalog.to_regnamespace('kg') IS NOT NULL THEN
+        RAISE EXCEPTION 'the extension''s data schema "kg" already exists in this database'
+            USING ERRCODE = 'duplicate_schema',
+                  HINT = 'migration_engine keeps its knowledge graph in the schema kg: rename yours (ALTER SCHEMA kg RENAME TO ...) or install into another database.';
+    END IF;
+END
+$$;
 CREATE SCHEMA kg;
 COMMENT ON SCHEMA kg IS 'migration_engine: temporal knowledge graph (entities, relations, history)';
 

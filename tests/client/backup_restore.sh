@@ -81,3 +81,10 @@ check "and it takes writes" "$(r2 "SELECT migration_engine.upsert_entity('Person
 out=$(r2 "INSERT INTO green.temporal_entities (entity_type) VALUES ('Ghost')" 2>&1 || true)
 case $out in *retired*|*"switched to"*|*refused*) echo "ok - green, retired by the second switch, still refuses writes" ;; *) fail "a write to the retired green: $out" ;; esac
 q "DROP DATABASE me_restored_1" >/dev/null; q "DROP DATABASE me_restored_2" >/dev/null
+
+# Installing where a schema kg already exists is refused with a clear message (issue 12, problem 9).
+q "CREATE DATABASE me_has_kg" >/dev/null
+psql -qX -d me_has_kg -c "CREATE SCHEMA kg" >/dev/null
+out=$(psql -qAtX -d me_has_kg -v VERBOSITY=verbose -c "CREATE EXTENSION migration_engine" 2>&1 || true)
+case $out in *42P06*'data schema "kg" already exists'*"ALTER SCHEMA kg RENAME"*) echo "ok - CREATE EXTENSION where kg exists says why and what to do (42P06)" ;; *) fail "CREATE EXTENSION over an existing kg: $out" ;; esac
+q "DROP DATABASE me_has_kg" >/dev/null
