@@ -3,7 +3,7 @@
 //! UPDATE (but closing the current version), DELETE and TRUNCATE. The extension's own
 //! statements that legitimately rewrite in place (patch-mode pipelines, backfills,
 //! undo, blue-green replay, deprecation marks, retention purges) run inside
-//! [`rewriting_history`], which only this backend's Rust code can enter: there is no SQL
+//! a [`RewritingHistory`] guard, which only this backend's Rust code can hold: there is no SQL
 //! to set it, so neither a user nor a migration step can.
 use crate::errors::{MeError, MeResult};
 use crate::spi::{audit, data_schema, first_value, quoted_ident};
@@ -14,7 +14,7 @@ use serde_json::json;
 use std::cell::Cell;
 
 thread_local! {
-    /// Depth of `rewriting_history` calls on this backend's stack.
+    /// How many `RewritingHistory` guards this backend holds.
     static REWRITING: Cell<u32> = const { Cell::new(0) };
 }
 
@@ -36,12 +36,6 @@ impl Drop for RewritingHistory {
     fn drop(&mut self) {
         REWRITING.with(|d| d.set(d.get().saturating_sub(1)));
     }
-}
-
-/// `f` with the history triggers standing aside (see [`RewritingHistory`]).
-pub fn rewriting_history<R>(f: impl FnOnce() -> R) -> R {
-    let _rewriting = RewritingHistory::enter();
-    f()
 }
 
 /// Whether the statement now running is one of the extension's own history rewrites:
@@ -84,31 +78,31 @@ fn purge(
     }
     let schema = data_schema()?;
     let q = quoted_ident("data schema", &schema)?;
-    let (entities, relations) = rewriting_history(|| -> MeResult<(i64, i64)> {
-        let entities = first_value::<i64>(
+    // the triggers stand aside for these two statements only
+    let rewriting = RewritingHistory::enter();
+    let entities = first_value::<i64>(
+        &format!(
+            "WITH gone AS (DELETE FROM {q}.temporal_entities WHERE valid_to <> 'infinity' AND valid_to < $1 \
+             AND ($2::text IS NULL OR entity_type = $2) RETURNING 1) SELECT count(*) FROM gone"
+        ),
+        &[closed_before.into(), entity_type.into()],
+    )?
+    .unwrap_or(0);
+    // relation versions have no entity type of their own: only a whole-graph purge
+    // removes them
+    let relations = if entity_type.is_none() {
+        first_value::<i64>(
             &format!(
-                "WITH gone AS (DELETE FROM {q}.temporal_entities WHERE valid_to <> 'infinity' AND valid_to < $1 \
-                 AND ($2::text IS NULL OR entity_type = $2) RETURNING 1) SELECT count(*) FROM gone"
+                "WITH gone AS (DELETE FROM {q}.temporal_relations WHERE valid_to <> 'infinity' AND valid_to < $1 \
+                 RETURNING 1) SELECT count(*) FROM gone"
             ),
-            &[closed_before.into(), entity_type.into()],
+            &[closed_before.into()],
         )?
-        .unwrap_or(0);
-        // relation versions have no entity type of their own: only a whole-graph purge
-        // removes them
-        let relations = if entity_type.is_none() {
-            first_value::<i64>(
-                &format!(
-                    "WITH gone AS (DELETE FROM {q}.temporal_relations WHERE valid_to <> 'infinity' AND valid_to < $1 \
-                     RETURNING 1) SELECT count(*) FROM gone"
-                ),
-                &[closed_before.into()],
-            )?
-            .unwrap_or(0)
-        } else {
-            0
-        };
-        Ok((entities, relations))
-    })?;
+        .unwrap_or(0)
+    } else {
+        0
+    };
+    drop(rewriting);
     let result = json!({
         "schema": schema,
         "closed_before": first_value::<String>("SELECT $1::text", &[closed_before.into()])?,

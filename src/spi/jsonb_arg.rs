@@ -21,12 +21,16 @@ impl FromDatum for JsonbBytes {
         if is_null {
             return None;
         }
-        let detoasted = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
-        let len = pgrx::varsize_any_exhdr(detoasted);
-        Some(JsonbBytes(
-            std::slice::from_raw_parts(pgrx::vardata_any(detoasted) as *const u8, len).to_vec(),
-        ))
+        Some(JsonbBytes(payload(datum).to_vec()))
     }
+}
+
+/// The bytes after the varlena header of a jsonb datum, detoasted; they live in the
+/// current memory context, as long as the call.
+unsafe fn payload<'a>(datum: pg_sys::Datum) -> &'a [u8] {
+    let detoasted = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+    let len = pgrx::varsize_any_exhdr(detoasted);
+    std::slice::from_raw_parts(pgrx::vardata_any(detoasted) as *const u8, len)
 }
 
 pgrx::impl_sql_translatable!(JsonbBytes, arg_only = "jsonb");
@@ -58,10 +62,13 @@ impl FromDatum for JsonArg {
     unsafe fn from_polymorphic_datum(
         datum: pg_sys::Datum,
         is_null: bool,
-        oid: pg_sys::Oid,
+        _: pg_sys::Oid,
     ) -> Option<Self> {
-        let bytes = JsonbBytes::from_polymorphic_datum(datum, is_null, oid)?;
-        match migration_engine_core::jsonb_binary::decode(&bytes.0) {
+        if is_null {
+            return None;
+        }
+        // decoded in place: no copy of the datum, no text round trip
+        match migration_engine_core::jsonb_binary::decode(payload(datum)) {
             Ok(value) => Some(JsonArg(JsonB(value))),
             Err(e) => {
                 let report: ErrorReport = decode_refusal(&e.kind).into();

@@ -63,7 +63,7 @@ impl<'a> Obj<'a> {
     /// Rejects keys outside `allowed`: a misspelt `condition` must not silently
     /// turn a conditional step into one that touches every entity.
     pub fn only(&self, allowed: &[&str]) -> Result<(), PipelineError> {
-        match self.map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        match crate::keys::first_unknown(self.map, allowed) {
             None => Ok(()),
             Some(k) => Err(PipelineError::UnknownKey {
                 path: self.at(k),

@@ -18,7 +18,7 @@ pub use error::DefinitionError;
 pub use function::{FunctionArgs, FunctionName};
 pub use read::MAX_NAME_CHARS;
 pub use render::steps_sql_text;
-pub use step::{Step, StepKind, StepType};
+pub use step::{Step, StepKind, StepType, STEP_KEYS};
 
 use read::{index_path, Obj};
 use serde_json::{Map, Value};

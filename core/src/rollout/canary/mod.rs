@@ -8,7 +8,7 @@ mod decision;
 mod routing;
 mod scoring;
 
-pub use config::{CanaryConfig, CanaryConfigError};
+pub use config::{CanaryConfig, CanaryConfigError, CANARY_CONFIG_KEYS};
 pub use decision::{next_step, CanaryDecision, CanaryFailure};
 pub use routing::{routes_to_new, routing_bucket, BUCKETS};
 pub use scoring::{evaluate, known_metrics, metric_value_problem, Evaluation};
