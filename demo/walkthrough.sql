@@ -99,7 +99,7 @@ SELECT r->>'success' AS success, r->>'previous_schema' AS previous, r->>'new_sch
        r->'timings_ms'->>'copy_ms' AS copy_ms, r->'timings_ms'->>'write_freeze_ms' AS write_freeze_ms
 FROM (SELECT migration_engine.execute_blue_green_migration(
         (SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = 'add_region'), 'green') AS r) x;
-SELECT count(*) AS entities_in_kg_live, min(region) AS region FROM kg_live.temporal_entities WHERE valid_to = 'infinity';
+SELECT count(*) AS entities_in_kg_live, min(region) AS region FROM kg_live.temporal_entities WHERE is_current;
 SELECT migration_engine.upsert_entity('Person', '{"name": "Grace", "born": 1906}') IS NOT NULL AS written_to_green;
 SELECT r->>'new_schema' AS switched_back_to, r->>'replayed_rows' AS writes_brought_back FROM (SELECT migration_engine.switch_back() AS r) x;
 SELECT count(*) AS grace_in_kg FROM kg.temporal_entities WHERE content->>'name' = 'Grace';

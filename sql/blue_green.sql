@@ -148,27 +148,130 @@ CREATE TRIGGER me_capture_change AFTER INSERT OR UPDATE OR DELETE ON kg.temporal
 -- The stable names clients may use instead of following the switch themselves: one view
 -- per table of the active data schema, redefined in the switch transaction. Simple views
 -- are updatable; security_invoker keeps the caller's own privileges on the tables.
+--
+-- What clients see (docs/BLUE_GREEN.md, "Stable names"):
+--   * kg_live.<table> follows the active schema and gains the columns a switch adds
+--     (appended; a column the new table lacks reads NULL, a retyped one is cast back).
+--   * kg_live.<table>_v<N> is shape N of that view: its columns never change, so a
+--     prepared SELECT * on it survives every switch. Shape 1 is the view at install; a
+--     switch that changes the columns of kg_live.<table> adds the next shape.
+--   * In the graph's own tables, the current version's valid_to is presented as NULL
+--     and is_current says which version is current: the stored 'infinity' is a value
+--     several client drivers (psycopg 3, JDBC's getTimestamp) cannot load.
 CREATE SCHEMA kg_live;
 COMMENT ON SCHEMA kg_live IS 'migration_engine: views over the active data schema, redefined by every schema switch';
-CREATE VIEW kg_live.temporal_entities WITH (security_invoker = true) AS SELECT * FROM kg.temporal_entities;
-CREATE VIEW kg_live.temporal_relations WITH (security_invoker = true) AS SELECT * FROM kg.temporal_relations;
 GRANT USAGE ON SCHEMA kg_live TO PUBLIC;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA kg_live TO migration_admin;
+
+-- The select list of a kg_live view of `tab` (a table named `table_name` of a data
+-- schema). `shape` is the view as it stands (NULL for a new one): its columns are kept,
+-- in order, with their types. `extend` appends the table's columns the shape lacks.
+CREATE FUNCTION migration_engine.live_view_select(tab regclass, table_name text, shape regclass, extend boolean)
+RETURNS text LANGUAGE sql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+    WITH t AS (SELECT attname, atttypid, atttypmod, attnum FROM pg_attribute
+               WHERE attrelid = tab AND attnum > 0 AND NOT attisdropped),
+         v AS (SELECT attname, atttypid, atttypmod, attnum FROM pg_attribute
+               WHERE attrelid = shape AND attnum > 0 AND NOT attisdropped),
+         -- the graph's own tables get the client presentation of validity
+         temporal AS (SELECT table_name IN ('temporal_entities', 'temporal_relations')
+                             AND EXISTS (SELECT 1 FROM t WHERE attname = 'valid_to' AND atttypid = 'timestamptz'::regtype)
+                             AND NOT EXISTS (SELECT 1 FROM t WHERE attname = 'is_current') AS yes),
+         cols AS (
+             SELECT v.attnum AS ord, v.attname, v.atttypid, v.atttypmod, t.attname IS NOT NULL AS in_table,
+                    t.atttypid = v.atttypid AND t.atttypmod = v.atttypmod AS same_type
+             FROM v LEFT JOIN t USING (attname)
+             UNION ALL
+             SELECT 100000 + t.attnum, t.attname, t.atttypid, t.atttypmod, true, true
+             FROM t WHERE extend AND NOT EXISTS (SELECT 1 FROM v WHERE v.attname = t.attname)
+             UNION ALL
+             SELECT 200000, 'is_current', 'boolean'::regtype, -1, false, false
+             FROM temporal WHERE extend AND yes AND NOT EXISTS (SELECT 1 FROM v WHERE v.attname = 'is_current'))
+    SELECT string_agg(CASE
+               WHEN yes AND c.attname = 'valid_to' AND c.in_table AND c.atttypid = 'timestamptz'::regtype
+                   THEN 'NULLIF(valid_to, ''infinity'') AS valid_to'
+               WHEN yes AND c.attname = 'is_current' AND NOT c.in_table
+                   THEN '(valid_to = ''infinity'') AS is_current'
+               WHEN NOT c.in_table THEN format('NULL::%s AS %I', format_type(c.atttypid, c.atttypmod), c.attname)
+               WHEN c.same_type THEN format('%I', c.attname)
+               ELSE format('%I::%s AS %I', c.attname, format_type(c.atttypid, c.atttypmod), c.attname) END,
+           ', ' ORDER BY c.ord)
+    FROM cols c CROSS JOIN temporal
+$$;
+
+-- The table a view of kg_live is a fixed shape of (its comment says so), or NULL.
+CREATE FUNCTION migration_engine.live_view_shape_of(view_oid regclass)
+RETURNS text LANGUAGE sql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+    SELECT (regexp_match(obj_description(view_oid, 'pg_class'),
+                         '^migration_engine: shape [0-9]+ of kg_live\.(.+), whose columns never change$'))[1]
+$$;
+
+-- Define kg_live.<table_name> over `tab`, then its shapes: every shape is repointed at
+-- `tab` with its own columns, and a new shape is added when the view's columns are not
+-- those of its latest shape. New views get `tab`'s grants (and migration_admin's rights
+-- on rows). No checks: point_live_view (below) and the install script call it.
+CREATE FUNCTION migration_engine.define_live_view(tab regclass, table_name text)
+RETURNS void LANGUAGE plpgsql SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    live_view regclass := to_regclass(format('kg_live.%I', table_name));
+    fresh boolean := live_view IS NULL;
+    shape record;
+    latest regclass;
+    latest_n int := 0;
+    g record;
+BEGIN
+    EXECUTE format('CREATE OR REPLACE VIEW kg_live.%I WITH (security_invoker = true) AS SELECT %s FROM %s',
+                   table_name, live_view_select(tab, table_name, live_view, true), tab);
+    live_view := to_regclass(format('kg_live.%I', table_name));
+    IF fresh THEN
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO migration_admin', live_view);
+        FOR g IN SELECT a.privilege_type, a.grantee FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+                 WHERE c.oid = tab AND a.grantee <> c.relowner AND a.privilege_type NOT IN ('TRIGGER', 'TRUNCATE') LOOP
+            EXECUTE format('GRANT %s ON %s TO %s', g.privilege_type, live_view,
+                           CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END);
+        END LOOP;
+    END IF;
+    FOR shape IN SELECT c.oid::regclass AS view_oid, (regexp_match(c.relname, '_v([0-9]+)$'))[1]::int AS n
+                 FROM pg_class c
+                 WHERE c.relnamespace = 'kg_live'::regnamespace AND c.relkind = 'v'
+                   AND live_view_shape_of(c.oid) = table_name
+                 ORDER BY 2 LOOP
+        EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS SELECT %s FROM %s',
+                       shape.view_oid, live_view_select(tab, table_name, shape.view_oid, false), tab);
+        latest := shape.view_oid;
+        latest_n := shape.n;
+    END LOOP;
+    IF latest IS NOT NULL AND (SELECT array_agg(attname ORDER BY attnum) FROM pg_attribute WHERE attrelid = latest AND attnum > 0)
+                            = (SELECT array_agg(attname ORDER BY attnum) FROM pg_attribute WHERE attrelid = live_view AND attnum > 0) THEN
+        RETURN;
+    END IF;
+    IF to_regclass(format('kg_live.%I', table_name || '_v' || (latest_n + 1))) IS NOT NULL THEN
+        RAISE WARNING 'kg_live.% exists and is not a shape of kg_live.%: the new shape of % is not published',
+            table_name || '_v' || (latest_n + 1), table_name, table_name;
+        RETURN;
+    END IF;
+    EXECUTE format('CREATE VIEW kg_live.%I WITH (security_invoker = true) AS SELECT %s FROM %s',
+                   table_name || '_v' || (latest_n + 1), live_view_select(tab, table_name, live_view, false), tab);
+    EXECUTE format('COMMENT ON VIEW kg_live.%I IS %L', table_name || '_v' || (latest_n + 1),
+                   format('migration_engine: shape %s of kg_live.%s, whose columns never change', latest_n + 1, table_name));
+    FOR g IN SELECT a.privilege_type, a.grantee FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+             WHERE c.oid = live_view AND a.grantee <> c.relowner LOOP
+        EXECUTE format('GRANT %s ON kg_live.%I TO %s', g.privilege_type, table_name || '_v' || (latest_n + 1),
+                       CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END);
+    END LOOP;
+END
+$$;
+
+SELECT migration_engine.define_live_view('kg.temporal_entities', 'temporal_entities');
+SELECT migration_engine.define_live_view('kg.temporal_relations', 'temporal_relations');
 
 -- Point kg_live's view of a table at that table of the data schema `schema_name`, which
 -- must be the active one: kg_live shows the active schema and nothing else. Called by
--- adopt_active_schema() (below) when the active schema changes; the owner's alone. An existing view keeps
--- its columns, so CREATE OR REPLACE always applies and clients' prepared statements keep
--- working: a column the new table lacks reads NULL, a column whose type changed is cast
--- back, new columns are appended. A new view gets the table's grants (and migration_admin
--- all, as for kg_live's first views).
+-- adopt_active_schema() (below) when the active schema changes; the owner's alone. An
+-- existing view keeps its columns, so CREATE OR REPLACE always applies (see
+-- define_live_view).
 CREATE FUNCTION migration_engine.point_live_view(schema_name text, table_name text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = migration_engine, pg_catalog, pg_temp AS $$
 DECLARE
     tab regclass := to_regclass(format('%I.%I', schema_name, table_name));
-    live_view regclass := to_regclass(format('kg_live.%I', table_name));
-    cols text;
-    g record;
 BEGIN
     IF tab IS NULL OR NOT is_data_schema(schema_name) THEN
         RAISE EXCEPTION '%.% is not a table of a data schema', schema_name, table_name USING ERRCODE = 'undefined_table';
@@ -178,40 +281,20 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Switch schemas with migration_engine.switch_active_schema(name): kg_live follows the switch.';
     END IF;
-    SELECT string_agg(expr, ', ' ORDER BY ord) INTO cols FROM (
-        SELECT va.attnum AS ord, CASE
-                 WHEN ta.attname IS NULL THEN format('NULL::%s AS %I', format_type(va.atttypid, va.atttypmod), va.attname)
-                 WHEN ta.atttypid = va.atttypid AND ta.atttypmod = va.atttypmod THEN format('%I', va.attname)
-                 ELSE format('%I::%s AS %I', va.attname, format_type(va.atttypid, va.atttypmod), va.attname) END AS expr
-        FROM pg_attribute va
-        LEFT JOIN pg_attribute ta ON ta.attrelid = tab AND ta.attname = va.attname AND ta.attnum > 0 AND NOT ta.attisdropped
-        WHERE va.attrelid = live_view AND va.attnum > 0
-        UNION ALL
-        SELECT 100000 + ta.attnum, format('%I', ta.attname) FROM pg_attribute ta
-        WHERE ta.attrelid = tab AND ta.attnum > 0 AND NOT ta.attisdropped
-          AND NOT EXISTS (SELECT 1 FROM pg_attribute va WHERE va.attrelid = live_view AND va.attname = ta.attname)) s;
-    EXECUTE format('CREATE OR REPLACE VIEW kg_live.%I WITH (security_invoker = true) AS SELECT %s FROM %s',
-                   table_name, cols, tab);
-    IF live_view IS NULL THEN
-        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON kg_live.%I TO migration_admin', table_name);
-        FOR g IN SELECT a.privilege_type, a.grantee FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
-                 WHERE c.oid = tab AND a.grantee <> c.relowner AND a.privilege_type NOT IN ('TRIGGER', 'TRUNCATE') LOOP
-            EXECUTE format('GRANT %s ON kg_live.%I TO %s', g.privilege_type, table_name,
-                           CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END);
-        END LOOP;
-    END IF;
+    PERFORM define_live_view(tab, table_name);
 END
 $$;
 
--- Drop a view of kg_live whose table the new schema does not have; the extension's own
--- views are kept (they point at the old table until dropped by hand).
+-- Drop a view of kg_live whose table the new schema does not have, with its shapes; the
+-- extension's own views are kept (they point at the old table until dropped by hand).
 CREATE FUNCTION migration_engine.drop_live_view(view_name text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = migration_engine, pg_catalog, pg_temp AS $$
 DECLARE
     live_view regclass := to_regclass(format('kg_live.%I', view_name));
+    base text := live_view_shape_of(live_view);
 BEGIN
     IF live_view IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_depend WHERE objid = live_view AND deptype = 'e')
-       AND to_regclass(format('%I.%I', active_schema(), view_name)) IS NULL THEN
+       AND to_regclass(format('%I.%I', active_schema(), coalesce(base, view_name))) IS NULL THEN
         EXECUTE format('DROP VIEW %s', live_view);
     END IF;
 END

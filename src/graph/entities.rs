@@ -173,13 +173,16 @@ fn delete_entity(entity_id: Option<Uuid>) -> Result<bool, pgrx::pg_sys::panic::E
     Ok(first_value::<bool>(&sql, &[entity_id.into()])?.unwrap_or(false))
 }
 
+/// A version as clients read it: `valid_to` is NULL for the current version (stored as
+/// 'infinity', which several client drivers cannot load), and `is_current` says so.
 type VersionRow = (
     Uuid,
     String,
     JsonB,
     JsonB,
     TimestampWithTimeZone,
-    TimestampWithTimeZone,
+    Option<TimestampWithTimeZone>,
+    bool,
     bool,
 );
 
@@ -189,7 +192,8 @@ fn versions(
 ) -> MeResult<Vec<VersionRow>> {
     let table = data_table("temporal_entities")?;
     let sql = format!(
-        "SELECT entity_id, entity_type, content, metadata, valid_from, valid_to, is_deleted \
+        "SELECT entity_id, entity_type, content, metadata, valid_from, \
+                NULLIF(valid_to, 'infinity'), is_deleted, valid_to = 'infinity' \
          FROM {table} WHERE {where_clause} ORDER BY valid_from, version_id"
     );
     Spi::connect(|client| {
@@ -202,9 +206,9 @@ fn versions(
                 row.get::<JsonB>(4)?.unwrap_or(JsonB(serde_json::json!({}))),
                 row.get::<TimestampWithTimeZone>(5)?
                     .expect("valid_from is NOT NULL"),
-                row.get::<TimestampWithTimeZone>(6)?
-                    .expect("valid_to is NOT NULL"),
+                row.get::<TimestampWithTimeZone>(6)?,
                 row.get::<bool>(7)?.unwrap_or(false),
+                row.get::<bool>(8)?.unwrap_or(false),
             ));
         }
         Ok::<_, pgrx::spi::Error>(out)
@@ -228,8 +232,9 @@ fn entity_as_of(
             name!(content, JsonB),
             name!(metadata, JsonB),
             name!(valid_from, TimestampWithTimeZone),
-            name!(valid_to, TimestampWithTimeZone),
+            name!(valid_to, Option<TimestampWithTimeZone>),
             name!(is_deleted, bool),
+            name!(is_current, bool),
         ),
     >,
     pgrx::pg_sys::panic::ErrorReport,
@@ -256,8 +261,9 @@ fn entity_history(
             name!(content, JsonB),
             name!(metadata, JsonB),
             name!(valid_from, TimestampWithTimeZone),
-            name!(valid_to, TimestampWithTimeZone),
+            name!(valid_to, Option<TimestampWithTimeZone>),
             name!(is_deleted, bool),
+            name!(is_current, bool),
         ),
     >,
     pgrx::pg_sys::panic::ErrorReport,

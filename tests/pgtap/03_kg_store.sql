@@ -1,6 +1,6 @@
 -- Foundation: the temporal knowledge-graph store.
 BEGIN;
-SELECT plan(16);
+SELECT plan(20);
 
 SELECT has_schema('kg');
 SELECT is(migration_engine.active_schema(), 'kg', 'active_schema() names the data schema');
@@ -27,6 +27,8 @@ SELECT is((SELECT content->>'age' FROM kg.temporal_entities WHERE entity_id = (S
           '36', 'the old version is kept, unchanged');
 SELECT is((SELECT content->>'age' FROM migration_engine.entity_as_of((SELECT id FROM ids))), '37',
           'entity_as_of(now) reads the current version');
+SELECT is((SELECT is_current::text || ' ' || coalesce(valid_to::text, 'NULL') FROM migration_engine.entity_as_of((SELECT id FROM ids))),
+          'true NULL', 'entity_as_of: the current version says is_current, with valid_to NULL');
 SELECT is((SELECT count(*) FROM migration_engine.entity_as_of((SELECT id FROM ids), '-infinity')), 0::bigint,
           'entity_as_of before it existed reads nothing');
 SELECT throws_ok($$SELECT migration_engine.upsert_entity('Company', '{}', (SELECT id FROM ids))$$,
@@ -38,6 +40,13 @@ SELECT throws_ok($$SELECT migration_engine.upsert_entity('Person; DROP TABLE kg.
 SELECT ok(migration_engine.delete_entity((SELECT id FROM ids)), 'delete_entity deletes');
 SELECT is((SELECT count(*) FROM migration_engine.entity_history((SELECT id FROM ids))), 3::bigint,
           'history holds both versions and the deletion');
+-- clients read history with stock settings: no 'infinity' (psycopg 3 cannot load it)
+SELECT is((SELECT count(*) FROM migration_engine.entity_history((SELECT id FROM ids)) WHERE valid_to IS NULL), 1::bigint,
+          'entity_history: the current version has valid_to NULL, not infinity');
+SELECT is((SELECT array_agg(is_deleted) FROM migration_engine.entity_history((SELECT id FROM ids)) WHERE is_current),
+          ARRAY[true], 'entity_history: is_current marks the current version (here the deletion) only');
+SELECT is((SELECT count(*) FROM migration_engine.entity_history((SELECT id FROM ids)) WHERE NOT is_current AND valid_to IS NOT NULL), 2::bigint,
+          'entity_history: closed versions keep their valid_to');
 
 -- relations
 CREATE TEMP TABLE rel AS SELECT migration_engine.upsert_relation('KNOWS', migration_engine.upsert_entity('Person', '{"name": "Alan"}'),

@@ -1,7 +1,7 @@
 -- Blue-green migrations: copy, migrate, validate, switch; switch back with the writes made
 -- since; guardrails and bad input. (Concurrent writers and notifications: tests/client.)
 BEGIN;
-SELECT plan(76);
+SELECT plan(83);
 
 INSERT INTO kg.temporal_entities (entity_id, entity_type, content)
 SELECT md5('e' || g)::uuid, 'Person', jsonb_build_object('name', 'person ' || g, 'age', g % 90)
@@ -52,6 +52,14 @@ SELECT is(migration_engine.active_schema(), 'kg', 'after all the refusals the ac
 SELECT is((SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'bg_add_score'), 'PENDING', 'and the migration is still PENDING');
 SELECT hasnt_schema('green', 'and no target was created');
 
+-- clients' prepared statements, made before the switch (issue 12, problem 7)
+PREPARE live_v1 AS SELECT * FROM kg_live.temporal_entities_v1;
+PREPARE live_named AS SELECT entity_id, content, valid_to, is_current FROM kg_live.temporal_entities;
+SELECT is((SELECT count(*)::int FROM kg_live.temporal_entities WHERE valid_to = 'infinity'), 0,
+          'kg_live shows no infinity (clients such as psycopg 3 cannot load it)');
+SELECT is((SELECT count(*)::int FROM kg_live.temporal_entities WHERE valid_to IS NULL AND is_current), (SELECT count(*)::int FROM kg.temporal_entities WHERE valid_to = 'infinity'),
+          'the current versions read valid_to NULL and is_current');
+
 -- the happy path
 CREATE TEMP TABLE r AS SELECT migration_engine.execute_blue_green_migration((SELECT id FROM ids WHERE name = 'bg_add_score'), 'green') AS v;
 SELECT is((SELECT v->>'success' FROM r), 'true', 'the blue-green migration succeeds');
@@ -79,6 +87,13 @@ INSERT INTO green.notes (entity_id, body) VALUES (md5('e1')::uuid, 'after the sw
 SELECT cmp_ok((SELECT max(id) FROM green.notes), '>', 20, 'serial sequences continue past the copied rows');
 SELECT ok(EXISTS (SELECT 1 FROM migration_engine.audit_log WHERE operation = 'schema_switched' AND object_name = 'green'), 'the switch is audited');
 SELECT is((SELECT count(*)::int FROM kg_live.temporal_entities WHERE score = 7), 500, 'kg_live follows the switch (it reads green)');
+SELECT lives_ok('EXECUTE live_v1', 'a prepared SELECT * on kg_live.temporal_entities_v1 survives a switch that adds a column');
+SELECT lives_ok('EXECUTE live_named', 'a prepared statement naming its columns survives it too');
+SELECT hasnt_column('kg_live', 'temporal_entities_v1', 'score', 'shape 1 keeps the columns it had');
+SELECT is((SELECT count(*)::int FROM kg_live.temporal_entities_v2 WHERE score = 7 AND is_current), 500,
+          'the switch published shape 2 with the new column, over green');
+SELECT is((SELECT count(*)::int FROM kg_live.temporal_entities_v1), (SELECT count(*)::int FROM green.temporal_entities),
+          'shape 1 reads green too');
 
 -- writes after the switch
 SELECT lives_ok($$SELECT migration_engine.upsert_entity('Person', '{"name": "born in green"}', md5('g1')::uuid)$$, 'the graph functions write to green');
