@@ -89,7 +89,7 @@ DECLARE
         'forbid_schema_version_edit', 'forbid_singleton_removal', 'refuse_write_to_retired_schema',
         'point_live_view', 'drop_live_view', 'on_active_schema_change', 'forbid_migration_edit',
         'routines_called_by_schema', 'is_data_schema', 'protect_history', 'protect_history_of',
-        'purge_history', 'restore_singleton'];
+        'purge_history', 'restore_singleton', 'data_schema_at_install'];
     f record;
     unknown text[];
 BEGIN
@@ -116,5 +116,25 @@ BEGIN
             EXECUTE format('GRANT EXECUTE ON %s %s TO canary_metrics_writer', f.kind, f.sig);
         END IF;
     END LOOP;
+END
+$$;
+
+-- Last: the data schema gets the name chosen at install (sql/kg_store.sql); everything
+-- refers to it by oid, and active_schema_version by name, set here without the switch
+-- machinery (there is nothing to switch from). A schema kg of the user's comes back.
+DO $$
+DECLARE
+    wanted text := migration_engine.data_schema_at_install();
+    replication_role text := current_setting('session_replication_role');
+BEGIN
+    IF wanted <> 'kg' THEN
+        EXECUTE format('ALTER SCHEMA kg RENAME TO %I', wanted);
+        PERFORM set_config('session_replication_role', 'replica', true);
+        UPDATE migration_engine.active_schema_version SET "current_schema" = wanted WHERE id = 1;
+        PERFORM set_config('session_replication_role', replication_role, true);
+        IF pg_catalog.to_regnamespace('migration_engine_install_hold') IS NOT NULL THEN
+            ALTER SCHEMA migration_engine_install_hold RENAME TO kg;
+        END IF;
+    END IF;
 END
 $$;

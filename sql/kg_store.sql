@@ -1,17 +1,50 @@
--- The temporal knowledge-graph store the extension operates on: the data schema `kg`,
+-- The temporal knowledge-graph store the extension operates on: the data schema (`kg`
+-- unless chosen otherwise, below),
 -- named by active_schema_version.current_schema. Blue-green migrations copy it to
 -- another schema and switch that name.
 --
 -- Temporal rules: one row per version; a version is valid over [valid_from, valid_to);
 -- the current version has valid_to = 'infinity'. History rows are never updated except
 -- to close them (valid_to), and never deleted by the extension.
+-- The data schema's name is chosen at install: the setting migration_engine.data_schema
+-- (best set on the database, so that a restore with --create installs the same name:
+-- ALTER DATABASE ... SET migration_engine.data_schema = 'graph'), kg when unset. The
+-- install builds the schema as kg and renames it last (end of sql/grants.sql); a schema
+-- of the user's named kg is set aside meanwhile and put back. Validated here, before
+-- anything is created.
+CREATE FUNCTION migration_engine.data_schema_at_install() RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    wanted text := coalesce(nullif(current_setting('migration_engine.data_schema', true), ''), 'kg');
+BEGIN
+    IF wanted !~ '^[a-z_][a-z0-9_]*$' OR octet_length(wanted) > 63 THEN
+        RAISE EXCEPTION 'migration_engine.data_schema must be a plain lower-case schema name, not %', quote_literal(wanted)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use letters, digits and underscores, for example: ALTER DATABASE ... SET migration_engine.data_schema = ''graph''; then reconnect and CREATE EXTENSION migration_engine.';
+    END IF;
+    IF wanted IN ('migration_engine', 'kg_live', 'public', 'information_schema', 'migration_engine_install_hold')
+       OR wanted LIKE 'pg\_%' THEN
+        RAISE EXCEPTION 'migration_engine.data_schema cannot be %: that name is taken', quote_literal(wanted)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Choose a name of your own, for example ''graph''.';
+    END IF;
+    RETURN wanted;
+END
+$$;
+
 DO $$
+DECLARE
+    wanted text := migration_engine.data_schema_at_install();
 BEGIN
     -- a clear refusal instead of a bare "schema already exists"
-    IF pg_catalog.to_regnamespace('kg') IS NOT NULL THEN
-        RAISE EXCEPTION 'the extension''s data schema "kg" already exists in this database'
+    IF pg_catalog.to_regnamespace(wanted) IS NOT NULL THEN
+        RAISE EXCEPTION 'the extension''s data schema "%" already exists in this database', wanted
             USING ERRCODE = 'duplicate_schema',
-                  HINT = 'migration_engine keeps its knowledge graph in the schema kg: rename yours (ALTER SCHEMA kg RENAME TO ...) or install into another database.';
+                  HINT = format('migration_engine keeps its knowledge graph in the schema %s: choose another name with ALTER DATABASE %I SET migration_engine.data_schema = ''graph'' (then reconnect), rename yours, or install into another database.',
+                                wanted, current_database());
+    END IF;
+    IF wanted <> 'kg' AND pg_catalog.to_regnamespace('kg') IS NOT NULL THEN
+        ALTER SCHEMA kg RENAME TO migration_engine_install_hold;
     END IF;
 END
 $$;

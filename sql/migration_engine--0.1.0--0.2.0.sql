@@ -89,6 +89,26 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION migration_engine.data_schema_at_install() RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    wanted text := coalesce(nullif(current_setting('migration_engine.data_schema', true), ''), 'kg');
+BEGIN
+    IF wanted !~ '^[a-z_][a-z0-9_]*$' OR octet_length(wanted) > 63 THEN
+        RAISE EXCEPTION 'migration_engine.data_schema must be a plain lower-case schema name, not %', quote_literal(wanted)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use letters, digits and underscores, for example: ALTER DATABASE ... SET migration_engine.data_schema = ''graph''; then reconnect and CREATE EXTENSION migration_engine.';
+    END IF;
+    IF wanted IN ('migration_engine', 'kg_live', 'public', 'information_schema', 'migration_engine_install_hold')
+       OR wanted LIKE 'pg\_%' THEN
+        RAISE EXCEPTION 'migration_engine.data_schema cannot be %: that name is taken', quote_literal(wanted)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Choose a name of your own, for example ''graph''.';
+    END IF;
+    RETURN wanted;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION migration_engine.is_data_schema(schema_name text) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
     SELECT count(*) = 2 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -979,7 +999,7 @@ DECLARE
         'forbid_schema_version_edit', 'forbid_singleton_removal', 'refuse_write_to_retired_schema',
         'point_live_view', 'drop_live_view', 'on_active_schema_change', 'forbid_migration_edit',
         'routines_called_by_schema', 'is_data_schema', 'protect_history', 'protect_history_of',
-        'purge_history', 'restore_singleton'];
+        'purge_history', 'restore_singleton', 'data_schema_at_install'];
     f record;
     unknown text[];
 BEGIN
@@ -1012,9 +1032,12 @@ $$;
 -- migration_engine 0.1.0 -> 0.2.0, written by hand: runs after the generated part.
 
 -- fresh installs only: kg_live's first views (the upgrade defines them below, over the
--- active schema), and the refusal of an existing kg (which an upgrade has, of course)
+-- active schema); the refusal of an existing data schema (which an upgrade has, of
+-- course) and the renaming of the new one to the name chosen at install (an upgrade
+-- keeps the name the graph has, whatever migration_engine.data_schema says now)
 -- upgrade: skip ^SELECT migration_engine\.define_live_view\('kg\.
--- upgrade: skip ^DO .*the extension''s data schema "kg" already exists
+-- upgrade: skip ^DO .*a clear refusal instead of a bare "schema already exists"
+-- upgrade: skip ^DO .*the data schema gets the name chosen at install|^DO \$\$ DECLARE wanted text := migration_engine\.data_schema_at_install\(\); replication_role
 
 -- upgrade: handles table migration_engine.canary_metrics
 -- observations outside their metric's range were refused by no check in 0.1.0: name them

@@ -1,9 +1,12 @@
 -- migration_engine 0.1.0 -> 0.2.0, written by hand: runs after the generated part.
 
 -- fresh installs only: kg_live's first views (the upgrade defines them below, over the
--- active schema), and the refusal of an existing kg (which an upgrade has, of course)
+-- active schema); the refusal of an existing data schema (which an upgrade has, of
+-- course) and the renaming of the new one to the name chosen at install (an upgrade
+-- keeps the name the graph has, whatever migration_engine.data_schema says now)
 -- upgrade: skip ^SELECT migration_engine\.define_live_view\('kg\.
--- upgrade: skip ^DO .*the extension''s data schema "kg" already exists
+-- upgrade: skip ^DO .*a clear refusal instead of a bare "schema already exists"
+-- upgrade: skip ^DO .*the data schema gets the name chosen at install|^DO \$\$ DECLARE wanted text := migration_engine\.data_schema_at_install\(\); replication_role
 
 -- upgrade: handles table migration_engine.canary_metrics
 -- observations outside their metric's range were refused by no check in 0.1.0: name them
