@@ -12,6 +12,10 @@ AS $$
 DECLARE
     state jsonb;
     run uuid;
+    attempt bigint;
+    waited jsonb;
+    phase text;
+    said text;
 BEGIN
     state := migration_engine.run_migration_begin(migration_name, options);
     IF NOT (state ->> 'started')::boolean THEN
@@ -23,6 +27,30 @@ BEGIN
     LOOP
         state := migration_engine.run_migration_step(migration_name, run, options);
         COMMIT;
+        -- a "transaction": false step: the top-level runner's worker runs it (src/runner);
+        -- this session waits in short transactions (a concurrent index build waits for
+        -- every older snapshot, this session's too), saying what it waits for
+        attempt := (state ->> 'top_level_attempt')::bigint;
+        IF attempt IS NOT NULL THEN
+            PERFORM migration_engine.top_level_start(attempt);
+            COMMIT;
+            said := NULL;
+            LOOP
+                waited := migration_engine.top_level_wait(attempt);
+                COMMIT;
+                EXIT WHEN (waited ->> 'done')::boolean;
+                phase := coalesce(waited -> 'progress' ->> 'phase', 'running')
+                         || CASE WHEN jsonb_array_length(coalesce(waited -> 'waiting_for', '[]')) > 0
+                                 THEN ', waiting for pid ' || (SELECT string_agg(b ->> 'pid', ', ') FROM jsonb_array_elements(waited -> 'waiting_for') b)
+                                 ELSE '' END;
+                IF phase IS DISTINCT FROM said THEN
+                    RAISE NOTICE 'migration %: step % (outside a transaction): %', migration_name,
+                        state ->> 'step_name', phase;
+                    said := phase;
+                END IF;
+            END LOOP;
+            CONTINUE;
+        END IF;
         RAISE NOTICE 'migration %: % (% of % steps)', migration_name, state ->> 'message',
             state ->> 'done_steps', state ->> 'total_steps';
         EXIT WHEN (state ->> 'finished')::boolean;

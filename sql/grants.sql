@@ -26,7 +26,8 @@ GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
                         migration_engine.throughput_stats,
                         migration_engine.pipeline_runs,
                         migration_engine.pipeline_batches,
-                        migration_engine.pipeline_dead_letters TO migration_admin;
+                        migration_engine.pipeline_dead_letters,
+                        migration_engine.top_level_runs TO migration_admin;
 -- the audit trail: insert only, never update, delete or truncate (a trigger enforces it too)
 GRANT INSERT ON migration_engine.audit_log TO migration_admin;
 REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
@@ -76,7 +77,7 @@ DECLARE
         'create_migration', 'execute_migration', 'rollback_migration', 'resume_migration',
         'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step', 'run_migration',
         'execute_pipeline', 'pipeline_begin', 'pipeline_batch', 'undo_pipeline_run', 'replay_dead_letters',
-        'pipeline_raise', 'run_pipeline',
+        'pipeline_raise', 'run_pipeline', 'top_level_start', 'top_level_wait',
         'execute_blue_green_migration', 'switch_active_schema', 'switch_back', 'set_extension_trigger',
         'drop_inactive_schema', 'validate_migration_safety', 'safety_report',
         'start_canary', 'set_canary_percentage', 'advance_canary', 'pause_canary', 'resume_canary',

@@ -89,6 +89,45 @@ BEGIN
 END
 $$;
 
+GRANT SELECT ON migration_engine.migration_status TO PUBLIC;
+
+CREATE TABLE migration_engine.top_level_runs (
+    attempt_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    migration_id     uuid NOT NULL REFERENCES migration_engine.knowledge_migrations(migration_id),
+    run_id           uuid NOT NULL,
+    step_number      integer NOT NULL,
+    step_name        text NOT NULL,
+    script           text NOT NULL,
+    
+    settings         jsonb NOT NULL,
+    run_as           text NOT NULL DEFAULT current_user,
+    status           text NOT NULL DEFAULT 'QUEUED'
+                     CHECK (status IN ('QUEUED', 'RUNNING', 'COMPLETED', 'FAILED')),
+    worker_pid       integer,
+    queued_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at       timestamptz,
+    finished_at      timestamptz,
+    statements_total integer,
+    statements_done  integer NOT NULL DEFAULT 0,
+    sqlstate         text,
+    error            text,
+    
+    
+    cleaned          jsonb NOT NULL DEFAULT '[]',
+    
+    waited_for       jsonb NOT NULL DEFAULT '[]',
+    
+    blocked_since    timestamptz,
+    
+    acted_on         jsonb NOT NULL DEFAULT '[]'
+);
+
+COMMENT ON TABLE migration_engine.top_level_runs IS 'Steps run outside a transaction block by the top-level runner: one row per attempt';
+
+CREATE INDEX top_level_runs_by_step ON migration_engine.top_level_runs (migration_id, run_id, step_number, attempt_id);
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.top_level_runs', '');
+
 CREATE OR REPLACE FUNCTION migration_engine.data_schema_at_install() RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
 DECLARE
@@ -151,6 +190,8 @@ BEGIN
     END IF;
 END
 $$;
+
+GRANT USAGE ON SCHEMA kg_live TO PUBLIC;
 
 CREATE OR REPLACE FUNCTION migration_engine.live_view_select(tab regclass, table_name text, shape regclass, extend boolean)
 RETURNS text LANGUAGE sql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
@@ -452,6 +493,12 @@ BEGIN
 END
 $$;
 
+GRANT SELECT ON migration_engine.deprecated_fields TO PUBLIC;
+
+REVOKE EXECUTE ON PROCEDURE migration_engine.run_backfill(bigint, integer) FROM PUBLIC;
+
+GRANT EXECUTE ON PROCEDURE migration_engine.run_backfill(bigint, integer) TO migration_admin;
+
 CREATE OR REPLACE FUNCTION "canary_metric_value_ok"(
 	"metric" TEXT,  
 	"value" double precision  
@@ -649,6 +696,8 @@ SELECT run_id, pipeline_name, status, mode, rows_done, total_rows, rows_changed,
        END AS eta_seconds
 FROM migration_engine.pipeline_runs;
 
+GRANT SELECT ON migration_engine.pipeline_progress TO PUBLIC;
+
 CREATE OR REPLACE PROCEDURE migration_engine.run_pipeline(pipeline jsonb, options jsonb DEFAULT '{}')
 LANGUAGE plpgsql
 AS $$
@@ -675,6 +724,10 @@ BEGIN
     END IF;
 END
 $$;
+
+REVOKE EXECUTE ON PROCEDURE migration_engine.run_pipeline(jsonb, jsonb) FROM PUBLIC;
+
+GRANT EXECUTE ON PROCEDURE migration_engine.run_pipeline(jsonb, jsonb) TO migration_admin;
 
 CREATE OR REPLACE FUNCTION "purge_history"(
 	"closed_before" timestamp with time zone,  
@@ -860,39 +913,6 @@ SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'run_migration_step_wrapper';
 
-CREATE OR REPLACE PROCEDURE migration_engine.run_migration(migration_name text, options jsonb DEFAULT '{}')
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    state jsonb;
-    run uuid;
-BEGIN
-    state := migration_engine.run_migration_begin(migration_name, options);
-    IF NOT (state ->> 'started')::boolean THEN
-        RAISE EXCEPTION 'migration % was not started: %', migration_name, state ->> 'error'
-            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = coalesce(state ->> 'hint', '');
-    END IF;
-    run := (state ->> 'run_id')::uuid;
-    COMMIT;
-    LOOP
-        state := migration_engine.run_migration_step(migration_name, run, options);
-        COMMIT;
-        RAISE NOTICE 'migration %: % (% of % steps)', migration_name, state ->> 'message',
-            state ->> 'done_steps', state ->> 'total_steps';
-        EXIT WHEN (state ->> 'finished')::boolean;
-    END LOOP;
-    IF state ->> 'status' = 'FAILED' THEN
-        -- the FAILED record and the steps that completed are committed above: raising now
-        -- loses nothing, and makes psql -v ON_ERROR_STOP=1, sqitch and Flyway see the failure
-        RAISE EXCEPTION 'migration % FAILED: %', migration_name, state ->> 'error'
-            USING ERRCODE = CASE WHEN state ->> 'sqlstate' ~ '^[0-9A-Z]{5}$' AND left(state ->> 'sqlstate', 2) NOT IN ('00', '01', '02')
-                                 THEN state ->> 'sqlstate' ELSE 'P0001' END,
-                  DETAIL = 'The FAILED state, its error and the completed steps are committed (migration_engine.migration_status).',
-                  HINT = 'Completed steps stay committed; fix the cause and resume with migration_engine.resume_migration(name), or roll back with migration_engine.rollback_migration(name).';
-    END IF;
-END
-$$;
-
 CREATE OR REPLACE FUNCTION "set_canary_percentage"(
 	"migration_name" TEXT,  
 	"percentage" INT  
@@ -935,6 +955,88 @@ SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'switch_back_wrapper';
 
+CREATE OR REPLACE FUNCTION "top_level_start"(
+	"attempt_id" bigint  
+) RETURNS INT  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'top_level_start_wrapper';
+
+CREATE OR REPLACE FUNCTION "top_level_wait"(
+	"attempt_id" bigint,  
+	"wait_ms" INT DEFAULT 500  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'top_level_wait_wrapper';
+
+CREATE OR REPLACE PROCEDURE migration_engine.run_migration(migration_name text, options jsonb DEFAULT '{}')
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    state jsonb;
+    run uuid;
+    attempt bigint;
+    waited jsonb;
+    phase text;
+    said text;
+BEGIN
+    state := migration_engine.run_migration_begin(migration_name, options);
+    IF NOT (state ->> 'started')::boolean THEN
+        RAISE EXCEPTION 'migration % was not started: %', migration_name, state ->> 'error'
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = coalesce(state ->> 'hint', '');
+    END IF;
+    run := (state ->> 'run_id')::uuid;
+    COMMIT;
+    LOOP
+        state := migration_engine.run_migration_step(migration_name, run, options);
+        COMMIT;
+        -- a "transaction": false step: the top-level runner's worker runs it (src/runner);
+        -- this session waits in short transactions (a concurrent index build waits for
+        -- every older snapshot, this session's too), saying what it waits for
+        attempt := (state ->> 'top_level_attempt')::bigint;
+        IF attempt IS NOT NULL THEN
+            PERFORM migration_engine.top_level_start(attempt);
+            COMMIT;
+            said := NULL;
+            LOOP
+                waited := migration_engine.top_level_wait(attempt);
+                COMMIT;
+                EXIT WHEN (waited ->> 'done')::boolean;
+                phase := coalesce(waited -> 'progress' ->> 'phase', 'running')
+                         || CASE WHEN jsonb_array_length(coalesce(waited -> 'waiting_for', '[]')) > 0
+                                 THEN ', waiting for pid ' || (SELECT string_agg(b ->> 'pid', ', ') FROM jsonb_array_elements(waited -> 'waiting_for') b)
+                                 ELSE '' END;
+                IF phase IS DISTINCT FROM said THEN
+                    RAISE NOTICE 'migration %: step % (outside a transaction): %', migration_name,
+                        state ->> 'step_name', phase;
+                    said := phase;
+                END IF;
+            END LOOP;
+            CONTINUE;
+        END IF;
+        RAISE NOTICE 'migration %: % (% of % steps)', migration_name, state ->> 'message',
+            state ->> 'done_steps', state ->> 'total_steps';
+        EXIT WHEN (state ->> 'finished')::boolean;
+    END LOOP;
+    IF state ->> 'status' = 'FAILED' THEN
+        -- the FAILED record and the steps that completed are committed above: raising now
+        -- loses nothing, and makes psql -v ON_ERROR_STOP=1, sqitch and Flyway see the failure
+        RAISE EXCEPTION 'migration % FAILED: %', migration_name, state ->> 'error'
+            USING ERRCODE = CASE WHEN state ->> 'sqlstate' ~ '^[0-9A-Z]{5}$' AND left(state ->> 'sqlstate', 2) NOT IN ('00', '01', '02')
+                                 THEN state ->> 'sqlstate' ELSE 'P0001' END,
+                  DETAIL = 'The FAILED state, its error and the completed steps are committed (migration_engine.migration_status).',
+                  HINT = 'Completed steps stay committed; fix the cause and resume with migration_engine.resume_migration(name), or roll back with migration_engine.rollback_migration(name).';
+    END IF;
+END
+$$;
+
+REVOKE EXECUTE ON PROCEDURE migration_engine.run_migration(text, jsonb) FROM PUBLIC;
+
+GRANT EXECUTE ON PROCEDURE migration_engine.run_migration(text, jsonb) TO migration_admin;
+
 CREATE OR REPLACE FUNCTION "undo_pipeline_run"(
 	"run_id" uuid  
 ) RETURNS jsonb  
@@ -952,8 +1054,41 @@ SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'validate_migration_safety_wrapper';
 
+GRANT USAGE ON SCHEMA migration_engine TO PUBLIC;
+
+GRANT SELECT ON ALL TABLES IN SCHEMA migration_engine TO PUBLIC;
+
+GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
+                        migration_engine.migration_execution_state,
+                        migration_engine.schema_versions,
+                        migration_engine.active_schema_version,
+                        migration_engine.migration_control,
+                        migration_engine.registry_settings,
+                        migration_engine.field_backfills,
+                        migration_engine.throughput_stats,
+                        migration_engine.pipeline_runs,
+                        migration_engine.pipeline_batches,
+                        migration_engine.pipeline_dead_letters,
+                        migration_engine.top_level_runs TO migration_admin;
+
+GRANT INSERT ON migration_engine.audit_log TO migration_admin;
+
+REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
+
+GRANT INSERT, UPDATE, DELETE ON migration_engine.canary_rollouts, migration_engine.canary_metrics TO migration_admin;
+
 GRANT INSERT (migration_id, step_number, percentage, metric, value, version)
     ON migration_engine.canary_metrics TO canary_metrics_writer;
+
+REVOKE ALL ON migration_engine.change_log FROM PUBLIC;
+
+GRANT SELECT, DELETE ON migration_engine.change_log TO migration_admin;
+
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA migration_engine TO migration_admin;
+
+GRANT USAGE ON SCHEMA kg TO migration_admin;
+
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA kg TO migration_admin;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA kg TO migration_admin;
 
@@ -986,7 +1121,7 @@ DECLARE
         'create_migration', 'execute_migration', 'rollback_migration', 'resume_migration',
         'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step', 'run_migration',
         'execute_pipeline', 'pipeline_begin', 'pipeline_batch', 'undo_pipeline_run', 'replay_dead_letters',
-        'pipeline_raise', 'run_pipeline',
+        'pipeline_raise', 'run_pipeline', 'top_level_start', 'top_level_wait',
         'execute_blue_green_migration', 'switch_active_schema', 'switch_back', 'set_extension_trigger',
         'drop_inactive_schema', 'validate_migration_safety', 'safety_report',
         'start_canary', 'set_canary_percentage', 'advance_canary', 'pause_canary', 'resume_canary',

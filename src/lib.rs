@@ -15,6 +15,7 @@ mod engine;
 mod errors;
 mod graph;
 mod pipeline;
+mod runner;
 mod safety;
 mod schema;
 mod spi;
@@ -34,7 +35,18 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/engine_procedures.sql",
     name = "engine_procedures",
-    requires = ["engine_catalog", run_migration_begin, run_migration_step]
+    requires = [
+        "engine_catalog",
+        run_migration_begin,
+        run_migration_step,
+        top_level_start,
+        top_level_wait
+    ]
+);
+extension_sql_file!(
+    "../sql/top_level.sql",
+    name = "top_level",
+    requires = ["engine_catalog"]
 );
 extension_sql_file!(
     "../sql/schema_registry.sql",
@@ -72,7 +84,8 @@ extension_sql_file!(
         "pipelines",
         "blue_green",
         "canary",
-        "history"
+        "history",
+        "top_level"
     ]
 );
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);

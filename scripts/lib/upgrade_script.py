@@ -13,7 +13,9 @@ the new script whose key is new, or whose text changed, is carried into the upgr
   views             CREATE OR REPLACE (columns may only be appended: Postgres checks)
   triggers          new ones created; a changed one is dropped and created again
   indexes, comments, pg_extension_config_dump calls, GRANT/REVOKE and DO blocks
-                    carried as they are (install DO blocks are written to be re-runnable)
+                    carried as they are (install DO blocks are written to be re-runnable);
+                    every GRANT and REVOKE always, in order (ON ALL ... IN SCHEMA covers
+                    the new objects; the later, narrower ones take back as on install)
   tables, schemas, domains, types
                     never carried: a changed table is an ALTER written by hand in
                     PRE.sql; the generator stops when one is not named there
@@ -139,7 +141,11 @@ def main(old_path, new_path, pre_path, post_path):
     body, problems = [], []
     for stmt in statements(open(new_path).read()):
         k = key(stmt)
-        if k in old and old[k] == squash(stmt):
+        # grants run again, all of them and in order: the schema-wide ones cover what
+        # exists when they run (the objects this upgrade adds), and the narrower ones
+        # after them take back what those gave too widely, as in a fresh install
+        acl = re.match(r"(GRANT|REVOKE)\b", squash(stmt), re.I)
+        if k in old and old[k] == squash(stmt) and not acl:
             continue
         if any(p.search(squash(stmt)) for p in skips):
             continue

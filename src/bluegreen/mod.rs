@@ -214,6 +214,8 @@ pub(crate) fn prepare(
     }
     let opts = RunOptions {
         migration_id: Some(row.id),
+        // the target takes no traffic until the switch: concurrent forms are not needed
+        target_without_traffic: true,
         ..opts
     };
     let run_id = catalog::new_uuid()?;

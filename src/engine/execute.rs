@@ -46,6 +46,23 @@ fn resume_migration(
     Ok(JsonB(run_atomic(migration_name, &opts, true)?))
 }
 
+/// A migration with a `"transaction": false` step cannot run in the caller's transaction
+/// (nor be tried and undone, as a dry run does): refused before anything runs.
+fn refuse_top_level_steps(name: &str, function: &str) -> MeResult<()> {
+    let row = catalog::load(name, false)?;
+    if let Some(step) = row.definition.forward.iter().find(|s| !s.transaction) {
+        return Err(crate::errors::MeError::new(
+            PgSqlErrorCode::ERRCODE_ACTIVE_SQL_TRANSACTION,
+            format!(
+                "migration {name:?} has a step that must run outside any transaction ({:?}, \"transaction\": false), which {function} cannot do: it runs in your transaction",
+                step.name
+            ),
+        )
+        .hint("Run it with CALL migration_engine.run_migration(name) (resume with CALL migration_engine.run_migration(name, '{\"resume\": true}')), outside BEGIN ... COMMIT: it runs that step at the top level in a background worker."));
+    }
+    Ok(())
+}
+
 /// Steps of `run_id` that need not run again.
 pub fn done_steps(row: &MigrationRow, run_id: Uuid, opts: &RunOptions) -> MeResult<HashSet<i32>> {
     let default_continue = opts
@@ -86,6 +103,14 @@ pub(crate) fn refused_json(r: Refused) -> Value {
 
 pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value> {
     let clock = Instant::now();
+    refuse_top_level_steps(
+        name,
+        if resume {
+            "resume_migration"
+        } else {
+            "execute_migration"
+        },
+    )?;
     let row = match check_runnable(name, opts, resume, false)? {
         Ok(row) => row,
         Err(refused) => return Ok(refused_json(refused)),

@@ -6,11 +6,13 @@ mod control;
 mod create;
 mod execute;
 pub(crate) mod gate;
+mod plain_form;
 mod plan;
 mod procedure;
 mod rollback;
 mod run;
 mod steps;
+mod top_level;
 mod trial;
 
 use crate::errors::MeResult;

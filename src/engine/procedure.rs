@@ -5,6 +5,7 @@ use super::execute::done_steps;
 use super::gate::{check_runnable, holds_session_lock, unlock_session};
 use super::run::{execute_step, execute_validation};
 use super::steps::RunOptions;
+use super::top_level;
 use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
 use crate::spi::jsonb_arg::JsonArg;
@@ -166,8 +167,23 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
         };
     };
     let step = &row.definition.forward[number as usize];
-    let result = execute_step(name, number, step, &schema, opts);
-    result.record(row.id, run_id, "forward")?;
+    let result = if step.transaction {
+        let result = execute_step(name, number, step, &schema, opts);
+        result.record(row.id, run_id, "forward")?;
+        result
+    } else {
+        match top_level::step(&row, run_id, number, step, &schema, opts)? {
+            top_level::Next::Queued(attempt) => {
+                // the procedure commits this, starts the worker and waits for it
+                return Ok(
+                    json!({"finished": false, "status": "RUNNING", "top_level_attempt": attempt, "step_name": step.name,
+                    "message": format!("step {} runs outside a transaction (attempt {attempt})", step.name),
+                    "done_steps": done.len(), "total_steps": total}),
+                );
+            }
+            top_level::Next::Over(result) => result,
+        }
+    };
     if result.status == "FAILED" && !step.continues_on_error(default_continue) {
         let error = format!(
             "step {} ({}) failed: {}",

@@ -20,7 +20,42 @@ pub struct RunOptions {
     pub resume: bool,
     /// The migration a step belongs to (TRANSFORM runs are recorded against it).
     pub migration_id: Option<pgrx::Uuid>,
+    /// What a `"transaction": false` step does about the sessions its concurrent build
+    /// waits for (docs/ENGINE.md, "Steps outside a transaction").
+    pub on_blocked: OnBlocked,
+    /// How long it lets them block before `on_blocked` acts (ms).
+    pub wait_timeout_ms: u32,
+    /// The steps run in a schema no traffic reaches yet (a blue-green or canary target):
+    /// a `"transaction": false` step runs there in the transaction, in its plain form.
+    pub target_without_traffic: bool,
 }
+
+/// The policy for the sessions a concurrent build waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnBlocked {
+    /// Wait for them to finish, reporting who they are (the default).
+    #[default]
+    Wait,
+    /// After `waitTimeout`, cancel their running queries (pg_cancel_backend).
+    Cancel,
+    /// After `waitTimeout`, end their sessions (pg_terminate_backend).
+    Terminate,
+}
+
+impl OnBlocked {
+    pub const NAMES: &'static [&'static str] = &["wait", "cancel", "terminate"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnBlocked::Wait => "wait",
+            OnBlocked::Cancel => "cancel",
+            OnBlocked::Terminate => "terminate",
+        }
+    }
+}
+
+/// How long a build lets its blockers be when the policy is cancel or terminate.
+const DEFAULT_WAIT_TIMEOUT_MS: u32 = 30_000;
 
 /// Like the anchors (pgroll, strong_migrations): never wait for a lock for ever.
 const DEFAULT_LOCK_TIMEOUT_MS: u32 = 10_000;
@@ -36,6 +71,8 @@ const RUN_OPTION_KEYS: &[&str] = &[
     "statementTimeout",
     "force",
     "resume",
+    "onBlocked",
+    "waitTimeout",
 ];
 
 impl RunOptions {
@@ -72,7 +109,27 @@ impl RunOptions {
                     }),
             }
         };
+        let on_blocked = match obj.get("onBlocked") {
+            None | Some(Value::Null) => OnBlocked::Wait,
+            Some(Value::String(s)) if s == "wait" => OnBlocked::Wait,
+            Some(Value::String(s)) if s == "cancel" => OnBlocked::Cancel,
+            Some(Value::String(s)) if s == "terminate" => OnBlocked::Terminate,
+            Some(other) => {
+                return Err(MeError::invalid_parameter(format!(
+                    "options.onBlocked must be one of {}, not {other}",
+                    OnBlocked::NAMES.join(", ")
+                )))
+            }
+        };
+        if on_blocked == OnBlocked::Wait && obj.get("waitTimeout").is_some_and(|v| !v.is_null()) {
+            return Err(MeError::invalid_parameter(
+                "options.waitTimeout applies to onBlocked \"cancel\" or \"terminate\" (with \"wait\", a build waits for its blockers however long they take)",
+            ));
+        }
         Ok(RunOptions {
+            target_without_traffic: false,
+            on_blocked,
+            wait_timeout_ms: millis("waitTimeout", DEFAULT_WAIT_TIMEOUT_MS)?,
             dry_run: flag("dryRun")?.unwrap_or(false),
             continue_on_error: flag("continueOnError")?,
             lock_timeout_ms: millis("lockTimeout", DEFAULT_LOCK_TIMEOUT_MS)?,
@@ -195,12 +252,22 @@ pub fn condition_holds(condition: &str, data_schema: &str, opts: &RunOptions) ->
 
 /// Run one step; returns the number of rows it affected (0 when not meaningful).
 pub fn run_step(step: &Step, data_schema: &str, opts: &RunOptions) -> MeResult<i64> {
+    if let (false, true, StepKind::Sql { script }) =
+        (step.transaction, opts.target_without_traffic, &step.kind)
+    {
+        let script = super::plain_form::in_transaction_form(&step.name, script)?;
+        let timeout = step.timeout_ms.unwrap_or(opts.statement_timeout_ms);
+        return with_step_settings(data_schema, opts.lock_timeout_ms, || {
+            let _timer = StepTimer::start(timeout);
+            run_sql(&script)
+        })?;
+    }
     if !step.transaction {
         return Err(MeError::new(
             PgSqlErrorCode::ERRCODE_ACTIVE_SQL_TRANSACTION,
-            format!("step {:?} is marked \"transaction\": false, which this engine cannot run yet", step.name),
+            format!("step {:?} is marked \"transaction\": false: it runs outside any transaction, which only CALL migration_engine.run_migration does", step.name),
         )
-        .hint("Statements such as CREATE INDEX CONCURRENTLY must run outside any transaction: run that statement from your client before or after the migration."));
+        .hint("Run the migration with CALL migration_engine.run_migration(name), outside BEGIN ... COMMIT: it runs such steps at the top level in a background worker."));
     }
     let timeout = step.timeout_ms.unwrap_or(opts.statement_timeout_ms);
     with_step_settings(data_schema, opts.lock_timeout_ms, || {

@@ -3,7 +3,7 @@
 //! `SafetyCheck` trait; the report shape, lock rules and recommendations are the core's.
 mod checks;
 mod context;
-mod parse;
+pub(crate) mod parse;
 
 pub use context::Context;
 

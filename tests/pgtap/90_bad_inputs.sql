@@ -185,7 +185,7 @@ $$;
 -- The public functions: every function and procedure of migration_engine but trigger
 -- functions and the internal helpers (the SECURITY DEFINER plumbing of blue-green, the
 -- checks the catalog's triggers call, the pipeline's raise, the metric range check, the
--- history triggers' installer). A function added later is covered by families 1-3.
+-- history triggers' installer, kg_live's view builders, the install's name check). A function added later is covered by families 1-3.
 CREATE VIEW bad_inputs.public_functions AS
 SELECT p.oid, p.proname::text AS proname, p.prokind, p.proretset, p.pronargs::int AS pronargs
 FROM pg_proc p
@@ -193,7 +193,8 @@ WHERE p.pronamespace = 'migration_engine'::regnamespace AND p.prokind IN ('f', '
   AND p.prorettype <> 'trigger'::regtype
   AND p.proname NOT IN ('adopt_active_schema', 'drop_adopted_schema', 'drop_live_view', 'point_live_view',
                         'set_extension_trigger', 'is_data_schema', 'routines_called_by_schema', 'pipeline_raise',
-                        'canary_metric_value_ok', 'capture_change', 'protect_history_of')
+                        'canary_metric_value_ok', 'capture_change', 'protect_history_of',
+                        'define_live_view', 'live_view_select', 'live_view_shape_of', 'data_schema_at_install')
   AND p.proname !~ '^(audit|check|refuse|forbid)_';
 
 CREATE VIEW bad_inputs.public_args AS

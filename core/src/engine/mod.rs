@@ -5,5 +5,6 @@
 
 pub mod definition;
 pub mod graph;
+pub mod plain_form;
 pub mod planner;
 pub mod state;

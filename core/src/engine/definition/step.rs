@@ -161,6 +161,18 @@ pub(crate) fn parse_step(v: &Value, path: String) -> Result<Step, DefinitionErro
     if step_type != StepType::Function && o.get("parameters").is_some() {
         parse_args(&o)?; // still type-checked so a typo'd shape is caught early
     }
+    let transaction = o.opt_bool("transaction")?.unwrap_or(true);
+    // outside a transaction the statements run one by one at the top level, as a client
+    // sends them: that is a SQL script, not a function call, a check or a pipeline
+    if !transaction && step_type != StepType::Sql {
+        return Err(DefinitionError::InvalidValue {
+            path: o.at("transaction"),
+            reason: format!(
+                "can be false for SQL steps only (this is a {} step): write the statements that must run outside a transaction as a SQL step",
+                step_type.as_str()
+            ),
+        });
+    }
     Ok(Step {
         name,
         kind,
@@ -168,7 +180,7 @@ pub(crate) fn parse_step(v: &Value, path: String) -> Result<Step, DefinitionErro
         batch_size: o.opt_positive("batchSize")?,
         timeout_ms: o.opt_positive("timeout")?,
         continue_on_error: o.opt_bool("continueOnError")?,
-        transaction: o.opt_bool("transaction")?.unwrap_or(true),
+        transaction,
     })
 }
 
@@ -269,6 +281,27 @@ mod tests {
         let e = step(json!({"name": "t", "type": "TRANSFORM", "config": {}, "pipeline": {}}))
             .unwrap_err();
         assert_eq!(e.code(), "INVALID_VALUE");
+    }
+
+    #[test]
+    fn only_sql_steps_run_outside_a_transaction() {
+        for other in [
+            json!({"name": "f", "type": "FUNCTION", "function": "public.f", "transaction": false}),
+            json!({"name": "v", "type": "VALIDATE", "script": "SELECT true", "transaction": false}),
+            json!({"name": "t", "type": "TRANSFORM", "config": {"rules": []}, "transaction": false}),
+        ] {
+            let e = step(other.clone()).unwrap_err();
+            assert_eq!(
+                (e.code(), e.path()),
+                ("INVALID_VALUE", "$.forward[0].transaction"),
+                "{other}"
+            );
+        }
+        assert!(step(json!({"name": "v", "type": "VACUUM", "script": "x"})).is_err());
+        let s =
+            step(json!({"name": "v", "type": "SQL", "script": "VACUUM t", "transaction": false}))
+                .unwrap();
+        assert!(!s.transaction);
     }
 
     #[test]

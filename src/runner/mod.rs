@@ -1,0 +1,419 @@
+//! The top-level runner: steps marked `"transaction": false` (CREATE INDEX CONCURRENTLY,
+//! VACUUM, REINDEX ... CONCURRENTLY, ...), which PostgreSQL refuses inside a transaction
+//! block or a function, run as top-level statements in a background worker of the
+//! extension (worker.rs, toplevel.rs), never through a loopback connection.
+//!
+//! How CALL run_migration drives it (sql/engine_procedures.sql):
+//!   1. run_migration_step records the step RUNNING and queues an attempt (a row of
+//!      top_level_runs); the procedure commits.
+//!   2. top_level_start starts the worker, logged in as the caller; commit.
+//!   3. top_level_wait polls the row for at most half a second, reporting progress
+//!      (pg_stat_progress_create_index / _vacuum) and whom the build waits for; commit;
+//!      again until the attempt is over. The caller never holds a snapshot for longer
+//!      than one poll: a concurrent build waits for every older snapshot, the caller's
+//!      included, and would otherwise wait for its own caller for ever.
+//!   4. the next run_migration_step records the attempt's outcome as the step's.
+//!
+//! A crash of either side leaves the row RUNNING with a worker that is gone; the next
+//! look at it (top_level_wait, resume_migration) marks it FAILED, and a new attempt first
+//! drops the invalid index the interrupted build left.
+mod toplevel;
+pub mod worker;
+
+use crate::errors::{MeError, MeResult};
+use pgrx::bgworkers::{BackgroundWorkerBuilder, BgWorkerStartTime};
+use pgrx::prelude::*;
+use pgrx::{JsonB, Uuid};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
+
+/// What pg_stat_activity calls the worker (backend_type).
+const WORKER_TYPE: &str = "migration_engine top-level runner";
+
+/// One attempt at a top-level step, as top_level_runs holds it.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub id: i64,
+    pub status: String,
+    pub worker_pid: Option<i32>,
+    pub sqlstate: Option<String>,
+    pub error: Option<String>,
+    pub statements_done: i32,
+    pub statements_total: Option<i32>,
+    pub cleaned: Value,
+    pub started_epoch: Option<f64>,
+    pub finished_epoch: Option<f64>,
+}
+
+impl Attempt {
+    pub fn is_over(&self) -> bool {
+        matches!(self.status.as_str(), "COMPLETED" | "FAILED")
+    }
+}
+
+const ATTEMPT_COLUMNS: &str =
+    "attempt_id, status, worker_pid, sqlstate, error, statements_done, statements_total, \
+     cleaned, extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8";
+
+fn read_attempts(
+    where_clause: &str,
+    args: &[pgrx::datum::DatumWithOid],
+) -> MeResult<Option<Attempt>> {
+    let sql = format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM migration_engine.top_level_runs WHERE {where_clause} \
+         ORDER BY attempt_id DESC LIMIT 1"
+    );
+    Spi::connect(|client| {
+        let mut out = None;
+        for r in client.select(&sql, None, args)? {
+            out = Some(Attempt {
+                id: r.get::<i64>(1)?.unwrap_or_default(),
+                status: r.get::<String>(2)?.unwrap_or_default(),
+                worker_pid: r.get::<i32>(3)?,
+                sqlstate: r.get::<String>(4)?,
+                error: r.get::<String>(5)?,
+                statements_done: r.get::<i32>(6)?.unwrap_or_default(),
+                statements_total: r.get::<i32>(7)?,
+                cleaned: r.get::<JsonB>(8)?.map(|j| j.0).unwrap_or(json!([])),
+                started_epoch: r.get::<f64>(9)?,
+                finished_epoch: r.get::<f64>(10)?,
+            });
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .map_err(MeError::from)
+}
+
+fn attempt(id: i64) -> MeResult<Attempt> {
+    read_attempts("attempt_id = $1", &[id.into()])?
+        .ok_or_else(|| MeError::invalid_parameter(format!("no top-level attempt {id}")))
+}
+
+/// The latest attempt at step `number` of a run, if any.
+pub fn latest_attempt(migration_id: Uuid, run_id: Uuid, number: i32) -> MeResult<Option<Attempt>> {
+    read_attempts(
+        "migration_id = $1 AND run_id = $2 AND step_number = $3",
+        &[migration_id.into(), run_id.into(), number.into()],
+    )
+}
+
+/// What the worker sets for the step's statements.
+pub struct StepSettings<'a> {
+    pub search_path: &'a str,
+    pub statement_timeout_ms: u32,
+    pub lock_timeout_ms: u32,
+    pub application_name: &'a str,
+    /// "wait", "cancel" or "terminate": what the caller does about the build's blockers
+    pub on_blocked: &'a str,
+    pub wait_timeout_ms: u32,
+}
+
+/// Queue an attempt; the caller commits it before top_level_start.
+pub fn queue(
+    migration_id: Uuid,
+    run_id: Uuid,
+    number: i32,
+    step_name: &str,
+    script: &str,
+    settings: &StepSettings,
+) -> MeResult<i64> {
+    let settings = json!({
+        "search_path": settings.search_path,
+        "statement_timeout": format!("{}ms", settings.statement_timeout_ms),
+        "lock_timeout": format!("{}ms", settings.lock_timeout_ms),
+        "application_name": settings.application_name,
+        "on_blocked": settings.on_blocked,
+        "wait_timeout_ms": settings.wait_timeout_ms,
+    });
+    Spi::get_one_with_args::<i64>(
+        "INSERT INTO migration_engine.top_level_runs (migration_id, run_id, step_number, step_name, script, settings) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING attempt_id",
+        &[
+            migration_id.into(),
+            run_id.into(),
+            number.into(),
+            step_name.into(),
+            script.into(),
+            JsonB(settings).into(),
+        ],
+    )?
+    .ok_or_else(|| MeError::internal("no attempt id"))
+}
+
+/// The SQLSTATE of an attempt whose worker ended without an outcome (admin_shutdown).
+pub const LOST: &str = "57P01";
+
+/// Mark an attempt whose worker is gone (or never started) FAILED, with why.
+pub fn mark_lost(id: i64, why: &str) -> MeResult<()> {
+    Spi::run_with_args(
+        "UPDATE migration_engine.top_level_runs SET status = 'FAILED', sqlstate = $3, error = $2, \
+                finished_at = clock_timestamp() WHERE attempt_id = $1 AND status IN ('QUEUED', 'RUNNING')",
+        &[id.into(), why.into(), LOST.into()],
+    )?;
+    Ok(())
+}
+
+fn worker_alive(pid: i32) -> MeResult<bool> {
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND backend_type = $2)",
+        &[pid.into(), WORKER_TYPE.into()],
+    )?
+    .unwrap_or(false))
+}
+
+/// An attempt that is not over but whose worker is gone is lost: FAILED now. Returns
+/// the attempt as it stands after that check.
+pub fn settle(a: Attempt) -> MeResult<Attempt> {
+    if a.is_over() {
+        return Ok(a);
+    }
+    let gone = match a.worker_pid {
+        Some(pid) => !worker_alive(pid)?,
+        None => false,
+    };
+    if !gone {
+        return Ok(a);
+    }
+    // the worker may have written its outcome just before it ended
+    let fresh = attempt(a.id)?;
+    if fresh.is_over() {
+        return Ok(fresh);
+    }
+    mark_lost(
+        a.id,
+        "the runner's worker ended without an outcome (terminated, or the server restarted)",
+    )?;
+    attempt(a.id)
+}
+
+pub(crate) fn parse_extra(extra: &str) -> Option<(pg_sys::Oid, pg_sys::Oid, i64)> {
+    let parts: Vec<&str> = extra.split('\u{1}').collect();
+    let [db, role, attempt] = parts[..] else {
+        return None;
+    };
+    let oid = |s: &str| s.parse::<u32>().ok().map(pg_sys::Oid::from);
+    Some((oid(db)?, oid(role)?, attempt.parse().ok()?))
+}
+
+/// Start the worker for a queued attempt, logged in as the caller. Its pid, or NULL when
+/// the attempt is not queued (started already). No free worker slot fails the attempt.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn top_level_start(attempt_id: Option<i64>) -> PgResult<Option<i32>> {
+    crate::required!(attempt_id);
+    Ok(start(attempt_id)?)
+}
+
+fn start(id: i64) -> MeResult<Option<i32>> {
+    let a = attempt(id)?;
+    if a.status != "QUEUED" {
+        return Ok(None);
+    }
+    let run_as = Spi::get_one_with_args::<bool>(
+        "SELECT run_as = current_user FROM migration_engine.top_level_runs WHERE attempt_id = $1",
+        &[id.into()],
+    )?
+    .unwrap_or(false);
+    let (login, role) = unsafe { (pg_sys::GetSessionUserId(), pg_sys::GetUserId()) };
+    if !run_as || login != role {
+        return Err(MeError::new(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "a top-level step runs as the role that queued it, logged in as itself",
+        )
+        .hint("Log in as the role that runs the migration (not SET ROLE): the runner's worker logs in as that role."));
+    }
+    let db = unsafe { pg_sys::MyDatabaseId };
+    let extra = format!("{}\u{1}{}\u{1}{id}", u32::from(db), u32::from(role));
+    let started = BackgroundWorkerBuilder::new("migration_engine top-level step")
+        .set_type(WORKER_TYPE)
+        .set_library("migration_engine")
+        .set_function("migration_engine_top_level_worker")
+        .set_extra(&extra)
+        .enable_spi_access()
+        .set_start_time(BgWorkerStartTime::RecoveryFinished)
+        .set_restart_time(None)
+        .set_notify_pid(unsafe { pg_sys::MyProcPid })
+        .load_dynamic();
+    match started.map(|w| w.wait_for_startup()) {
+        Ok(Ok(pid)) => Ok(Some(pid)),
+        _ => {
+            Spi::run_with_args(
+                "UPDATE migration_engine.top_level_runs SET status = 'FAILED', sqlstate = '53400', \
+                        error = 'no background worker could be started (all max_worker_processes slots in use?)', \
+                        finished_at = clock_timestamp() WHERE attempt_id = $1 AND status = 'QUEUED'",
+                &[id.into()],
+            )?;
+            Ok(None)
+        }
+    }
+}
+
+unsafe extern "C" {
+    fn kill(pid: i32, sig: i32) -> i32;
+}
+
+/// Poll an attempt for at most `wait_ms`: {done, status, statements_done,
+/// statements_total, elapsed_s, progress, waiting_for, error, sqlstate, cleaned}.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn top_level_wait(
+    attempt_id: Option<i64>,
+    wait_ms: default!(Option<i32>, "500"),
+) -> PgResult<JsonB> {
+    crate::required!(attempt_id, wait_ms);
+    if !(0..=10_000).contains(&wait_ms) {
+        return Err(MeError::invalid_parameter(format!(
+            "wait_ms must be between 0 and 10000 (ms), not {wait_ms}"
+        ))
+        .into());
+    }
+    let wait = Duration::from_millis(wait_ms as u64);
+    let pid = attempt(attempt_id)?.worker_pid;
+    // cancelled while waiting (Ctrl-C on CALL run_migration, statement_timeout): the
+    // worker would go on building an index nobody waits for; stop it, then re-raise
+    let watched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll(attempt_id, wait)));
+    match watched {
+        Ok(r) => Ok(JsonB(r?)),
+        Err(panic) => {
+            if let Some(pid) = pid {
+                unsafe { kill(pid, 15) };
+            }
+            std::panic::resume_unwind(panic)
+        }
+    }
+}
+
+fn poll(id: i64, wait: Duration) -> MeResult<Value> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let a = settle(attempt(id)?)?;
+        if a.is_over() || Instant::now() >= deadline {
+            return report(&a);
+        }
+        Spi::run("SELECT pg_catalog.pg_sleep(0.05)")?;
+    }
+}
+
+/// The attempt as top_level_wait reports it; with the build's progress and whom it waits
+/// for while it runs (recorded in waited_for, the last seen).
+fn report(a: &Attempt) -> MeResult<Value> {
+    let mut v = json!({
+        "attempt_id": a.id, "done": a.is_over(), "status": a.status,
+        "statements_done": a.statements_done, "statements_total": a.statements_total,
+        "worker_pid": a.worker_pid, "cleaned": a.cleaned,
+    });
+    if let Some(e) = &a.error {
+        v["error"] = json!(e);
+        v["sqlstate"] = json!(a.sqlstate);
+    }
+    if let (Some(started), false) = (a.started_epoch, a.is_over()) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(started);
+        v["elapsed_s"] = json!((now - started).max(0.0).round());
+    }
+    if let (Some(pid), false) = (a.worker_pid, a.is_over()) {
+        v["progress"] = progress(pid)?;
+        let blockers = blockers(pid)?;
+        if let Some(acted) = apply_policy(a.id, &blockers)? {
+            v["acted"] = acted;
+        }
+        v["waiting_for"] = blockers;
+    }
+    Ok(v)
+}
+
+/// Record whom the build waits for (and since when); once they have blocked it for the
+/// attempt's waitTimeout, cancel their queries or end their sessions, as its onBlocked
+/// says, audited with their pids. What was done, or None.
+fn apply_policy(id: i64, blockers: &Value) -> MeResult<Option<Value>> {
+    let pids: Vec<i32> = blockers
+        .as_array()
+        .map(|b| {
+            b.iter()
+                .filter_map(|x| x["pid"].as_i64())
+                .map(|p| p as i32)
+                .collect()
+        })
+        .unwrap_or_default();
+    if pids.is_empty() {
+        Spi::run_with_args(
+            "UPDATE migration_engine.top_level_runs SET blocked_since = NULL WHERE attempt_id = $1",
+            &[id.into()],
+        )?;
+        return Ok(None);
+    }
+    let due = Spi::get_one_with_args::<String>(
+        "UPDATE migration_engine.top_level_runs SET waited_for = $2, blocked_since = coalesce(blocked_since, clock_timestamp())          WHERE attempt_id = $1 RETURNING CASE WHEN settings ->> 'on_blocked' IN ('cancel', 'terminate')               AND clock_timestamp() - blocked_since >= make_interval(secs => (settings ->> 'wait_timeout_ms')::float8 / 1000)               THEN settings ->> 'on_blocked' END",
+        &[id.into(), JsonB(blockers.clone()).into()],
+    )?;
+    let Some(policy) = due else {
+        return Ok(None);
+    };
+    let signal = if policy == "terminate" {
+        "pg_terminate_backend"
+    } else {
+        "pg_cancel_backend"
+    };
+    let signalled = Spi::get_one_with_args::<Vec<i32>>(
+        &format!("SELECT coalesce(array_agg(p) FILTER (WHERE pg_catalog.{signal}(p)), '{{}}') FROM unnest($1::int[]) p"),
+        &[pids.clone().into()],
+    )?
+    .unwrap_or_default();
+    let acted = json!({"policy": policy, "pids": signalled, "blockers": blockers});
+    Spi::run_with_args(
+        "UPDATE migration_engine.top_level_runs SET blocked_since = NULL,                 acted_on = acted_on || jsonb_build_array($2::jsonb || jsonb_build_object('at', clock_timestamp()))          WHERE attempt_id = $1",
+        &[id.into(), JsonB(acted.clone()).into()],
+    )?;
+    crate::spi::audit(
+        if policy == "terminate" {
+            "top_level_blockers_terminated"
+        } else {
+            "top_level_blockers_cancelled"
+        },
+        "top_level_step",
+        &id.to_string(),
+        acted.clone(),
+    )?;
+    Ok(Some(acted))
+}
+
+/// The phase and counts of an index build or a VACUUM the worker runs (null otherwise).
+fn progress(pid: i32) -> MeResult<Value> {
+    Ok(Spi::get_one_with_args::<JsonB>(
+        "SELECT coalesce(
+            (SELECT jsonb_build_object('command', command, 'phase', phase,
+                    'blocks_done', blocks_done, 'blocks_total', blocks_total,
+                    'tuples_done', tuples_done, 'tuples_total', tuples_total,
+                    'lockers_done', lockers_done, 'lockers_total', lockers_total)
+             FROM pg_catalog.pg_stat_progress_create_index WHERE pid = $1),
+            (SELECT jsonb_build_object('command', 'VACUUM', 'phase', phase,
+                    'blocks_done', heap_blks_scanned, 'blocks_total', heap_blks_total)
+             FROM pg_catalog.pg_stat_progress_vacuum WHERE pid = $1),
+            'null'::jsonb)",
+        &[pid.into()],
+    )?
+    .map(|j| j.0)
+    .unwrap_or(Value::Null))
+}
+
+/// The sessions the worker waits for (a concurrent build waits for every transaction
+/// older than its snapshot, and for lockers of its table): pid, role, application,
+/// state, transaction age, query. Not this session: it is the caller, between two polls.
+fn blockers(pid: i32) -> MeResult<Value> {
+    Ok(Spi::get_one_with_args::<JsonB>(
+        "SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'pid', a.pid, 'role', a.usename, 'application_name', a.application_name,
+                    'state', a.state, 'backend_xmin', a.backend_xmin::text,
+                    'xact_age_s', round(extract(epoch FROM clock_timestamp() - a.xact_start)::numeric, 1),
+                    'query', left(a.query, 200)) ORDER BY a.pid), '[]')
+         FROM pg_catalog.pg_stat_activity a
+         WHERE a.pid = ANY (pg_catalog.pg_blocking_pids($1)) AND a.pid <> pg_catalog.pg_backend_pid()",
+        &[pid.into()],
+    )?
+    .map(|j| j.0)
+    .unwrap_or(json!([])))
+}

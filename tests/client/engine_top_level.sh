@@ -1,0 +1,146 @@
+# Steps outside a transaction (issue 14): CALL run_migration hands a "transaction": false
+# step to the top-level runner (a background worker logged in as the caller), which runs
+# CREATE INDEX CONCURRENTLY, VACUUM and the like as top-level statements. Checked here:
+# the happy path under concurrent writes; execute_migration's refusal; a failed unique
+# build (its invalid index dropped, the deploy fails with the build's SQLSTATE); a
+# blocker under each policy (wait, cancel, terminate); the worker killed mid-build and
+# the caller killed mid-build, each resumed; the server stopped with -m immediate
+# mid-build, resumed after restart.
+. "$MIGRATION_ENGINE_ROOT/tests/client/lib.sh"
+. "$MIGRATION_ENGINE_ROOT/scripts/lib/cluster.sh"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+sqlstate_of() { psql -qAtX -v VERBOSITY=verbose -c "$1" 2>&1 | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -1; }
+# index_migration NAME INDEX [UNIQUE]: one step building INDEX concurrently on content->>'n'
+index_migration() {
+    q "SELECT migration_engine.create_migration(\$\${\"name\": \"$1\", \"version\": \"1\", \"forward\": [
+      {\"name\": \"build\", \"type\": \"SQL\", \"transaction\": false,
+       \"script\": \"CREATE ${3:-} INDEX CONCURRENTLY $2 ON temporal_entities ((content->>'n'))\"}],
+      \"rollback\": [{\"name\": \"drop\", \"type\": \"SQL\", \"script\": \"DROP INDEX IF EXISTS $2\"}]}\$\$)" >/dev/null
+}
+status_of() { q "SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = '$1'"; }
+valid_index() { q "SELECT coalesce((SELECT indisvalid::text FROM pg_index WHERE indexrelid = to_regclass('kg.$1')), 'missing')"; }
+attempts_of() { q "SELECT count(*) FROM migration_engine.top_level_runs r JOIN migration_engine.knowledge_migrations m USING (migration_id) WHERE m.migration_name = '$1'"; }
+# hold_snapshot SECONDS: a session in a REPEATABLE READ transaction that has read the
+# graph (a snapshot every concurrent build must wait for), running pg_sleep
+hold_snapshot() {
+    psql -qX -c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "SELECT count(*) FROM kg.temporal_entities" \
+         -c "SELECT pg_sleep($1)" -c "COMMIT" > "$work/holder.out" 2>&1 &
+    HOLDER=$!
+    wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep($1)' AND state = 'active')"
+}
+
+q "SELECT count(migration_engine.upsert_entity('Person', jsonb_build_object('n', g % 1000, 'v', g))) FROM generate_series(1, 30000) g" >/dev/null
+
+# 1. the happy path: CIC and VACUUM in one step, under 4 writers
+q "SELECT migration_engine.create_migration(\$\${\"name\": \"cic\", \"version\": \"1\", \"forward\": [
+  {\"name\": \"index\", \"type\": \"SQL\", \"transaction\": false,
+   \"script\": \"CREATE INDEX CONCURRENTLY person_v ON temporal_entities ((content->>'v')); VACUUM (ANALYZE) temporal_entities\"}],
+  \"rollback\": [{\"name\": \"drop\", \"type\": \"SQL\", \"transaction\": false, \"script\": \"DROP INDEX CONCURRENTLY person_v\"}]}\$\$)" >/dev/null
+check "execute_migration refuses it before anything runs (25001)" "$(sqlstate_of "SELECT migration_engine.execute_migration('cic')")/$(status_of cic)" "25001/PENDING"
+check "a FUNCTION step cannot be outside a transaction (create_migration: 22023)" \
+    "$(sqlstate_of "SELECT migration_engine.create_migration('{\"name\": \"f\", \"version\": \"1\", \"forward\": [{\"name\": \"f\", \"type\": \"FUNCTION\", \"function\": \"public.f\", \"transaction\": false}], \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"SELECT 1\"}]}')")" "22023"
+check "onBlocked takes wait, cancel or terminate only (22023)" "$(sqlstate_of "CALL migration_engine.run_migration('cic', '{\"onBlocked\": \"kill\"}')")" "22023"
+check "waitTimeout needs a policy that acts (22023)" "$(sqlstate_of "CALL migration_engine.run_migration('cic', '{\"waitTimeout\": 100}')")" "22023"
+cat > "$work/write.sql" <<'SQL'
+\set n random(1, 30000)
+SELECT migration_engine.upsert_entity('Person', jsonb_build_object('n', :n % 1000, 'v', :n, 'w', random()));
+SQL
+"$PGBIN/pgbench" -n -c 4 -T 6 -f "$work/write.sql" > "$work/pgbench.out" 2>&1 &
+writers=$!
+sleep 1
+psql -qX -v ON_ERROR_STOP=1 -c "CALL migration_engine.run_migration('cic')" > "$work/cic.out" 2>&1 || { cat "$work/cic.out"; fail "CALL run_migration of a concurrent build failed"; }
+wait $writers || { cat "$work/pgbench.out"; fail "a writer failed"; }
+check "the migration completes" "$(status_of cic)" "COMPLETED"
+check "the index is valid" "$(valid_index person_v)" "true"
+check "the attempt ran both statements, as the caller, with the step's application_name" \
+    "$(q "SELECT status || ' ' || statements_done || '/' || statements_total || ' ' || run_as || ' ' || (settings ->> 'application_name') FROM migration_engine.top_level_runs ORDER BY attempt_id DESC LIMIT 1")" \
+    "COMPLETED 2/2 postgres migration_engine:cic:index"
+check "the step is recorded RUNNING when it starts, then COMPLETED" \
+    "$(q "SELECT string_agg(s.step_status, ',' ORDER BY s.started_at, s.completed_at NULLS FIRST) FROM migration_engine.migration_execution_state s JOIN migration_engine.knowledge_migrations m USING (migration_id) WHERE m.migration_name = 'cic'")" "RUNNING,COMPLETED"
+check "no writer transaction failed during the build" "$(grep -c 'ERROR\|aborted' "$work/pgbench.out")" "0"
+echo "# writers during the build: $(grep -E 'number of transactions actually processed|latency average' "$work/pgbench.out" | tr '\n' ' ')"
+
+# 2. a unique build that fails: the invalid index is dropped, the deploy fails with 23505
+index_migration uniq person_n_u UNIQUE
+rc=0; psql -qX -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -c "CALL migration_engine.run_migration('uniq')" > "$work/uniq.out" 2>&1 || rc=$?
+check "psql -v ON_ERROR_STOP=1 fails (exit 1) with the build's SQLSTATE" "$rc $(sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' "$work/uniq.out" | head -1)" "1 23505"
+check "the migration is FAILED, the step's error says the invalid index was dropped" \
+    "$(status_of uniq) $(q "SELECT error_message LIKE '%invalid index it left was dropped: person_n_u%' FROM migration_engine.migration_execution_state WHERE step_status = 'FAILED' ORDER BY completed_at DESC LIMIT 1")" "FAILED t"
+check "no invalid index is left" "$(q "SELECT count(*) FROM pg_index WHERE NOT indisvalid")" "0"
+
+# 3. a blocker under the default policy: the build waits, says for whom, and completes
+index_migration waits person_n1
+hold_snapshot 3
+psql -qX -c "CALL migration_engine.run_migration('waits')" > "$work/waits.out" 2>&1 || { cat "$work/waits.out"; fail "the waiting build failed"; }
+wait $HOLDER
+check "the build waited for the blocker and completed once it committed" "$(status_of waits) $(valid_index person_n1)" "COMPLETED true"
+check "the step's record names the blocker (its query)" "$(q "SELECT waited_for -> 0 ->> 'query' FROM migration_engine.top_level_runs ORDER BY attempt_id DESC LIMIT 1")" "SELECT pg_sleep(3)"
+check "psql was told whom it waits for" "$(grep -c 'waiting for old snapshots, waiting for pid' "$work/waits.out")" "1"
+
+# 4. onBlocked cancel: after waitTimeout the blocker's query is cancelled, audited
+index_migration cancels person_n2
+hold_snapshot 60
+psql -qX -c "CALL migration_engine.run_migration('cancels', '{\"onBlocked\": \"cancel\", \"waitTimeout\": 500}')" > "$work/cancels.out" 2>&1 || { cat "$work/cancels.out"; fail "the cancelling build failed"; }
+wait $HOLDER || true
+check "the blocker was cancelled and the build completed" "$(status_of cancels) $(valid_index person_n2) $(grep -c 'canceling statement due to user request' "$work/holder.out")" "COMPLETED true 1"
+check "it is audited with the pid" "$(q "SELECT count(*) FROM migration_engine.audit_log WHERE operation = 'top_level_blockers_cancelled' AND jsonb_array_length(detail -> 'pids') = 1")" "1"
+
+# 5. onBlocked terminate, against a session idle in its transaction (cancel cannot end it)
+index_migration terminates person_n3
+psql -qX -c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "SELECT count(*) FROM kg.temporal_entities" -c "SELECT pg_sleep(60)" > "$work/idle.out" 2>&1 &
+idle=$!
+wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)')"
+psql -qX -c "CALL migration_engine.run_migration('terminates', '{\"onBlocked\": \"terminate\", \"waitTimeout\": 300}')" > "$work/terminates.out" 2>&1 || { cat "$work/terminates.out"; fail "the terminating build failed"; }
+wait $idle || true
+check "the blocker's session was ended and the build completed" "$(status_of terminates) $(valid_index person_n3)" "COMPLETED true"
+
+# 6. the worker is killed mid-build: the step fails, resume drops the invalid index first
+index_migration worker_killed person_n4
+hold_snapshot 60
+psql -qX -c "CALL migration_engine.run_migration('worker_killed')" > "$work/killed.out" 2>&1 &
+caller=$!
+wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'migration_engine top-level runner' AND wait_event_type = 'Lock')"
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'migration_engine top-level runner'" >/dev/null
+wait $caller && fail "CALL run_migration succeeded with its worker killed"
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'" >/dev/null; wait $HOLDER || true
+check "the migration is FAILED and the build left an invalid index" "$(status_of worker_killed) $(valid_index person_n4)" "FAILED false"
+psql -qX -v ON_ERROR_STOP=1 -c "CALL migration_engine.run_migration('worker_killed', '{\"resume\": true}')" > "$work/resume.out" 2>&1 || { cat "$work/resume.out"; fail "resume failed"; }
+check "resume drops the invalid index, builds it again and completes" \
+    "$(status_of worker_killed) $(valid_index person_n4) $(q "SELECT cleaned -> 0 ->> 'when' FROM migration_engine.top_level_runs ORDER BY attempt_id DESC LIMIT 1")" "COMPLETED true before"
+
+# 7. the caller is killed mid-build: the worker goes on; resume records its outcome
+index_migration caller_killed person_n5
+hold_snapshot 3
+psql -qX -c "CALL migration_engine.run_migration('caller_killed')" > /dev/null 2>&1 &
+caller=$!
+wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'migration_engine top-level runner')"
+q "SELECT pg_terminate_backend(backend_pid) FROM migration_engine.knowledge_migrations WHERE migration_name = 'caller_killed'" >/dev/null
+wait $caller || true
+wait $HOLDER
+wait_for "SELECT status = 'COMPLETED' FROM migration_engine.top_level_runs ORDER BY attempt_id DESC LIMIT 1" 30
+check "the worker finished the build without its caller" "$(valid_index person_n5)" "true"
+psql -qX -v ON_ERROR_STOP=1 -c "CALL migration_engine.run_migration('caller_killed', '{\"resume\": true}')" > /dev/null 2>&1 || fail "resume after the caller was killed failed"
+check "resume records the build's outcome without building again" "$(status_of caller_killed) $(attempts_of caller_killed)" "COMPLETED 1"
+
+# 8. the server stops with -m immediate mid-build; after restart resume completes
+index_migration restarted person_n6
+hold_snapshot 60
+psql -qX -c "CALL migration_engine.run_migration('restarted')" > /dev/null 2>&1 &
+caller=$!
+wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'migration_engine top-level runner' AND wait_event_type = 'Lock')"
+as_postgres "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate stop >/dev/null
+wait $caller || true; wait $HOLDER || true
+cluster_restart
+check "after restart the build's index is invalid" "$(valid_index person_n6)" "false"
+psql -qX -v ON_ERROR_STOP=1 -c "CALL migration_engine.run_migration('restarted', '{\"resume\": true}')" > "$work/restart.out" 2>&1 || { cat "$work/restart.out"; fail "resume after restart failed"; }
+check "resume after restart cleans up and completes" "$(status_of restarted) $(valid_index person_n6)" "COMPLETED true"
+check "the lost attempt is FAILED on record, not RUNNING" "$(q "SELECT string_agg(r.status, ',' ORDER BY r.attempt_id) FROM migration_engine.top_level_runs r JOIN migration_engine.knowledge_migrations m USING (migration_id) WHERE m.migration_name = 'restarted'")" "FAILED,COMPLETED"
+
+# 9. blue-green: the target takes no traffic yet, so the step runs there in the
+#    migration's transaction in its plain form (no worker), and the switch brings it
+index_migration bg_index person_bg
+before=$(q "SELECT count(*) FROM migration_engine.top_level_runs")
+check "a blue-green migration with a concurrent index step succeeds" \
+    "$(q "SELECT migration_engine.execute_blue_green_migration((SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = 'bg_index'), 'green')->>'success'")" "true"
+check "the index is in green, valid, built without the runner" \
+    "$(q "SELECT indisvalid::text FROM pg_index WHERE indexrelid = to_regclass('green.person_bg')") $(q "SELECT count(*) FROM migration_engine.top_level_runs") " "true $before "
