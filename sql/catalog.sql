@@ -268,7 +268,7 @@ CREATE TRIGGER audit_log_stamp
 CREATE FUNCTION migration_engine.audit_append_only() RETURNS trigger
 LANGUAGE plpgsql SET search_path = migration_engine, pg_catalog, pg_temp AS $$
 BEGIN
-    RAISE EXCEPTION 'audit_log is append-only: % is not allowed', TG_OP
+    RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege',
               HINT = 'Audit rows are never changed; archive them with pg_dump if you must.';
 END

@@ -30,6 +30,9 @@ GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
                         migration_engine.top_level_runs TO migration_admin;
 -- the audit trail: insert only, never update, delete or truncate (a trigger enforces it too)
 GRANT INSERT ON migration_engine.audit_log TO migration_admin;
+-- deploy failures: the same (written by deploy_migration's autonomous worker, as the caller)
+GRANT INSERT ON migration_engine.deploy_failures TO migration_admin;
+REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.deploy_failures FROM PUBLIC;
 REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
 
 -- canaries: migration_admin runs them; canary_metrics_writer may only add observations
@@ -74,7 +77,7 @@ DECLARE
         'register_schema_version', 'activate_schema_version', 'set_compatibility_mode',
         'add_field_backward_compatible', 'backfill_batch', 'deprecate_field', 'run_backfill',
         'mark_deprecated_field',
-        'create_migration', 'execute_migration', 'rollback_migration', 'resume_migration',
+        'create_migration', 'execute_migration', 'deploy_migration', 'rollback_migration', 'resume_migration',
         'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step', 'run_migration',
         'execute_pipeline', 'pipeline_begin', 'pipeline_batch', 'undo_pipeline_run', 'replay_dead_letters',
         'pipeline_raise', 'run_pipeline', 'top_level_start', 'top_level_wait',

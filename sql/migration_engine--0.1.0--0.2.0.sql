@@ -89,44 +89,47 @@ BEGIN
 END
 $$;
 
-GRANT SELECT ON migration_engine.migration_status TO PUBLIC;
+CREATE OR REPLACE FUNCTION migration_engine.audit_append_only() RETURNS trigger
+LANGUAGE plpgsql SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'Audit rows are never changed; archive them with pg_dump if you must.';
+END
+$$;
 
-CREATE TABLE migration_engine.top_level_runs (
-    attempt_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    migration_id     uuid NOT NULL REFERENCES migration_engine.knowledge_migrations(migration_id),
-    run_id           uuid NOT NULL,
-    step_number      integer NOT NULL,
-    step_name        text NOT NULL,
-    script           text NOT NULL,
+CREATE TABLE migration_engine.deploy_failures (
+    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor          text NOT NULL DEFAULT current_user,
+    migration_name text NOT NULL,
+    version        text,
+    checksum       text,
+    definition     jsonb NOT NULL,
+    failed_step    text,
+    sqlstate       text,
+    error          text NOT NULL,
+    hint           text,
     
-    settings         jsonb NOT NULL,
-    run_as           text NOT NULL DEFAULT current_user,
-    status           text NOT NULL DEFAULT 'QUEUED'
-                     CHECK (status IN ('QUEUED', 'RUNNING', 'COMPLETED', 'FAILED')),
-    worker_pid       integer,
-    queued_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
-    started_at       timestamptz,
-    finished_at      timestamptz,
-    statements_total integer,
-    statements_done  integer NOT NULL DEFAULT 0,
-    sqlstate         text,
-    error            text,
-    
-    
-    cleaned          jsonb NOT NULL DEFAULT '[]',
-    
-    waited_for       jsonb NOT NULL DEFAULT '[]',
-    
-    blocked_since    timestamptz,
-    
-    acted_on         jsonb NOT NULL DEFAULT '[]'
+    caller_pid     integer,
+    caller_xid     bigint
 );
 
-COMMENT ON TABLE migration_engine.top_level_runs IS 'Steps run outside a transaction block by the top-level runner: one row per attempt';
+COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
 
-CREATE INDEX top_level_runs_by_step ON migration_engine.top_level_runs (migration_id, run_id, step_number, attempt_id);
+CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
 
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.top_level_runs', '');
+CREATE TRIGGER deploy_failures_no_update
+    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+
+CREATE TRIGGER deploy_failures_no_truncate
+    BEFORE TRUNCATE ON migration_engine.deploy_failures
+    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
+
+GRANT SELECT ON migration_engine.migration_status TO PUBLIC;
 
 CREATE OR REPLACE FUNCTION migration_engine.data_schema_at_install() RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
@@ -447,6 +450,43 @@ CREATE TRIGGER active_schema_changed
     FOR EACH ROW WHEN (NEW."current_schema" IS DISTINCT FROM OLD."current_schema")
     EXECUTE FUNCTION migration_engine.on_active_schema_change();
 
+CREATE TABLE migration_engine.top_level_runs (
+    attempt_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    migration_id     uuid NOT NULL REFERENCES migration_engine.knowledge_migrations(migration_id),
+    run_id           uuid NOT NULL,
+    step_number      integer NOT NULL,
+    step_name        text NOT NULL,
+    script           text NOT NULL,
+    
+    settings         jsonb NOT NULL,
+    run_as           text NOT NULL DEFAULT current_user,
+    status           text NOT NULL DEFAULT 'QUEUED'
+                     CHECK (status IN ('QUEUED', 'RUNNING', 'COMPLETED', 'FAILED')),
+    worker_pid       integer,
+    queued_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at       timestamptz,
+    finished_at      timestamptz,
+    statements_total integer,
+    statements_done  integer NOT NULL DEFAULT 0,
+    sqlstate         text,
+    error            text,
+    
+    
+    cleaned          jsonb NOT NULL DEFAULT '[]',
+    
+    waited_for       jsonb NOT NULL DEFAULT '[]',
+    
+    blocked_since    timestamptz,
+    
+    acted_on         jsonb NOT NULL DEFAULT '[]'
+);
+
+COMMENT ON TABLE migration_engine.top_level_runs IS 'Steps run outside a transaction block by the top-level runner: one row per attempt';
+
+CREATE INDEX top_level_runs_by_step ON migration_engine.top_level_runs (migration_id, run_id, step_number, attempt_id);
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.top_level_runs', '');
+
 CREATE OR REPLACE FUNCTION "abort_canary"(
 	"migration_name" TEXT  
 ) RETURNS jsonb  
@@ -561,6 +601,15 @@ VOLATILE
 SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'delete_relation_wrapper';
+
+CREATE OR REPLACE FUNCTION "deploy_migration"(
+	"definition" jsonb,  
+	"options" jsonb DEFAULT '{}'::jsonb  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'deploy_migration_wrapper';
 
 CREATE OR REPLACE FUNCTION "drop_inactive_schema"(
 	"name" TEXT  
@@ -1073,6 +1122,10 @@ GRANT INSERT, UPDATE ON migration_engine.knowledge_migrations,
 
 GRANT INSERT ON migration_engine.audit_log TO migration_admin;
 
+GRANT INSERT ON migration_engine.deploy_failures TO migration_admin;
+
+REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.deploy_failures FROM PUBLIC;
+
 REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
 
 GRANT INSERT, UPDATE, DELETE ON migration_engine.canary_rollouts, migration_engine.canary_metrics TO migration_admin;
@@ -1118,7 +1171,7 @@ DECLARE
         'register_schema_version', 'activate_schema_version', 'set_compatibility_mode',
         'add_field_backward_compatible', 'backfill_batch', 'deprecate_field', 'run_backfill',
         'mark_deprecated_field',
-        'create_migration', 'execute_migration', 'rollback_migration', 'resume_migration',
+        'create_migration', 'execute_migration', 'deploy_migration', 'rollback_migration', 'resume_migration',
         'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step', 'run_migration',
         'execute_pipeline', 'pipeline_begin', 'pipeline_batch', 'undo_pipeline_run', 'replay_dead_letters',
         'pipeline_raise', 'run_pipeline', 'top_level_start', 'top_level_wait',

@@ -48,6 +48,7 @@ extension_sql_file!(
     name = "top_level",
     requires = ["engine_catalog"]
 );
+extension_sql_file!("../sql/deploy.sql", name = "deploy", requires = ["catalog"]);
 extension_sql_file!(
     "../sql/schema_registry.sql",
     name = "schema_registry",
@@ -85,7 +86,8 @@ extension_sql_file!(
         "blue_green",
         "canary",
         "history",
-        "top_level"
+        "top_level",
+        "deploy"
     ]
 );
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);

@@ -16,7 +16,7 @@ fn create_migration(definition: Option<JsonArg>) -> Result<Uuid, pgrx::pg_sys::p
     Ok(create(&definition.0)?)
 }
 
-fn create(definition: &serde_json::Value) -> MeResult<Uuid> {
+pub(super) fn create(definition: &serde_json::Value) -> MeResult<Uuid> {
     let def = MigrationDefinition::parse(definition).map_err(|e| {
         MeError::invalid_parameter(format!("invalid migration definition: {e}"))
             .detail(format!("code {} at {}", e.code(), e.path()))

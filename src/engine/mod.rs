@@ -4,6 +4,7 @@
 pub(crate) mod catalog;
 mod control;
 mod create;
+mod deploy;
 mod execute;
 pub(crate) mod gate;
 mod plain_form;

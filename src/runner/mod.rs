@@ -17,6 +17,7 @@
 //! A crash of either side leaves the row RUNNING with a worker that is gone; the next
 //! look at it (top_level_wait, resume_migration) marks it FAILED, and a new attempt first
 //! drops the invalid index the interrupted build left.
+pub mod autonomous;
 mod toplevel;
 pub mod worker;
 
