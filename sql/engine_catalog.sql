@@ -41,17 +41,23 @@ SELECT m.migration_id,
        m.executed_by,
        m.backend_pid,
        (SELECT array_agg(d.migration_name ORDER BY d.migration_name)
-        FROM migration_engine.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)) AS depends_on
+        FROM migration_engine.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)) AS depends_on,
+       -- the step running now (CALL run_migration records it when it starts)
+       CASE WHEN m.status = 'RUNNING' THEN p.running_step END AS running_step,
+       CASE WHEN m.status = 'RUNNING' THEN p.running_since END AS running_step_started_at,
+       CASE WHEN m.status = 'RUNNING' THEN round(extract(epoch FROM clock_timestamp() - p.running_since), 1) END AS running_step_seconds
 FROM migration_engine.knowledge_migrations m
 LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE s.step_status IN ('COMPLETED', 'SKIPPED')) AS done_steps
-    FROM (SELECT DISTINCT ON (step_number) step_number, step_status
+    SELECT count(*) FILTER (WHERE s.step_status IN ('COMPLETED', 'SKIPPED')) AS done_steps,
+           min(s.step_name) FILTER (WHERE s.step_status = 'RUNNING') AS running_step,
+           min(s.started_at) FILTER (WHERE s.step_status = 'RUNNING') AS running_since
+    FROM (SELECT DISTINCT ON (step_number) step_number, step_status, step_name, started_at
           FROM migration_engine.migration_execution_state e
           WHERE e.migration_id = m.migration_id AND e.direction = 'forward'
             AND e.run_id = (SELECT run_id FROM migration_engine.migration_execution_state l
                             WHERE l.migration_id = m.migration_id AND l.direction = 'forward'
                             ORDER BY l.started_at DESC LIMIT 1)
-          ORDER BY step_number, started_at DESC) s
+          ORDER BY step_number, started_at DESC, completed_at DESC NULLS LAST) s
 ) p ON true;
 GRANT SELECT ON migration_engine.migration_status TO PUBLIC;
 

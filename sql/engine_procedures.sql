@@ -51,6 +51,8 @@ BEGIN
             END LOOP;
             CONTINUE;
         END IF;
+        -- the next step is recorded RUNNING (committed above); the next call runs it
+        CONTINUE WHEN (state ->> 'announced')::boolean;
         RAISE NOTICE 'migration %: % (% of % steps)', migration_name, state ->> 'message',
             state ->> 'done_steps', state ->> 'total_steps';
         EXIT WHEN (state ->> 'finished')::boolean;

@@ -19,13 +19,16 @@ pub type MeResult<T> = Result<T, MeError>;
 /// P0001 (raise_exception) for anything that is not one, or that PostgreSQL does not know.
 pub fn code_of_sqlstate(sqlstate: &str) -> PgSqlErrorCode {
     let bytes = sqlstate.as_bytes();
-    if bytes.len() != 5 || !bytes.iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
+    if bytes.len() != 5
+        || !bytes
+            .iter()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    {
         return PgSqlErrorCode::ERRCODE_RAISE_EXCEPTION;
     }
-    let packed = bytes
-        .iter()
-        .enumerate()
-        .fold(0i32, |acc, (i, b)| acc | ((((*b - b'0') & 0x3F) as i32) << (6 * i)));
+    let packed = bytes.iter().enumerate().fold(0i32, |acc, (i, b)| {
+        acc | ((((*b - b'0') & 0x3F) as i32) << (6 * i))
+    });
     match PgSqlErrorCode::from(packed) {
         PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION => PgSqlErrorCode::ERRCODE_RAISE_EXCEPTION,
         // pgrx maps a code it does not know to XX000

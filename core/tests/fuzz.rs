@@ -690,8 +690,11 @@ fn step_body() -> BoxedStrategy<Map<String, Value>> {
                 if let Some(c) = continue_on_error {
                     step.insert("continueOnError".into(), c.into());
                 }
+                // "transaction": false is for SQL steps only (any step may say true)
                 if let Some(t) = transaction {
-                    step.insert("transaction".into(), t.into());
+                    if t || step.get("type").and_then(Value::as_str) == Some("SQL") {
+                        step.insert("transaction".into(), t.into());
+                    }
                 }
                 step
             },

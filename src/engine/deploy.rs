@@ -50,7 +50,9 @@ fn deploy(definition: &Value, opts: &RunOptions) -> MeResult<Value> {
     let error = result["error"].as_str().unwrap_or("failed").to_string();
     let sqlstate = result["failed_step"]["sqlstate"]
         .as_str()
-        .filter(|s| s.len() == 5 && !s.starts_with("00") && !s.starts_with("01") && !s.starts_with("02"))
+        .filter(|s| {
+            s.len() == 5 && !s.starts_with("00") && !s.starts_with("01") && !s.starts_with("02")
+        })
         .unwrap_or("P0001")
         .to_string();
     let row = json!({

@@ -7,6 +7,7 @@ mod create;
 mod deploy;
 mod execute;
 pub(crate) mod gate;
+mod locks;
 mod plain_form;
 mod plan;
 mod procedure;

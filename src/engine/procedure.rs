@@ -66,6 +66,35 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
     Ok(json!({"started": true, "run_id": run_id.to_string()}))
 }
 
+fn recorded_running(migration_id: Uuid, run_id: Uuid, number: i32) -> MeResult<bool> {
+    Ok(catalog::step_statuses(migration_id, run_id, "forward")?
+        .iter()
+        .any(|(n, status)| *n == number && status == "RUNNING"))
+}
+
+fn announce(
+    migration_id: Uuid,
+    run_id: Uuid,
+    number: i32,
+    step: &migration_engine_core::engine::definition::Step,
+) -> MeResult<()> {
+    catalog::StepRecord {
+        migration_id,
+        run_id,
+        direction: "forward",
+        step_number: number,
+        step_name: &step.name,
+        step_type: step.step_type().as_str(),
+        status: "RUNNING",
+        started_epoch: catalog::now_epoch(),
+        finished_epoch: None,
+        error: None,
+        retry_count: 0,
+        new_value: None,
+    }
+    .write()
+}
+
 /// Run the next step of the run (or, when all are done, the validation rules).
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
@@ -167,6 +196,15 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
         };
     };
     let step = &row.definition.forward[number as usize];
+    if step.transaction && !recorded_running(row.id, run_id, number)? {
+        // recorded RUNNING and committed (by the procedure) before it runs, so that
+        // migration_status and other sessions see which step runs now and since when
+        announce(row.id, run_id, number, step)?;
+        return Ok(
+            json!({"finished": false, "status": "RUNNING", "announced": true, "step_name": step.name,
+            "message": format!("step {} starts", step.name), "done_steps": done.len(), "total_steps": total}),
+        );
+    }
     let result = if step.transaction {
         let result = execute_step(name, number, step, &schema, opts);
         result.record(row.id, run_id, "forward")?;

@@ -122,6 +122,8 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
                     started: catalog::now_epoch(),
                     finished: catalog::now_epoch(),
                     error: Some(e.into()),
+                    lock_retries: 0,
+                    blockers: serde_json::json!([]),
                 });
                 return Err(results);
             }

@@ -23,6 +23,19 @@ impl From<MeError> for StepError {
     }
 }
 
+impl StepError {
+    /// The SQLSTATE and message of an aborted block, without taking it.
+    fn from_aborted_ref<E: Clone + Into<StepError>>(a: &Aborted<E>) -> StepError {
+        match a {
+            Aborted::Raised(e) => StepError {
+                sqlstate: e.sqlstate(),
+                message: e.message.clone(),
+            },
+            Aborted::Returned(e) => e.clone().into(),
+        }
+    }
+}
+
 impl<E: Into<StepError>> From<Aborted<E>> for StepError {
     fn from(a: Aborted<E>) -> Self {
         match a {
@@ -46,6 +59,10 @@ pub struct StepResult {
     pub started: f64,
     pub finished: f64,
     pub error: Option<StepError>,
+    /// How often the step was tried again after a lock timeout (lockRetries).
+    pub lock_retries: i32,
+    /// Who held the locks it waited for, last seen ([] when it never waited).
+    pub blockers: Value,
 }
 
 impl StepResult {
@@ -62,6 +79,10 @@ impl StepResult {
             v["error"] = json!(e.message);
             v["sqlstate"] = json!(e.sqlstate);
         }
+        if self.lock_retries > 0 {
+            v["lock_retries"] = json!(self.lock_retries);
+            v["blockers"] = self.blockers.clone();
+        }
         v
     }
 
@@ -77,8 +98,12 @@ impl StepResult {
             started_epoch: self.started,
             finished_epoch: Some(self.finished),
             error: self.error.as_ref().map(|e| e.message.as_str()),
-            retry_count: 0,
-            new_value: Some(json!({"rows": self.rows})),
+            retry_count: self.lock_retries,
+            new_value: Some(if self.lock_retries > 0 {
+                json!({"rows": self.rows, "lock_retries": self.lock_retries, "blockers": self.blockers})
+            } else {
+                json!({"rows": self.rows})
+            }),
         }
         .write()
     }
@@ -97,18 +122,41 @@ pub fn execute_step(
     // pg_stat_activity shows what runs: migration_engine:<migration>:<step>
     let previous_name =
         crate::spi::label_activity(&format!("migration_engine:{migration}:{}", step.name));
-    let outcome = atomically(|| {
-        if let Some(cond) = &step.condition {
-            if !condition_holds(cond, data_schema, opts)? {
-                return Ok(None);
+    let mut lock_retries = 0;
+    let mut blockers = json!([]);
+    let outcome = loop {
+        let outcome = atomically(|| {
+            if let Some(cond) = &step.condition {
+                if !condition_holds(cond, data_schema, opts)? {
+                    return Ok(None);
+                }
             }
+            run_step(step, data_schema, opts).map(Some)
+        });
+        // a lock it could not get within lockTimeout: rolled back alone, it waits (with
+        // back-off and jitter) and tries again, so that it never sits in the lock queue
+        // with every later query queued behind it
+        let timed_out = matches!(&outcome, Err(e) if StepError::from_aborted_ref(e).sqlstate == LOCK_NOT_AVAILABLE);
+        if !timed_out || lock_retries >= opts.lock_retries as i32 {
+            if timed_out {
+                blockers = super::locks::holders(step, data_schema);
+            }
+            break outcome;
         }
-        run_step(step, data_schema, opts).map(Some)
-    });
+        blockers = super::locks::holders(step, data_schema);
+        lock_retries += 1;
+        super::locks::back_off(lock_retries, opts.lock_retry_max_delay_ms);
+    };
     let (status, rows, error) = match outcome {
         Ok(None) => ("SKIPPED", 0, None),
         Ok(Some(rows)) => ("COMPLETED", rows, None),
-        Err(e) => ("FAILED", 0, Some(StepError::from(e))),
+        Err(e) => {
+            let mut e = StepError::from(e);
+            if e.sqlstate == LOCK_NOT_AVAILABLE {
+                e.message = super::locks::explain_timeout(&e.message, lock_retries, &blockers);
+            }
+            ("FAILED", 0, Some(e))
+        }
     };
     crate::spi::restore_activity(previous_name);
     StepResult {
@@ -120,8 +168,13 @@ pub fn execute_step(
         started,
         finished: now_epoch(),
         error,
+        lock_retries,
+        blockers,
     }
 }
+
+/// lock_not_available: what a lock_timeout raises.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
 
 /// Run the validation rules; each in its own subtransaction.
 pub fn execute_validation(
@@ -150,6 +203,8 @@ pub fn execute_validation(
                 started,
                 finished: now_epoch(),
                 error,
+                lock_retries: 0,
+                blockers: json!([]),
             }
         })
         .collect()

@@ -25,6 +25,12 @@ pub struct RunOptions {
     pub on_blocked: OnBlocked,
     /// How long it lets them block before `on_blocked` acts (ms).
     pub wait_timeout_ms: u32,
+    /// lockTimeout was given: a step outside a transaction uses it (else none: a
+    /// concurrent build waits for old snapshots through locks, which onBlocked governs).
+    pub lock_timeout_given: bool,
+    /// Retries of a step whose lock wait hit lockTimeout, and the longest back-off (ms).
+    pub lock_retries: u32,
+    pub lock_retry_max_delay_ms: u32,
     /// The steps run in a schema no traffic reaches yet (a blue-green or canary target):
     /// a `"transaction": false` step runs there in the transaction, in its plain form.
     pub target_without_traffic: bool,
@@ -57,8 +63,11 @@ impl OnBlocked {
 /// How long a build lets its blockers be when the policy is cancel or terminate.
 const DEFAULT_WAIT_TIMEOUT_MS: u32 = 30_000;
 
-/// Like the anchors (pgroll, strong_migrations): never wait for a lock for ever.
-const DEFAULT_LOCK_TIMEOUT_MS: u32 = 10_000;
+/// Like pgroll: a DDL waits at most half a second in the lock queue (while it waits,
+/// every later query on the table waits behind it), then steps aside and retries.
+const DEFAULT_LOCK_TIMEOUT_MS: u32 = 500;
+const DEFAULT_LOCK_RETRIES: u32 = 8;
+const DEFAULT_LOCK_RETRY_MAX_DELAY_MS: u32 = 5_000;
 /// One step may run for an hour unless the step or the call says otherwise.
 const DEFAULT_STATEMENT_TIMEOUT_MS: u32 = 3_600_000;
 
@@ -73,6 +82,8 @@ const RUN_OPTION_KEYS: &[&str] = &[
     "resume",
     "onBlocked",
     "waitTimeout",
+    "lockRetries",
+    "lockRetryMaxDelay",
 ];
 
 impl RunOptions {
@@ -126,7 +137,22 @@ impl RunOptions {
                 "options.waitTimeout applies to onBlocked \"cancel\" or \"terminate\" (with \"wait\", a build waits for its blockers however long they take)",
             ));
         }
+        let lock_retries = match obj.get("lockRetries") {
+            None | Some(Value::Null) => DEFAULT_LOCK_RETRIES,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| *n <= 1000)
+                .map(|n| n as u32)
+                .ok_or_else(|| {
+                    MeError::invalid_parameter(format!(
+                        "options.lockRetries must be a whole number from 0 to 1000, not {v}"
+                    ))
+                })?,
+        };
         Ok(RunOptions {
+            lock_timeout_given: obj.get("lockTimeout").is_some_and(|v| !v.is_null()),
+            lock_retries,
+            lock_retry_max_delay_ms: millis("lockRetryMaxDelay", DEFAULT_LOCK_RETRY_MAX_DELAY_MS)?,
             target_without_traffic: false,
             on_blocked,
             wait_timeout_ms: millis("waitTimeout", DEFAULT_WAIT_TIMEOUT_MS)?,
@@ -175,12 +201,20 @@ impl Drop for StepTimer {
 
 /// Unqualified names in user SQL resolve in the data schema (blue-green points it at
 /// the target), then `public`; the pinned path is restored after the step.
+/// The search_path a step's statements run with: the data schema, then public.
+pub fn quoted_path(data_schema: &str) -> MeResult<String> {
+    Ok(format!(
+        "{}, public",
+        quoted_ident("data schema", data_schema)?
+    ))
+}
+
 fn with_step_settings<R>(
     data_schema: &str,
     lock_timeout_ms: u32,
     f: impl FnOnce() -> R,
 ) -> MeResult<R> {
-    let path = format!("{}, public", quoted_ident("data schema", data_schema)?);
+    let path = quoted_path(data_schema)?;
     Spi::run_with_args(
         "SELECT set_config('search_path', $1, true), set_config('lock_timeout', $2, true)",
         &[path.into(), format!("{lock_timeout_ms}ms").into()],

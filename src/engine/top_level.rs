@@ -77,7 +77,13 @@ pub fn step(
         &StepSettings {
             search_path: &search_path,
             statement_timeout_ms: step.timeout_ms.unwrap_or(opts.statement_timeout_ms),
-            lock_timeout_ms: opts.lock_timeout_ms,
+            // the field's top complaint: a lock_timeout that kills a concurrent build while
+            // it waits for older transactions; here onBlocked decides about those
+            lock_timeout_ms: if opts.lock_timeout_given {
+                opts.lock_timeout_ms
+            } else {
+                0
+            },
             application_name: &application_name,
             on_blocked: opts.on_blocked.as_str(),
             wait_timeout_ms: opts.wait_timeout_ms,
@@ -117,6 +123,8 @@ fn result(
         started,
         finished: catalog::now_epoch(),
         error,
+        lock_retries: 0,
+        blockers: serde_json::json!([]),
     }
 }
 

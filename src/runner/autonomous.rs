@@ -29,7 +29,11 @@ pub fn record_deploy_failure(row: &Value) -> MeResult<()> {
         std::ptr::copy_nonoverlapping((bytes.len() as u32).to_ne_bytes().as_ptr(), base, 4);
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), base.add(4), bytes.len());
         let handle = pg_sys::dsm_segment_handle(segment);
-        let extra = format!("{}\u{1}{}", u32::from(pg_sys::MyDatabaseId), u32::from(role));
+        let extra = format!(
+            "{}\u{1}{}",
+            u32::from(pg_sys::MyDatabaseId),
+            u32::from(role)
+        );
         let started = BackgroundWorkerBuilder::new("migration_engine deploy failure")
             .set_type("migration_engine autonomous write")
             .set_library("migration_engine")

@@ -1,6 +1,6 @@
 -- Engine: execute_migration, failures, continueOnError, dryRun, validation, timeouts, rollback.
 BEGIN;
-SELECT plan(43);
+SELECT plan(44);
 
 CREATE TABLE public.eng_items (id int PRIMARY KEY, label text);
 CREATE FUNCTION public.eng_add(n int, label text) RETURNS void LANGUAGE sql AS $$ INSERT INTO public.eng_items VALUES (n, label) $$;
@@ -80,10 +80,15 @@ SELECT migration_engine.create_migration('{"name": "slow", "version": "1",
   "forward": [{"name": "sleep", "type": "SQL", "script": "SELECT pg_sleep(3)", "timeout": 200}]}');
 SELECT is((SELECT migration_engine.execute_migration('slow', '{"force": true}')->'failed_step'->>'sqlstate'), '57014', 'a step past its timeout is cancelled');
 
--- TRANSFORM is refused clearly until pipelines land; non-transactional steps too
+-- a migration with a non-transactional step cannot run in the caller's transaction:
+-- refused before anything runs, pointing to CALL run_migration (which runs it)
 SELECT migration_engine.create_migration('{"name": "conc", "version": "1",
-  "forward": [{"name": "idx", "type": "SQL", "script": "CREATE INDEX CONCURRENTLY eng_idx ON public.eng_items (label)", "transaction": false}]}');
-SELECT is((SELECT migration_engine.execute_migration('conc', '{"force": true}')->'failed_step'->>'sqlstate'), '25001', 'a non-transactional step fails with a clear SQLSTATE');
+  "forward": [{"name": "first", "type": "SQL", "script": "INSERT INTO public.eng_items VALUES (41, ''x'')"},
+              {"name": "idx", "type": "SQL", "script": "CREATE INDEX CONCURRENTLY eng_idx ON public.eng_items (label)", "transaction": false}]}');
+SELECT throws_ok($$SELECT migration_engine.execute_migration('conc', '{"force": true}')$$, '25001', NULL,
+                 'execute_migration refuses a migration with a non-transactional step (25001)');
+SELECT is((SELECT count(*) FROM public.eng_items WHERE id = 41)::int || ' ' || (SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'conc'),
+          '0 PENDING', 'before running anything: no step ran, the migration is still PENDING');
 
 -- dependencies
 SELECT migration_engine.create_migration('{"name": "needs_bad", "version": "1", "dependsOn": ["bad1"],

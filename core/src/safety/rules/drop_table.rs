@@ -16,7 +16,7 @@ lock_rule! {
         fix: "Stop using the table first, keep a backup (or rename it aside), and drop it in a later migration.",
         action: "BACKUP_BEFORE_DROP",
         bad: "DROP TABLE legacy_events;",
-        good: "-- migration N: ALTER TABLE legacy_events RENAME TO legacy_events_retired;\n-- migration N+1, after a backup:\nDROP TABLE legacy_events_retired;",
+        good: "-- migration N:\nALTER TABLE legacy_events RENAME TO legacy_events_retired;\n-- migration N+1, after a backup:\nDROP TABLE legacy_events_retired;",
     }
 }
 
