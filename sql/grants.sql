@@ -81,6 +81,7 @@ DECLARE
         'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step', 'run_migration',
         'execute_pipeline', 'pipeline_begin', 'pipeline_batch', 'undo_pipeline_run', 'replay_dead_letters',
         'pipeline_raise', 'run_pipeline', 'top_level_start', 'top_level_wait',
+        'rollback_begin', 'rollback_step', 'run_rollback', 'wait_for_top_level_step',
         'execute_blue_green_migration', 'switch_active_schema', 'switch_back', 'set_extension_trigger',
         'drop_inactive_schema', 'validate_migration_safety', 'safety_report',
         'start_canary', 'set_canary_percentage', 'advance_canary', 'pause_canary', 'resume_canary',

@@ -98,6 +98,37 @@ BEGIN
 END
 $$;
 
+CREATE TABLE migration_engine.deploy_failures (
+    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor          text NOT NULL DEFAULT current_user,
+    migration_name text NOT NULL,
+    version        text,
+    checksum       text,
+    definition     jsonb NOT NULL,
+    failed_step    text,
+    sqlstate       text,
+    error          text NOT NULL,
+    hint           text,
+    
+    caller_pid     integer,
+    caller_xid     bigint
+);
+
+COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
+
+CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
+
+CREATE TRIGGER deploy_failures_no_update
+    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+
+CREATE TRIGGER deploy_failures_no_truncate
+    BEFORE TRUNCATE ON migration_engine.deploy_failures
+    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
+
 CREATE OR REPLACE VIEW migration_engine.migration_status AS
 SELECT m.migration_id,
        m.migration_name,
@@ -500,37 +531,6 @@ CREATE TRIGGER active_schema_changed
     AFTER UPDATE OF "current_schema" ON migration_engine.active_schema_version
     FOR EACH ROW WHEN (NEW."current_schema" IS DISTINCT FROM OLD."current_schema")
     EXECUTE FUNCTION migration_engine.on_active_schema_change();
-
-CREATE TABLE migration_engine.deploy_failures (
-    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    actor          text NOT NULL DEFAULT current_user,
-    migration_name text NOT NULL,
-    version        text,
-    checksum       text,
-    definition     jsonb NOT NULL,
-    failed_step    text,
-    sqlstate       text,
-    error          text NOT NULL,
-    hint           text,
-    
-    caller_pid     integer,
-    caller_xid     bigint
-);
-
-COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
-
-CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
-
-CREATE TRIGGER deploy_failures_no_update
-    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
-    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
-
-CREATE TRIGGER deploy_failures_no_truncate
-    BEFORE TRUNCATE ON migration_engine.deploy_failures
-    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
-
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
 
 CREATE OR REPLACE FUNCTION "abort_canary"(
 	"migration_name" TEXT  
@@ -979,6 +979,15 @@ SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'resume_migration_wrapper';
 
+CREATE OR REPLACE FUNCTION "rollback_begin"(
+	"migration_name" TEXT,  
+	"options" jsonb DEFAULT '{}'::jsonb  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'rollback_begin_wrapper';
+
 CREATE OR REPLACE FUNCTION "rollback_migration"(
 	"migration_name" TEXT,  
 	"options" jsonb DEFAULT '{}'::jsonb  
@@ -987,6 +996,16 @@ VOLATILE
 SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'rollback_migration_wrapper';
+
+CREATE OR REPLACE FUNCTION "rollback_step"(
+	"migration_name" TEXT,  
+	"run_id" uuid,  
+	"options" jsonb DEFAULT '{}'::jsonb  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'rollback_step_wrapper';
 
 CREATE OR REPLACE FUNCTION "run_migration_begin"(
 	"migration_name" TEXT,  
@@ -1066,6 +1085,37 @@ SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'top_level_wait_wrapper';
 
+CREATE OR REPLACE PROCEDURE migration_engine.wait_for_top_level_step(migration_name text, step_name text, attempt bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    waited jsonb;
+    phase text;
+    said text;
+BEGIN
+    IF migration_name IS NULL OR step_name IS NULL OR attempt IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL',
+            CASE WHEN migration_name IS NULL THEN 'migration_name' WHEN step_name IS NULL THEN 'step_name' ELSE 'attempt' END
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM migration_engine.top_level_start(attempt);
+    COMMIT;
+    LOOP
+        waited := migration_engine.top_level_wait(attempt);
+        COMMIT;
+        EXIT WHEN (waited ->> 'done')::boolean;
+        phase := coalesce(waited -> 'progress' ->> 'phase', 'running')
+                 || CASE WHEN jsonb_array_length(coalesce(waited -> 'waiting_for', '[]')) > 0
+                         THEN ', waiting for pid ' || (SELECT string_agg(b ->> 'pid', ', ') FROM jsonb_array_elements(waited -> 'waiting_for') b)
+                         ELSE '' END;
+        IF phase IS DISTINCT FROM said THEN
+            RAISE NOTICE 'migration %: step % (outside a transaction): %', migration_name, step_name, phase;
+            said := phase;
+        END IF;
+    END LOOP;
+END
+$$;
+
 CREATE OR REPLACE PROCEDURE migration_engine.run_migration(migration_name text, options jsonb DEFAULT '{}')
 LANGUAGE plpgsql
 AS $$
@@ -1073,9 +1123,6 @@ DECLARE
     state jsonb;
     run uuid;
     attempt bigint;
-    waited jsonb;
-    phase text;
-    said text;
 BEGIN
     state := migration_engine.run_migration_begin(migration_name, options);
     IF NOT (state ->> 'started')::boolean THEN
@@ -1092,23 +1139,7 @@ BEGIN
         -- every older snapshot, this session's too), saying what it waits for
         attempt := (state ->> 'top_level_attempt')::bigint;
         IF attempt IS NOT NULL THEN
-            PERFORM migration_engine.top_level_start(attempt);
-            COMMIT;
-            said := NULL;
-            LOOP
-                waited := migration_engine.top_level_wait(attempt);
-                COMMIT;
-                EXIT WHEN (waited ->> 'done')::boolean;
-                phase := coalesce(waited -> 'progress' ->> 'phase', 'running')
-                         || CASE WHEN jsonb_array_length(coalesce(waited -> 'waiting_for', '[]')) > 0
-                                 THEN ', waiting for pid ' || (SELECT string_agg(b ->> 'pid', ', ') FROM jsonb_array_elements(waited -> 'waiting_for') b)
-                                 ELSE '' END;
-                IF phase IS DISTINCT FROM said THEN
-                    RAISE NOTICE 'migration %: step % (outside a transaction): %', migration_name,
-                        state ->> 'step_name', phase;
-                    said := phase;
-                END IF;
-            END LOOP;
+            CALL migration_engine.wait_for_top_level_step(migration_name, state ->> 'step_name', attempt);
             CONTINUE;
         END IF;
         -- the next step is recorded RUNNING (committed above); the next call runs it
@@ -1132,6 +1163,43 @@ $$;
 REVOKE EXECUTE ON PROCEDURE migration_engine.run_migration(text, jsonb) FROM PUBLIC;
 
 GRANT EXECUTE ON PROCEDURE migration_engine.run_migration(text, jsonb) TO migration_admin;
+
+CREATE OR REPLACE PROCEDURE migration_engine.run_rollback(migration_name text, options jsonb DEFAULT '{}')
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    state jsonb;
+    run uuid;
+    attempt bigint;
+BEGIN
+    state := migration_engine.rollback_begin(migration_name, options);
+    run := (state ->> 'run_id')::uuid;
+    COMMIT;
+    LOOP
+        state := migration_engine.rollback_step(migration_name, run, options);
+        COMMIT;
+        attempt := (state ->> 'top_level_attempt')::bigint;
+        IF attempt IS NOT NULL THEN
+            CALL migration_engine.wait_for_top_level_step(migration_name, state ->> 'step_name', attempt);
+            CONTINUE;
+        END IF;
+        RAISE NOTICE 'migration %: % (% of % rollback steps)', migration_name,
+            coalesce(state ->> 'message', lower(state ->> 'status')), state ->> 'done_steps', state ->> 'total_steps';
+        EXIT WHEN (state ->> 'finished')::boolean;
+    END LOOP;
+    IF state ->> 'status' = 'FAILED' THEN
+        RAISE EXCEPTION 'rollback of % FAILED: %', migration_name, state ->> 'error'
+            USING ERRCODE = CASE WHEN state ->> 'sqlstate' ~ '^[0-9A-Z]{5}$' AND left(state ->> 'sqlstate', 2) NOT IN ('00', '01', '02')
+                                 THEN state ->> 'sqlstate' ELSE 'P0001' END,
+                  DETAIL = 'The rollback steps that completed are committed; the migration keeps its status.',
+                  HINT = 'Fix the cause and continue with CALL migration_engine.run_rollback(name, ''{"resume": true}'').';
+    END IF;
+END
+$$;
+
+REVOKE EXECUTE ON PROCEDURE migration_engine.run_rollback(text, jsonb) FROM PUBLIC;
+
+GRANT EXECUTE ON PROCEDURE migration_engine.run_rollback(text, jsonb) TO migration_admin;
 
 CREATE OR REPLACE FUNCTION "undo_pipeline_run"(
 	"run_id" uuid  
@@ -1222,6 +1290,7 @@ DECLARE
         'cancel_migration', 'pause_migration', 'run_migration_begin', 'run_migration_step', 'run_migration',
         'execute_pipeline', 'pipeline_begin', 'pipeline_batch', 'undo_pipeline_run', 'replay_dead_letters',
         'pipeline_raise', 'run_pipeline', 'top_level_start', 'top_level_wait',
+        'rollback_begin', 'rollback_step', 'run_rollback', 'wait_for_top_level_step',
         'execute_blue_green_migration', 'switch_active_schema', 'switch_back', 'set_extension_trigger',
         'drop_inactive_schema', 'validate_migration_safety', 'safety_report',
         'start_canary', 'set_canary_percentage', 'advance_canary', 'pause_canary', 'resume_canary',

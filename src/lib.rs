@@ -40,7 +40,9 @@ extension_sql_file!(
         run_migration_begin,
         run_migration_step,
         top_level_start,
-        top_level_wait
+        top_level_wait,
+        rollback_begin,
+        rollback_step
     ]
 );
 extension_sql_file!(

@@ -17,7 +17,7 @@ pub struct Refused {
 /// Take the migration's advisory lock: transaction-scoped for execute_migration,
 /// session-scoped for run_migration (which commits between steps). Two sessions can
 /// never both hold it, so a migration never runs twice at once.
-fn try_lock(name: &str, session: bool) -> MeResult<bool> {
+pub(super) fn try_lock(name: &str, session: bool) -> MeResult<bool> {
     let sql = if session {
         "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('migration_engine.migration'), pg_catalog.hashtext($1))"
     } else {

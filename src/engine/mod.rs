@@ -12,6 +12,7 @@ mod plain_form;
 mod plan;
 mod procedure;
 mod rollback;
+mod rollback_procedure;
 mod run;
 mod steps;
 mod top_level;

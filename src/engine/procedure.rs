@@ -210,7 +210,7 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
         result.record(row.id, run_id, "forward")?;
         result
     } else {
-        match top_level::step(&row, run_id, number, step, &schema, opts)? {
+        match top_level::step(&row, run_id, number, step, &schema, opts, "forward")? {
             top_level::Next::Queued(attempt) => {
                 // the procedure commits this, starts the worker and waits for it
                 return Ok(

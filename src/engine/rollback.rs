@@ -38,7 +38,7 @@ fn rollback_migration(
     Ok(JsonB(rollback(migration_name, &opts, cascade)?))
 }
 
-fn completed_dependents(name: &str) -> MeResult<Vec<String>> {
+pub(super) fn completed_dependents(name: &str) -> MeResult<Vec<String>> {
     let nodes: Vec<PlanNode> = all_nodes()?.into_iter().map(|(n, _)| n).collect();
     let closure = dependents_closure(name, &nodes).map_err(plan_error)?;
     let completed: std::collections::HashSet<&str> = nodes
@@ -54,6 +54,13 @@ fn completed_dependents(name: &str) -> MeResult<Vec<String>> {
 
 fn rollback(name: &str, opts: &RunOptions, cascade: bool) -> MeResult<Value> {
     let row = catalog::load(name, true)?;
+    if let Some(step) = row.definition.rollback.iter().find(|s| !s.transaction) {
+        return Err(MeError::new(
+            PgSqlErrorCode::ERRCODE_ACTIVE_SQL_TRANSACTION,
+            format!("migration {name:?} has a rollback step that must run outside any transaction ({:?}, \"transaction\": false), which rollback_migration cannot do: it runs in your transaction", step.name),
+        )
+        .hint("Roll it back with CALL migration_engine.run_rollback(name), outside BEGIN ... COMMIT: it runs that step at the top level in a background worker."));
+    }
     if let Err(refusal) = can_rollback(row.status) {
         return Err(MeError::prerequisite(format!(
             "cannot roll back {name:?}: {refusal}"

@@ -19,6 +19,7 @@ pub enum Next {
     Over(StepResult),
 }
 
+/// `direction`: "forward" (CALL run_migration) or "rollback" (CALL run_rollback).
 pub fn step(
     row: &MigrationRow,
     run_id: Uuid,
@@ -26,6 +27,7 @@ pub fn step(
     step: &Step,
     data_schema: &str,
     opts: &RunOptions,
+    direction: &str,
 ) -> MeResult<Next> {
     let StepKind::Sql { script } = &step.kind else {
         // create_migration refuses it; a definition stored before that check could have it
@@ -34,7 +36,7 @@ pub fn step(
             step.name
         )));
     };
-    let recorded = catalog::step_statuses(row.id, run_id, "forward")?
+    let recorded = catalog::step_statuses(row.id, run_id, direction)?
         .into_iter()
         .find(|(n, _)| *n == number)
         .map(|(_, status)| status);
@@ -49,7 +51,7 @@ pub fn step(
                 return Ok(Next::Queued(a.id));
             }
             let result = outcome(number, step, &a);
-            result.record(row.id, run_id, "forward")?;
+            result.record(row.id, run_id, direction)?;
             // a resume after a crash finds the attempt lost (its worker gone with the
             // server): that failure is on record now; the step is tried again below
             if !(opts.resume && a.sqlstate.as_deref() == Some(runner::LOST)) {
@@ -62,7 +64,7 @@ pub fn step(
     if let Some(cond) = &step.condition {
         if !condition_holds(cond, data_schema, opts)? {
             let skipped = result(number, step, "SKIPPED", started, None);
-            skipped.record(row.id, run_id, "forward")?;
+            skipped.record(row.id, run_id, direction)?;
             return Ok(Next::Over(skipped));
         }
     }
@@ -92,7 +94,7 @@ pub fn step(
     StepRecord {
         migration_id: row.id,
         run_id,
-        direction: "forward",
+        direction,
         step_number: number,
         step_name: &step.name,
         step_type: step.step_type().as_str(),

@@ -18,7 +18,7 @@ index_migration() {
       \"rollback\": [{\"name\": \"drop\", \"type\": \"SQL\", \"script\": \"DROP INDEX IF EXISTS $2\"}]}\$\$)" >/dev/null
 }
 status_of() { q "SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = '$1'"; }
-valid_index() { q "SELECT coalesce((SELECT indisvalid::text FROM pg_index WHERE indexrelid = to_regclass('kg.$1')), 'missing')"; }
+valid_index() { q "SELECT coalesce((SELECT indisvalid::text FROM pg_index WHERE indexrelid = to_regclass(migration_engine.active_schema() || '.$1')), 'missing')"; }
 attempts_of() { q "SELECT count(*) FROM migration_engine.top_level_runs r JOIN migration_engine.knowledge_migrations m USING (migration_id) WHERE m.migration_name = '$1'"; }
 # hold_snapshot SECONDS: a session in a REPEATABLE READ transaction that has read the
 # graph (a snapshot every concurrent build must wait for), running pg_sleep
@@ -170,3 +170,22 @@ check "a blue-green migration with a concurrent index step succeeds" \
     "$(q "SELECT migration_engine.execute_blue_green_migration((SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = 'bg_index'), 'green')->>'success'")" "true"
 check "the index is in green, valid, built without the runner" \
     "$(q "SELECT indisvalid::text FROM pg_index WHERE indexrelid = to_regclass('green.person_bg')") $(q "SELECT count(*) FROM migration_engine.top_level_runs") " "true $before "
+
+# 10. a rollback step outside a transaction: rollback_migration (atomic) refuses it before
+#     anything runs; CALL run_rollback runs it at the top level, one step per transaction
+q "SELECT migration_engine.create_migration(\$\${\"name\": \"reversible\", \"version\": \"1\", \"forward\": [
+  {\"name\": \"build\", \"type\": \"SQL\", \"transaction\": false, \"script\": \"CREATE INDEX CONCURRENTLY person_rev ON temporal_entities ((content->>'v'))\"}],
+  \"rollback\": [{\"name\": \"note\", \"type\": \"SQL\", \"script\": \"CREATE TABLE public.rev_log (at timestamptz DEFAULT now())\"},
+                 {\"name\": \"drop\", \"type\": \"SQL\", \"transaction\": false, \"script\": \"DROP INDEX CONCURRENTLY person_rev\"}]}\$\$)" >/dev/null
+psql -qX -v ON_ERROR_STOP=1 -c "CALL migration_engine.run_migration('reversible')" >/dev/null 2>&1 || fail "reversible did not deploy"
+check "rollback_migration refuses a non-transactional rollback step (25001), changing nothing" \
+    "$(sqlstate_of "SELECT migration_engine.rollback_migration('reversible')") $(status_of reversible) $(valid_index person_rev)" "25001 COMPLETED true"
+check "CALL run_rollback is refused inside a transaction block (25001)" \
+    "$(psql -qAtX -v VERBOSITY=verbose -c "BEGIN" -c "CALL migration_engine.run_rollback('reversible')" 2>&1 | grep -o '^ERROR:  25001' | head -1)" "ERROR:  25001"
+psql -qX -v ON_ERROR_STOP=1 -c "CALL migration_engine.run_rollback('reversible')" > "$work/rollback.out" 2>&1 || { cat "$work/rollback.out"; fail "run_rollback failed"; }
+check "CALL run_rollback drops the index concurrently and marks the migration ROLLED_BACK" \
+    "$(status_of reversible) $(valid_index person_rev) $(q "SELECT to_regclass('public.rev_log') IS NOT NULL")" "ROLLED_BACK missing t"
+check "its steps are recorded in the rollback direction, the second through the runner" \
+    "$(q "SELECT string_agg(s.step_name || ':' || s.step_status, ',' ORDER BY s.started_at, s.completed_at NULLS FIRST) FROM migration_engine.migration_execution_state s JOIN migration_engine.knowledge_migrations m USING (migration_id) WHERE m.migration_name = 'reversible' AND s.direction = 'rollback'")" \
+    "note:COMPLETED,drop:RUNNING,drop:COMPLETED"
+check "a second run_rollback is refused (nothing to roll back)" "$(sqlstate_of "CALL migration_engine.run_rollback('reversible')")" "55000"
