@@ -13,10 +13,9 @@
 //! the worker (SetUserIdAndSecContext before the first transaction) was tried and did not
 //! hold (a step ran as the login role).
 use super::{tick, Tick};
+use crate::spi::caller_worker::{connect_as_caller, start_as_caller, CallerWorker};
 use crate::spi::subxact::{atomically, Aborted};
-use pgrx::bgworkers::{
-    BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags,
-};
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::Uuid;
 use std::time::{Duration, Instant};
@@ -27,23 +26,14 @@ const START_GRACE: Duration = Duration::from_secs(60);
 /// Start the worker for canary `id`, running as the caller; its pid, or None when no
 /// worker slot is free or the session acts as another role than it logged in as.
 pub fn start(id: Uuid) -> Option<i32> {
-    let (login, role) = unsafe { (pg_sys::GetSessionUserId(), pg_sys::GetUserId()) };
-    if login != role {
-        return None;
-    }
-    let db = unsafe { pg_sys::MyDatabaseId };
-    // the extra field is 128 bytes: two oids and the canary's id fit
-    let extra = format!("{}\u{1}{}\u{1}{id}", u32::from(db), u32::from(role));
-    let worker = BackgroundWorkerBuilder::new("migration_engine canary")
-        .set_library("migration_engine")
-        .set_function("migration_engine_canary_worker")
-        .set_extra(&extra)
-        .enable_spi_access()
-        .set_start_time(BgWorkerStartTime::RecoveryFinished)
-        .set_restart_time(None)
-        .set_notify_pid(unsafe { pg_sys::MyProcPid })
-        .load_dynamic()
-        .ok()?;
+    let worker = start_as_caller(&CallerWorker {
+        name: "migration_engine canary",
+        backend_type: None,
+        function: "migration_engine_canary_worker",
+        payload: &id.to_string(),
+        argument: None,
+    })
+    .ok()?;
     worker.wait_for_startup().ok()
 }
 
@@ -51,17 +41,9 @@ pub fn start(id: Uuid) -> Option<i32> {
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn migration_engine_canary_worker(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    let extra = BackgroundWorker::get_extra().to_string();
-    let parts: Vec<&str> = extra.split('\u{1}').collect();
-    let oid = |s: &str| s.parse::<u32>().ok().map(pg_sys::Oid::from);
-    let [db, role, id] = parts[..] else {
+    let Some(id) = connect_as_caller() else {
         return;
     };
-    let (Some(db), Some(role)) = (oid(db), oid(role)) else {
-        return;
-    };
-    let id = id.to_string();
-    BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), Some(role));
     let Some(id) = BackgroundWorker::transaction(|| {
         Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[id.as_str().into()])
             .ok()

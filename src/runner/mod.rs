@@ -22,7 +22,7 @@ mod toplevel;
 pub mod worker;
 
 use crate::errors::{MeError, MeResult};
-use pgrx::bgworkers::{BackgroundWorkerBuilder, BgWorkerStartTime};
+use crate::spi::caller_worker::{start_as_caller, CallerWorker, NotStarted};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -189,15 +189,6 @@ pub fn settle(a: Attempt) -> MeResult<Attempt> {
     attempt(a.id)
 }
 
-pub(crate) fn parse_extra(extra: &str) -> Option<(pg_sys::Oid, pg_sys::Oid, i64)> {
-    let parts: Vec<&str> = extra.split('\u{1}').collect();
-    let [db, role, attempt] = parts[..] else {
-        return None;
-    };
-    let oid = |s: &str| s.parse::<u32>().ok().map(pg_sys::Oid::from);
-    Some((oid(db)?, oid(role)?, attempt.parse().ok()?))
-}
-
 /// Start the worker for a queued attempt, logged in as the caller. Its pid, or NULL when
 /// the attempt is not queued (started already). No free worker slot fails the attempt.
 #[pg_extern(volatile)]
@@ -217,28 +208,19 @@ fn start(id: i64) -> MeResult<Option<i32>> {
         &[id.into()],
     )?
     .unwrap_or(false);
-    let (login, role) = unsafe { (pg_sys::GetSessionUserId(), pg_sys::GetUserId()) };
-    if !run_as || login != role {
-        return Err(MeError::new(
-            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            "a top-level step runs as the role that queued it, logged in as itself",
-        )
-        .hint("Log in as the role that runs the migration (not SET ROLE): the runner's worker logs in as that role."));
+    if !run_as {
+        return Err(acting_as_another_role());
     }
-    let db = unsafe { pg_sys::MyDatabaseId };
-    let extra = format!("{}\u{1}{}\u{1}{id}", u32::from(db), u32::from(role));
-    let started = BackgroundWorkerBuilder::new("migration_engine top-level step")
-        .set_type(WORKER_TYPE)
-        .set_library("migration_engine")
-        .set_function("migration_engine_top_level_worker")
-        .set_extra(&extra)
-        .enable_spi_access()
-        .set_start_time(BgWorkerStartTime::RecoveryFinished)
-        .set_restart_time(None)
-        .set_notify_pid(unsafe { pg_sys::MyProcPid })
-        .load_dynamic();
+    let started = start_as_caller(&CallerWorker {
+        name: "migration_engine top-level step",
+        backend_type: Some(WORKER_TYPE),
+        function: "migration_engine_top_level_worker",
+        payload: &id.to_string(),
+        argument: None,
+    });
     match started.map(|w| w.wait_for_startup()) {
         Ok(Ok(pid)) => Ok(Some(pid)),
+        Err(NotStarted::ActingAsAnotherRole) => Err(acting_as_another_role()),
         _ => {
             Spi::run_with_args(
                 "UPDATE migration_engine.top_level_runs SET status = 'FAILED', sqlstate = '53400', \
@@ -249,6 +231,14 @@ fn start(id: i64) -> MeResult<Option<i32>> {
             Ok(None)
         }
     }
+}
+
+fn acting_as_another_role() -> MeError {
+    MeError::new(
+        PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        "a top-level step runs as the role that queued it, logged in as itself",
+    )
+    .hint("Log in as the role that runs the migration (not SET ROLE): the runner's worker logs in as that role.")
 }
 
 unsafe extern "C" {

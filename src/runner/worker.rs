@@ -19,11 +19,11 @@ use serde_json::{json, Value};
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn migration_engine_top_level_worker(_arg: pg_sys::Datum) {
     unsafe { pg_sys::BackgroundWorkerUnblockSignals() };
-    let extra = BackgroundWorker::get_extra().to_string();
-    let Some((db, role, attempt)) = super::parse_extra(&extra) else {
+    let Some(attempt) =
+        crate::spi::caller_worker::connect_as_caller().and_then(|p| p.parse::<i64>().ok())
+    else {
         return;
     };
-    BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), Some(role));
     let Some((script, settings)) = BackgroundWorker::transaction(|| claim(attempt)) else {
         return;
     };

@@ -6,6 +6,7 @@ use pgrx::JsonB;
 use serde_json::Value;
 
 pub mod args;
+pub mod caller_worker;
 pub mod expression;
 pub mod jsonb_arg;
 pub mod subxact;

@@ -189,3 +189,10 @@ check "its steps are recorded in the rollback direction, the second through the 
     "$(q "SELECT string_agg(s.step_name || ':' || s.step_status, ',' ORDER BY s.started_at, s.completed_at NULLS FIRST) FROM migration_engine.migration_execution_state s JOIN migration_engine.knowledge_migrations m USING (migration_id) WHERE m.migration_name = 'reversible' AND s.direction = 'rollback'")" \
     "note:COMPLETED,drop:RUNNING,drop:COMPLETED"
 check "a second run_rollback is refused (nothing to roll back)" "$(sqlstate_of "CALL migration_engine.run_rollback('reversible')")" "55000"
+
+# 11. under SET ROLE the worker could only log in as the login role: refused (42501)
+q "SELECT migration_engine.create_migration(\$\${\"name\": \"set_role\", \"version\": \"1\", \"forward\": [
+  {\"name\": \"build\", \"type\": \"SQL\", \"transaction\": false, \"script\": \"CREATE INDEX CONCURRENTLY admin_items_id ON public.admin_items (id)\"}],
+  \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"SELECT 1\"}]}\$\$)" >/dev/null
+check "a step outside a transaction is refused under SET ROLE (42501), and no worker starts" \
+    "$(psql -qAtX -v VERBOSITY=verbose -c "SET ROLE me_admin_user" -c "CALL migration_engine.run_migration('set_role')" 2>&1 | grep -o '^ERROR:  42501' | head -1) $(q "SELECT worker_pid IS NULL FROM migration_engine.top_level_runs ORDER BY attempt_id DESC LIMIT 1")" "ERROR:  42501 t"

@@ -38,3 +38,9 @@ check "a re-deploy says so" "$(q "SELECT migration_engine.deploy_migration(defin
 # outside a transaction block (autocommit), the same
 rc=0; psql -qX -v ON_ERROR_STOP=1 -c "SELECT migration_engine.deploy_migration('{\"name\": \"autocommit_broken\", \"version\": \"1\", \"forward\": [{\"name\": \"boom\", \"type\": \"SQL\", \"script\": \"SELECT 1/0\"}], \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"SELECT 1\"}]}')" >/dev/null 2>&1 || rc=$?
 check "in autocommit a failing deploy also fails and is kept (22012)" "$rc $(q "SELECT sqlstate FROM migration_engine.deploy_failures WHERE migration_name = 'autocommit_broken'")" "1 22012"
+
+# the autonomous write runs with the caller's rights: a migration_admin member that is no
+# superuser records its own failure, as itself
+rc=0; PGUSER=me_admin_user psql -qX -v ON_ERROR_STOP=1 -c "SELECT migration_engine.deploy_migration('{\"name\": \"admin_broken\", \"version\": \"1\", \"forward\": [{\"name\": \"boom\", \"type\": \"SQL\", \"script\": \"SELECT 1/0\"}], \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"SELECT 1\"}]}')" >/dev/null 2>&1 || rc=$?
+check "a non-superuser's failed deploy is kept, written as that role" \
+    "$rc $(q "SELECT actor || ' ' || sqlstate FROM migration_engine.deploy_failures WHERE migration_name = 'admin_broken'")" "1 me_admin_user 22012"

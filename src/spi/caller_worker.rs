@@ -1,0 +1,74 @@
+//! Dynamic background workers that log in as the caller (the canary's, the top-level
+//! runner's, the autonomous write's): never as the bootstrap superuser, because what they
+//! run is the caller's (a migration's steps, a deploy's record) and must have the caller's
+//! rights and nobody else's. A session acting as another role than it logged in as (SET
+//! ROLE) gets no worker: the worker could only log in as the login role, and taking the
+//! current role inside the worker did not hold (see canary/worker.rs).
+//!
+//! The worker learns its database, its role and its payload from the 128-byte extra
+//! field: `<database oid>\u{1}<role oid>\u{1}<payload>`.
+use pgrx::bgworkers::{
+    BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, DynamicBackgroundWorker,
+};
+use pgrx::pg_sys;
+
+/// What to start: the worker's name, its pg_stat_activity backend_type (None: its
+/// name), the library function it runs, a payload for it, and its main argument.
+pub struct CallerWorker<'a> {
+    pub name: &'a str,
+    pub backend_type: Option<&'a str>,
+    pub function: &'a str,
+    pub payload: &'a str,
+    pub argument: Option<pg_sys::Datum>,
+}
+
+/// Why no worker was started.
+#[derive(Debug)]
+pub enum NotStarted {
+    /// The session acts as another role than it logged in as.
+    ActingAsAnotherRole,
+    /// PostgreSQL could not start it (no free max_worker_processes slot, or it died).
+    Failed(String),
+}
+
+/// Start `w` logged in as the caller, notifying this backend of its state changes.
+pub fn start_as_caller(w: &CallerWorker) -> Result<DynamicBackgroundWorker, NotStarted> {
+    let (login, role) = unsafe { (pg_sys::GetSessionUserId(), pg_sys::GetUserId()) };
+    if login != role {
+        return Err(NotStarted::ActingAsAnotherRole);
+    }
+    let db = unsafe { pg_sys::MyDatabaseId };
+    let extra = format!(
+        "{}\u{1}{}\u{1}{}",
+        u32::from(db),
+        u32::from(role),
+        w.payload
+    );
+    let mut builder = BackgroundWorkerBuilder::new(w.name)
+        .set_library("migration_engine")
+        .set_function(w.function)
+        .set_extra(&extra)
+        .set_argument(w.argument)
+        .enable_spi_access()
+        .set_start_time(BgWorkerStartTime::RecoveryFinished)
+        .set_restart_time(None)
+        .set_notify_pid(unsafe { pg_sys::MyProcPid });
+    if let Some(t) = w.backend_type {
+        builder = builder.set_type(t);
+    }
+    builder
+        .load_dynamic()
+        .map_err(|e| NotStarted::Failed(format!("{e:?}")))
+}
+
+/// In the worker: connect to the caller's database as the caller, and return the
+/// payload; None when the extra field is not one this module wrote.
+pub fn connect_as_caller() -> Option<String> {
+    let extra = BackgroundWorker::get_extra().to_string();
+    let mut parts = extra.splitn(3, '\u{1}');
+    let oid = |s: Option<&str>| s?.parse::<u32>().ok().map(pg_sys::Oid::from);
+    let (db, role) = (oid(parts.next())?, oid(parts.next())?);
+    let payload = parts.next()?.to_string();
+    BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), Some(role));
+    Some(payload)
+}
