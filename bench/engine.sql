@@ -18,20 +18,18 @@ FROM r, direct;
 \echo 'planning 10,000 migrations with random dependencies (up to 3 each, on earlier ones):'
 \set QUIET on
 SELECT setseed(0.3);
-INSERT INTO migration_engine.knowledge_migrations (migration_name, version, forward_script, priority, definition)
-SELECT 'plan_' || lpad(g::text, 5, '0'), '1', 'SELECT 1', (random() * 200)::int,
-       jsonb_build_object('name', 'plan_' || g, 'version', '1', 'forward', jsonb_build_array(jsonb_build_object('name', 'a', 'type', 'SQL', 'script', 'SELECT 1')))
-FROM generate_series(1, 10000) g;
-CREATE TEMP TABLE ids AS SELECT substr(migration_name, 6)::int AS g, migration_id
-FROM migration_engine.knowledge_migrations WHERE migration_name LIKE 'plan_%';
+-- dependencies are set as the rows are inserted: a migration is immutable once created
+CREATE TEMP TABLE ids AS SELECT g, gen_random_uuid() AS migration_id FROM generate_series(1, 10000) g;
 CREATE TEMP TABLE deps AS
-SELECT a.g, b.migration_id AS dep
+SELECT a.g, array_agg(DISTINCT b.migration_id) AS deps
 FROM ids a
 CROSS JOIN LATERAL (SELECT 1 + floor(random() * (a.g - 1))::int AS pick FROM generate_series(1, 3) WHERE a.g > 1) p
-JOIN ids b ON b.g = p.pick;
-UPDATE migration_engine.knowledge_migrations m SET depends_on = d.deps
-FROM (SELECT i.migration_id, array_agg(DISTINCT deps.dep) AS deps FROM deps JOIN ids i USING (g) GROUP BY i.migration_id) d
-WHERE m.migration_id = d.migration_id;
+JOIN ids b ON b.g = p.pick
+GROUP BY a.g;
+INSERT INTO migration_engine.knowledge_migrations (migration_id, migration_name, version, forward_script, priority, depends_on, definition)
+SELECT i.migration_id, 'plan_' || lpad(i.g::text, 5, '0'), '1', 'SELECT 1', (random() * 200)::int, coalesce(d.deps, '{}'),
+       jsonb_build_object('name', 'plan_' || i.g, 'version', '1', 'forward', jsonb_build_array(jsonb_build_object('name', 'a', 'type', 'SQL', 'script', 'SELECT 1')))
+FROM ids i LEFT JOIN deps d USING (g) ORDER BY i.g;
 \set QUIET off
 SELECT (SELECT count(*) FROM migration_engine.knowledge_migrations WHERE cardinality(depends_on) > 0) AS with_dependencies,
        bench.median_ms('SELECT count(*) FROM migration_engine.migration_plan()', 5) AS plan_10000_ms;

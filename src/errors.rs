@@ -13,6 +13,8 @@ pub struct MeError {
     pub detail: Option<String>,
 }
 
+/// What a `#[pg_extern]` returns: an error report PostgreSQL raises as itself.
+pub type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
 pub type MeResult<T> = Result<T, MeError>;
 
 /// The error code of a five-character SQLSTATE (PostgreSQL's MAKE_SQLSTATE packing);
@@ -107,4 +109,15 @@ impl From<pgrx::spi::Error> for MeError {
     fn from(e: pgrx::spi::Error) -> Self {
         MeError::internal(format!("SPI error: {e}"))
     }
+}
+
+/// The refusal of a NULL where `what` (an argument's name) needs a value.
+pub fn null_refusal(what: &str) -> MeError {
+    MeError::new(
+        PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+        format!("{what} must not be NULL"),
+    )
+    .hint(format!(
+        "Pass a value for {what}; see the function's documentation for what it takes."
+    ))
 }

@@ -11,14 +11,17 @@ use pgrx::prelude::*;
 
 mod bluegreen;
 mod canary;
+mod catalog;
 mod engine;
 mod errors;
 mod graph;
+mod parser;
 mod pipeline;
 mod runner;
 mod safety;
 mod schema;
 mod spi;
+mod steps;
 mod timing;
 
 extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);

@@ -63,8 +63,8 @@ fn switch_back(options: default!(Option<JsonArg>, "'{}'::jsonb")) -> PgResult<Js
     )?;
     let mut result = quietly(|| switch_to(&previous, &options.0))?;
     if let Some(name) = undone {
-        let row = crate::engine::catalog::load(&name, true)?;
-        crate::engine::catalog::set_status(
+        let row = crate::catalog::load(&name, true)?;
+        crate::catalog::set_status(
             &row,
             migration_engine_core::engine::state::MigrationStatus::RolledBack,
             "switch_back",

@@ -15,15 +15,17 @@ mod copy;
 mod run;
 mod switch;
 mod sync;
+mod transforms;
 
 use crate::spi::jsonb_arg::JsonArg;
 use run::Run;
 pub(crate) use sync::{finalize, stop_sync, sync, transforms_of};
 
-use crate::engine::catalog::{self, MigrationRow};
-use crate::engine::{record_all, RunOptions};
+use crate::catalog::{self, MigrationRow};
+use crate::engine::record_all;
 use crate::errors::{MeError, MeResult};
 use crate::spi::{data_schema, first_value, quietly, quoted_ident};
+use crate::steps::RunOptions;
 use capture::{discard, set_capture, try_claim_run};
 use copy::tables;
 use migration_engine_core::engine::state::MigrationStatus;
@@ -33,7 +35,7 @@ use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 use std::time::Instant;
 
-type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
+use crate::errors::PgResult;
 
 fn in_progress_error() -> MeError {
     MeError::new(
@@ -248,7 +250,7 @@ pub(crate) fn prepare(
             record_all(&row, run_id, &run.steps, &run.validation)?;
             let running = MigrationRow {
                 status: MigrationStatus::Running,
-                ..crate::engine::clone_row(&row)
+                ..row.clone()
             };
             catalog::set_status(
                 &running,

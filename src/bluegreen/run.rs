@@ -1,20 +1,24 @@
 //! One blue-green run: copy, migrate, validate, catch up, then switch (or, for a canary,
 //! start keeping the target in sync); and how a failed run is recorded.
-use super::capture::{self, raise_fence, Replayer};
+use super::capture::{raise_fence, Replayer};
 use super::copy::{self, copy_schema};
 use super::switch::switch;
 use super::sync::start_sync;
+use super::transforms::apply_transforms;
 use super::{schema_exists, Purpose};
-use crate::engine::catalog::{self, MigrationRow};
-use crate::engine::{
-    execute_forward_step, execute_validation_rules, record_all, RunOptions, StepResult,
-};
+use crate::catalog::{self, MigrationRow};
+use crate::engine::record_all;
 use crate::errors::{MeError, MeResult};
 use crate::spi::subxact::{atomically, Aborted};
 use crate::spi::{audit, first_value, quoted_ident, with_data_schema};
+use crate::steps::{
+    execute_step as execute_forward_step, execute_validation as execute_validation_rules,
+    RunOptions, StepResult,
+};
 use crate::timing::elapsed_ms;
 use migration_engine_core::engine::definition::StepKind;
 use migration_engine_core::engine::state::MigrationStatus;
+use migration_engine_core::engine::state::StepStatus;
 use migration_engine_core::rollout::blue_green::{catch_up_step, BlueGreenOptions, CatchUp};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
@@ -51,26 +55,6 @@ fn over_budget(clock: &Instant, o: &BlueGreenOptions, phase: &str) -> MeResult<(
             ),
         )
         .hint("Raise options.timeout, or run it when there is less traffic."));
-    }
-    Ok(())
-}
-
-/// The migration's transformation on the entities of this replay round.
-pub(super) fn apply_transforms(target: &str, pipelines: &[Value]) -> MeResult<()> {
-    if pipelines.is_empty() {
-        return Ok(());
-    }
-    let ids = first_value::<Vec<Uuid>>(
-        &format!(
-            "SELECT array_agg(DISTINCT (row_data ->> 'entity_id')::uuid) FROM {} \
-             WHERE table_name = 'temporal_entities' AND operation <> 'D' AND row_data ->> 'valid_to' = 'infinity'",
-            capture::replay_table()?
-        ),
-        &[],
-    )?
-    .unwrap_or_default();
-    for p in pipelines {
-        crate::pipeline::transform_entities(p, target, &ids)?;
     }
     Ok(())
 }
@@ -202,8 +186,10 @@ impl<'a> Run<'a> {
             let result = with_data_schema(self.target, || {
                 execute_forward_step(&self.row.name, i as i32, step, self.target, self.opts)
             });
-            let failed = result.status == "FAILED";
-            if let (StepKind::Transform { pipeline }, "COMPLETED") = (&step.kind, result.status) {
+            let failed = result.status == StepStatus::Failed;
+            if let (StepKind::Transform { pipeline }, StepStatus::Completed) =
+                (&step.kind, result.status)
+            {
                 self.transforms.push(Value::Object(pipeline.clone()));
             }
             let msg = result.error.as_ref().map(|e| e.message.clone());
@@ -231,7 +217,7 @@ impl<'a> Run<'a> {
         let failed: Vec<String> = self
             .validation
             .iter()
-            .filter(|v| v.status == "FAILED")
+            .filter(|v| v.status == StepStatus::Failed)
             .map(|v| {
                 format!(
                     "validation {} failed: {}",
@@ -307,7 +293,7 @@ impl<'a> Run<'a> {
         record_all(self.row, self.run_id, &self.steps, &self.validation)?;
         let running = MigrationRow {
             status: MigrationStatus::Running,
-            ..crate::engine::clone_row(self.row)
+            ..self.row.clone()
         };
         catalog::set_status(
             &running,
@@ -328,7 +314,7 @@ impl<'a> Run<'a> {
             "success": false,
             "migration_id": self.row.id.to_string(),
             "migration_name": self.row.name,
-            "status": "FAILED",
+            "status": MigrationStatus::Failed.as_str(),
             "error": e.message,
             "sqlstate": crate::spi::subxact::sqlstate_text(e.code),
             "hint": e.hint,

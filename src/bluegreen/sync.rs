@@ -2,9 +2,9 @@
 //! source logs every write, each tick replays it; finalize switches, stop_sync ends it.
 use super::capture::{discard, replay, set_capture_all};
 use super::copy::tables;
-use super::run::apply_transforms;
 use super::switch::{self, switch};
-use crate::engine::catalog::MigrationRow;
+use super::transforms::apply_transforms;
+use crate::catalog::MigrationRow;
 use crate::errors::MeResult;
 use migration_engine_core::engine::definition::StepKind;
 use migration_engine_core::rollout::blue_green::BlueGreenOptions;

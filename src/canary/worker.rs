@@ -12,9 +12,13 @@
 //! would have to log in as the session's login role, and taking the current role inside
 //! the worker (SetUserIdAndSecContext before the first transaction) was tried and did not
 //! hold (a step ran as the login role).
-use super::{tick, Tick};
+use super::advance::advance;
+use crate::bluegreen;
+use crate::catalog;
+use crate::errors::MeResult;
 use crate::spi::caller_worker::{connect_as_caller, start_as_caller, CallerWorker};
 use crate::spi::subxact::{atomically, Aborted};
+use migration_engine_core::rollout::canary::RolloutStatus;
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::Uuid;
@@ -79,4 +83,46 @@ pub extern "C-unwind" fn migration_engine_canary_worker(_arg: pg_sys::Datum) {
             break;
         }
     }
+}
+
+/// What the worker should do next.
+enum Tick {
+    /// The canary's row is not visible yet (start_canary has not committed).
+    NotYet,
+    /// Tick again after this many milliseconds.
+    Wait(u64),
+    /// The canary is over.
+    Done,
+}
+
+/// One tick of the worker: keep the new version in sync, and advance when the step has
+/// stabilized.
+fn tick(id: Uuid) -> MeResult<Tick> {
+    let Some((name, status)) = catalog::rollout_by_id(id)? else {
+        return Ok(Tick::NotYet);
+    };
+    match status {
+        RolloutStatus::Running => {}
+        RolloutStatus::Paused => return Ok(Tick::Wait(1000)),
+        RolloutStatus::Completed | RolloutStatus::RolledBack | RolloutStatus::Aborted => {
+            return Ok(Tick::Done)
+        }
+    }
+    let r = catalog::load_rollout(&name, false)?;
+    let wait = (u64::from(r.config.stabilization_seconds.max(1)) * 1000).min(1000);
+    if r.step_age_seconds >= f64::from(r.config.stabilization_seconds) {
+        let v = advance(&name)?;
+        return Ok(if v["status"] == RolloutStatus::Running.as_str() {
+            Tick::Wait(wait)
+        } else {
+            Tick::Done
+        });
+    }
+    let row = catalog::load(&name, false)?;
+    bluegreen::sync(
+        &r.old_schema,
+        &r.new_schema,
+        &bluegreen::transforms_of(&row),
+    )?;
+    Ok(Tick::Wait(wait))
 }

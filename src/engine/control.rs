@@ -1,7 +1,6 @@
 //! cancel_migration / pause_migration: requests from another session, read by the
 //! running migration between steps.
-use super::catalog::{self};
-use super::execute::clone_row;
+use crate::catalog;
 use crate::errors::{MeError, MeResult};
 use crate::spi::audit;
 use migration_engine_core::engine::state::MigrationStatus;
@@ -21,7 +20,7 @@ fn request(name: &str, what: &str) -> MeResult<String> {
         // nobody will read the request: settle it now
         if what == "CANCEL" {
             catalog::set_status(
-                &clone_row(&row),
+                &row,
                 MigrationStatus::Failed,
                 "cancel_migration",
                 Some("cancelled after its session ended"),

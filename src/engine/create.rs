@@ -3,6 +3,7 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{audit, first_value};
 use migration_engine_core::engine::definition::{checksum, MigrationDefinition};
+use migration_engine_core::engine::state::MigrationStatus;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::json;
@@ -22,7 +23,7 @@ pub(super) fn create(definition: &serde_json::Value) -> MeResult<Uuid> {
             .detail(format!("code {} at {}", e.code(), e.path()))
             .hint("See docs/ENGINE.md for the definition format (name, version, type, dependsOn, forward, rollback, validation).")
     })?;
-    super::steps::require_expressions(&def)?;
+    crate::steps::require_expressions(&def)?;
     crate::pipeline::check_transform_pipelines(&def)?;
     let sum = checksum(definition);
     if let Some((existing_id, existing_sum, status)) = existing(&def.name)? {
@@ -31,7 +32,7 @@ pub(super) fn create(definition: &serde_json::Value) -> MeResult<Uuid> {
         if existing_sum.as_deref() == Some(sum.as_str()) {
             return Ok(existing_id);
         }
-        let msg = if status != "PENDING" {
+        let msg = if status != MigrationStatus::Pending.as_str() {
             format!(
                 "migration {:?} was already run ({status}) with a different definition (checksum mismatch)",
                 def.name

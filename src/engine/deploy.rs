@@ -6,15 +6,16 @@
 //! (runner::autonomous) before the error is raised.
 use super::create::create;
 use super::execute::run_atomic;
-use super::steps::RunOptions;
 use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::JsonArg;
+use crate::steps::RunOptions;
 use migration_engine_core::engine::definition::checksum;
+use migration_engine_core::engine::state::MigrationStatus;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 
-type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
+use crate::errors::PgResult;
 
 /// `{success, status, deployed, ...execute_migration's result}`; raises on failure.
 #[pg_extern(volatile)]
@@ -36,7 +37,7 @@ fn deploy(definition: &Value, opts: &RunOptions) -> MeResult<Value> {
         &[id.into()],
     )?
     .unwrap_or_default();
-    if status == "COMPLETED" && !opts.dry_run {
+    if status == MigrationStatus::Completed.as_str() && !opts.dry_run {
         // a re-deploy of a file that was deployed: nothing to do
         return Ok(json!({"success": true, "status": status, "deployed": false,
             "migration_id": id.to_string(), "migration_name": name,

@@ -3,22 +3,23 @@
 //! fails (without continueOnError) or a rule does not hold, that subtransaction is rolled
 //! back, so the data is as before, and only then are the step records and the FAILED
 //! status written, in the caller's transaction: they persist when it commits.
-use super::catalog::{self, MigrationRow};
 use super::gate::{check_runnable, Refused};
-use super::run::{execute_step, execute_validation, StepError, StepResult};
-use super::steps::RunOptions;
+use crate::catalog::{self, MigrationRow};
 use crate::errors::MeResult;
 use crate::spi::data_schema;
 use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::subxact::{atomically, Aborted};
+use crate::steps::RunOptions;
+use crate::steps::{execute_step, execute_validation, StepError, StepResult};
 use migration_engine_core::engine::state::MigrationStatus;
+use migration_engine_core::engine::state::StepStatus;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::time::Instant;
 
-type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
+use crate::errors::PgResult;
 
 /// Run a migration's forward steps, then its validation rules. Returns
 /// `{execution_id, success, status, result, affected_entities, duration_ms, ...}`.
@@ -71,10 +72,10 @@ pub fn done_steps(row: &MigrationRow, run_id: Uuid, opts: &RunOptions) -> MeResu
     let statuses = catalog::step_statuses(row.id, run_id, "forward")?;
     Ok(statuses
         .into_iter()
-        .filter(|(n, status)| match status.as_str() {
-            "COMPLETED" | "SKIPPED" => true,
+        .filter(|(n, status)| match status {
+            StepStatus::Completed | StepStatus::Skipped => true,
             // a failure that the migration chose to continue past is not retried
-            "FAILED" => row
+            StepStatus::Failed => row
                 .definition
                 .forward
                 .get(*n as usize)
@@ -158,14 +159,14 @@ pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value
                 None => {}
             }
             let result = execute_step(&row.name, number, step, &schema, opts);
-            let failed = result.status == "FAILED";
+            let failed = result.status == StepStatus::Failed;
             results.push(result);
             if failed && !step.continues_on_error(default_continue) {
                 return Err(Stop::StepFailed(results));
             }
         }
         let validation = execute_validation(&row.definition.validation, &schema, opts);
-        if validation.iter().any(|v| v.status == "FAILED") {
+        if validation.iter().any(|v| v.status == StepStatus::Failed) {
             return Err(Stop::ValidationFailed(results, validation));
         }
         if opts.dry_run {
@@ -181,8 +182,8 @@ pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value
 /// run again on the next execution.
 fn undone(mut results: Vec<StepResult>, why: &str) -> Vec<StepResult> {
     for r in results.iter_mut() {
-        if r.status == "COMPLETED" {
-            r.status = "PENDING";
+        if r.status == StepStatus::Completed {
+            r.status = StepStatus::Pending;
             r.error = Some(StepError {
                 sqlstate: "00000".into(),
                 message: format!("undone: {why}"),
@@ -216,7 +217,7 @@ fn finish(
                 row,
                 run_id,
                 true,
-                "PAUSED",
+                catalog::PAUSED,
                 &steps,
                 &[],
                 None,
@@ -300,7 +301,7 @@ fn finish(
     record_all(row, run_id, &steps, &validation)?;
     let running = MigrationRow {
         status: MigrationStatus::Running,
-        ..clone_row(row)
+        ..row.clone()
     };
     catalog::set_status(
         &running,
@@ -326,18 +327,6 @@ fn finish(
         "status": status.as_str(), "at": catalog::now_epoch(), "steps": v["result"]["steps"].clone(), "error": error}),
     )?;
     Ok(v)
-}
-
-pub fn clone_row(row: &MigrationRow) -> MigrationRow {
-    MigrationRow {
-        id: row.id,
-        name: row.name.clone(),
-        status: row.status,
-        definition: row.definition.clone(),
-        dependencies: row.dependencies.clone(),
-        stale: row.stale,
-        paused: row.paused,
-    }
 }
 
 pub fn record_all(
@@ -369,7 +358,7 @@ fn result_json(
 ) -> Value {
     let affected: i64 = steps
         .iter()
-        .filter(|s| s.status == "COMPLETED")
+        .filter(|s| s.status == StepStatus::Completed)
         .map(|s| s.rows)
         .sum();
     let mut v = json!({
@@ -388,7 +377,7 @@ fn result_json(
     });
     if let Some(e) = error {
         v["error"] = json!(e);
-        if let Some(failed) = steps.iter().find(|s| s.status == "FAILED") {
+        if let Some(failed) = steps.iter().find(|s| s.status == StepStatus::Failed) {
             v["failed_step"] = failed.to_json();
         }
     }

@@ -1,9 +1,9 @@
 //! Whether a migration may run now: the per-migration lock, its status, its
 //! dependencies. A refusal is a value (success false in the result), not an error,
 //! so a deploy script can read why.
-use super::catalog::{self, MigrationRow};
-use super::steps::RunOptions;
+use crate::catalog::{self, MigrationRow};
 use crate::errors::MeResult;
+use crate::steps::RunOptions;
 use migration_engine_core::engine::state::{can_execute, MigrationStatus};
 use pgrx::prelude::*;
 
@@ -63,7 +63,7 @@ pub fn check_runnable(
     if !try_lock(name, session_lock)? {
         return Ok(Err(Refused {
             code: "ALREADY_RUNNING",
-            status: "RUNNING".into(),
+            status: MigrationStatus::Running.as_str().into(),
             message: format!("migration {name:?} is being run by another session"),
             hint:
                 "Wait for it to finish, or cancel it with migration_engine.cancel_migration(name)."
@@ -115,7 +115,7 @@ pub fn check_runnable(
     let pending: Vec<String> = row
         .dependencies
         .iter()
-        .filter(|(_, status)| status != "COMPLETED")
+        .filter(|(_, status)| status != MigrationStatus::Completed.as_str())
         .map(|(dep, status)| format!("{dep} ({status})"))
         .collect();
     if !pending.is_empty() {

@@ -1,40 +1,12 @@
 //! migration_plan and migration_graph: the catalog read into the core's planner and
 //! renderer.
-use crate::errors::{MeError, MeResult};
+use crate::errors::MeError;
 use migration_engine_core::engine::graph::{render_graph, GraphFormat, GraphNode};
 use migration_engine_core::engine::planner::{plan, PlanError, PlanNode};
 use migration_engine_core::engine::state::MigrationStatus;
 use pgrx::prelude::*;
 
-type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
-
-/// Every migration with its priority, status and dependency names, by name.
-pub fn all_nodes() -> MeResult<Vec<(PlanNode, String)>> {
-    Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT m.migration_name, coalesce(m.priority, 100), m.status, m.version, \
-                    coalesce((SELECT array_agg(d.migration_name ORDER BY d.migration_name) \
-                              FROM migration_engine.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)), '{}') \
-             FROM migration_engine.knowledge_migrations m ORDER BY m.migration_name",
-            None,
-            &[],
-        )?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push((
-                PlanNode {
-                    name: r.get::<String>(1)?.unwrap_or_default(),
-                    priority: r.get::<i32>(2)?.unwrap_or(100),
-                    status: r.get::<String>(3)?.unwrap_or_default(),
-                    depends_on: r.get::<Vec<String>>(5)?.unwrap_or_default(),
-                },
-                r.get::<String>(4)?.unwrap_or_default(),
-            ));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
-    .map_err(MeError::from)
-}
+use crate::errors::PgResult;
 
 pub fn plan_error(e: PlanError) -> MeError {
     let code = match e {
@@ -65,7 +37,7 @@ fn migration_plan() -> Result<
     >,
     pgrx::pg_sys::panic::ErrorReport,
 > {
-    let nodes = all_nodes()?;
+    let nodes = crate::catalog::plan_nodes_with_versions()?;
     let plain: Vec<PlanNode> = nodes.iter().map(|(n, _)| n.clone()).collect();
     let order = plan(&plain).map_err(plan_error)?;
     let rows: Vec<_> = order
@@ -93,7 +65,7 @@ fn migration_graph(format: default!(&str, "'mermaid'")) -> PgResult<String> {
     let format = GraphFormat::parse(format).map_err(|e| {
         MeError::invalid_parameter(format!("{e}")).hint("Use 'mermaid' or 'dot' (also 'graphviz').")
     })?;
-    let nodes: Vec<GraphNode> = all_nodes()?
+    let nodes: Vec<GraphNode> = crate::catalog::plan_nodes_with_versions()?
         .into_iter()
         .map(|(n, _)| GraphNode {
             status: MigrationStatus::parse(&n.status).unwrap_or(MigrationStatus::Pending),

@@ -1,20 +1,21 @@
 //! The two halves CALL run_migration loops over (sql/engine_procedures.sql): begin once,
 //! then one step per call, each call committed by the procedure.
-use super::catalog::{self};
 use super::execute::done_steps;
 use super::gate::{check_runnable, holds_session_lock, unlock_session};
-use super::run::{execute_step, execute_validation};
-use super::steps::RunOptions;
-use super::top_level;
+use crate::catalog;
 use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
 use crate::spi::jsonb_arg::JsonArg;
+use crate::steps::top_level;
+use crate::steps::RunOptions;
+use crate::steps::{execute_step, execute_validation};
 use migration_engine_core::engine::state::MigrationStatus;
+use migration_engine_core::engine::state::StepStatus;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 
-type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
+use crate::errors::PgResult;
 
 /// Check, lock (session-scoped: it survives the procedure's commits) and mark RUNNING.
 #[pg_extern(volatile)]
@@ -69,7 +70,7 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
 fn recorded_running(migration_id: Uuid, run_id: Uuid, number: i32) -> MeResult<bool> {
     Ok(catalog::step_statuses(migration_id, run_id, "forward")?
         .iter()
-        .any(|(n, status)| *n == number && status == "RUNNING"))
+        .any(|(n, status)| *n == number && *status == StepStatus::Running))
 }
 
 fn announce(
@@ -85,7 +86,7 @@ fn announce(
         step_number: number,
         step_name: &step.name,
         step_type: step.step_type().as_str(),
-        status: "RUNNING",
+        status: StepStatus::Running,
         started_epoch: catalog::now_epoch(),
         finished_epoch: None,
         error: None,
@@ -163,7 +164,7 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
             catalog::mark_control_handled(row.id)?;
             unlock_session(name)?;
             return Ok(
-                json!({"finished": true, "status": "PAUSED", "message": "paused",
+                json!({"finished": true, "status": catalog::PAUSED, "message": "paused",
                 "done_steps": done.len(), "total_steps": total}),
             );
         }
@@ -201,7 +202,7 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
         // migration_status and other sessions see which step runs now and since when
         announce(row.id, run_id, number, step)?;
         return Ok(
-            json!({"finished": false, "status": "RUNNING", "announced": true, "step_name": step.name,
+            json!({"finished": false, "status": MigrationStatus::Running.as_str(), "announced": true, "step_name": step.name,
             "message": format!("step {} starts", step.name), "done_steps": done.len(), "total_steps": total}),
         );
     }
@@ -214,7 +215,7 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
             top_level::Next::Queued(attempt) => {
                 // the procedure commits this, starts the worker and waits for it
                 return Ok(
-                    json!({"finished": false, "status": "RUNNING", "top_level_attempt": attempt, "step_name": step.name,
+                    json!({"finished": false, "status": MigrationStatus::Running.as_str(), "top_level_attempt": attempt, "step_name": step.name,
                     "message": format!("step {} runs outside a transaction (attempt {attempt})", step.name),
                     "done_steps": done.len(), "total_steps": total}),
                 );
@@ -222,7 +223,7 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
             top_level::Next::Over(result) => result,
         }
     };
-    if result.status == "FAILED" && !step.continues_on_error(default_continue) {
+    if result.status == StepStatus::Failed && !step.continues_on_error(default_continue) {
         let error = format!(
             "step {} ({}) failed: {}",
             number,
@@ -243,7 +244,7 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
         return Ok(failed);
     }
     Ok(
-        json!({"finished": false, "status": "RUNNING", "message": format!("step {} {}", step.name, result.status.to_lowercase()),
+        json!({"finished": false, "status": MigrationStatus::Running.as_str(), "message": format!("step {} {}", step.name, result.status.as_str().to_lowercase()),
         "done_steps": done.len() + 1, "total_steps": total, "step": result.to_json()}),
     )
 }

@@ -1,15 +1,15 @@
 //! rollback_migration: the rollback steps, all or nothing, after the dependents (with
 //! `cascade`), in reverse execution order.
-use super::catalog::{self, MigrationRow};
-use super::execute::clone_row;
-use super::plan::{all_nodes, plan_error};
-use super::run::{execute_step, StepResult};
-use super::steps::RunOptions;
+use super::plan::plan_error;
+use crate::catalog::{self, MigrationRow};
 use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
 use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::subxact::{atomically, Aborted};
+use crate::steps::RunOptions;
+use crate::steps::{execute_step, StepResult};
 use migration_engine_core::engine::planner::{dependents_closure, PlanNode};
+use migration_engine_core::engine::state::StepStatus;
 use migration_engine_core::engine::state::{can_rollback, MigrationStatus};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -39,11 +39,11 @@ fn rollback_migration(
 }
 
 pub(super) fn completed_dependents(name: &str) -> MeResult<Vec<String>> {
-    let nodes: Vec<PlanNode> = all_nodes()?.into_iter().map(|(n, _)| n).collect();
+    let nodes: Vec<PlanNode> = crate::catalog::plan_nodes()?;
     let closure = dependents_closure(name, &nodes).map_err(plan_error)?;
     let completed: std::collections::HashSet<&str> = nodes
         .iter()
-        .filter(|n| n.status == "COMPLETED")
+        .filter(|n| n.status == MigrationStatus::Completed.as_str())
         .map(|n| n.name.as_str())
         .collect();
     Ok(closure
@@ -111,7 +111,7 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
         let mut results = Vec::new();
         for (i, step) in row.definition.rollback.iter().enumerate() {
             let r = execute_step(&row.name, i as i32, step, &schema, opts);
-            let failed = r.status == "FAILED";
+            let failed = r.status == StepStatus::Failed;
             results.push(r);
             if failed {
                 return Err(results);
@@ -124,7 +124,7 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
                     number: results.len() as i32,
                     name: "undo_transform_runs".into(),
                     step_type: "TRANSFORM".into(),
-                    status: "FAILED",
+                    status: StepStatus::Failed,
                     rows: 0,
                     started: catalog::now_epoch(),
                     finished: catalog::now_epoch(),
@@ -143,7 +143,7 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
     let (success, steps) = match outcome {
         Ok(steps) => (true, steps),
         Err(Aborted::Returned(steps)) => (
-            opts.dry_run && steps.iter().all(|s| s.status != "FAILED"),
+            opts.dry_run && steps.iter().all(|s| s.status != StepStatus::Failed),
             steps,
         ),
         Err(Aborted::Raised(e)) => {
@@ -155,7 +155,7 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
     };
     let error = steps
         .iter()
-        .find(|s| s.status == "FAILED")
+        .find(|s| s.status == StepStatus::Failed)
         .and_then(|s| s.error.clone())
         .map(|e| e.message);
     if opts.dry_run {
@@ -169,7 +169,7 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
     }
     if success {
         catalog::set_status(
-            &clone_row(row),
+            row,
             MigrationStatus::RolledBack,
             "rollback_migration",
             None,
@@ -180,7 +180,7 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
         "success": success,
         "execution_id": run_id.to_string(),
         "migration_name": row.name,
-        "status": if success { "ROLLED_BACK" } else { row.status.as_str() },
+        "status": if success { MigrationStatus::RolledBack } else { row.status }.as_str(),
         "steps": steps.iter().map(StepResult::to_json).collect::<Vec<_>>(),
         "cascaded": cascaded,
         "error": error,

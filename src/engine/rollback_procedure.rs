@@ -5,21 +5,21 @@
 //! stops it with the FAILED step recorded and the migration's status unchanged; CALL
 //! run_rollback(name, '{"resume": true}') continues from there. Unlike
 //! rollback_migration it is not all or nothing: each step commits.
-use super::catalog::{self, MigrationRow};
-use super::execute::clone_row;
 use super::gate::{holds_session_lock, try_lock, unlock_session};
-use super::run::execute_step;
-use super::steps::RunOptions;
-use super::top_level;
+use crate::catalog::{self, MigrationRow};
 use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
 use crate::spi::jsonb_arg::JsonArg;
+use crate::steps::execute_step;
+use crate::steps::top_level;
+use crate::steps::RunOptions;
+use migration_engine_core::engine::state::StepStatus;
 use migration_engine_core::engine::state::{can_rollback, MigrationStatus};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 
-type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
+use crate::errors::PgResult;
 
 /// Check, lock (session-scoped) and give the run its id.
 #[pg_extern(volatile)]
@@ -104,7 +104,7 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
     let total = row.definition.rollback.len();
     let done: Vec<i32> = catalog::step_statuses(row.id, run_id, "rollback")?
         .into_iter()
-        .filter(|(_, s)| s == "COMPLETED" || s == "SKIPPED")
+        .filter(|(_, s)| matches!(s, StepStatus::Completed | StepStatus::Skipped))
         .map(|(n, _)| n)
         .collect();
     let Some(number) = (0..total as i32).find(|n| !done.contains(n)) else {
@@ -131,7 +131,7 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
             top_level::Next::Over(r) => r,
         }
     };
-    if result.status == "FAILED" {
+    if result.status == StepStatus::Failed {
         let error = format!(
             "rollback step {} ({}) failed: {}",
             number,
@@ -148,12 +148,14 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
             "success": false, "at": catalog::now_epoch(), "error": error}),
         )?;
         unlock_session(name)?;
-        return Ok(json!({"finished": true, "status": "FAILED", "error": error,
+        return Ok(
+            json!({"finished": true, "status": MigrationStatus::Failed.as_str(), "error": error,
             "sqlstate": result.error.as_ref().map(|e| e.sqlstate.clone()),
-            "done_steps": done.len(), "total_steps": total}));
+            "done_steps": done.len(), "total_steps": total}),
+        );
     }
     Ok(
-        json!({"finished": false, "message": format!("rollback step {} {}", step.name, result.status.to_lowercase()),
+        json!({"finished": false, "message": format!("rollback step {} {}", step.name, result.status.as_str().to_lowercase()),
         "done_steps": done.len() + 1, "total_steps": total}),
     )
 }
@@ -162,7 +164,7 @@ fn finish(row: &MigrationRow, run_id: Uuid) -> MeResult<Value> {
     // what the TRANSFORM steps wrote is undone exactly, as rollback_migration does
     crate::pipeline::undo_migration_runs(row.id)?;
     catalog::set_status(
-        &clone_row(row),
+        row,
         MigrationStatus::RolledBack,
         "run_rollback",
         None,
@@ -175,7 +177,7 @@ fn finish(row: &MigrationRow, run_id: Uuid) -> MeResult<Value> {
     )?;
     unlock_session(&row.name)?;
     Ok(
-        json!({"finished": true, "status": "ROLLED_BACK", "done_steps": row.definition.rollback.len(),
+        json!({"finished": true, "status": MigrationStatus::RolledBack.as_str(), "done_steps": row.definition.rollback.len(),
         "total_steps": row.definition.rollback.len()}),
     )
 }

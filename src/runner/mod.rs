@@ -23,12 +23,13 @@ pub mod worker;
 
 use crate::errors::{MeError, MeResult};
 use crate::spi::caller_worker::{start_as_caller, CallerWorker, NotStarted};
+use migration_engine_core::engine::state::AttemptStatus;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
+use crate::errors::PgResult;
 
 /// What pg_stat_activity calls the worker (backend_type).
 const WORKER_TYPE: &str = "migration_engine top-level runner";
@@ -37,7 +38,7 @@ const WORKER_TYPE: &str = "migration_engine top-level runner";
 #[derive(Debug, Clone)]
 pub struct Attempt {
     pub id: i64,
-    pub status: String,
+    pub status: AttemptStatus,
     pub worker_pid: Option<i32>,
     pub sqlstate: Option<String>,
     pub error: Option<String>,
@@ -50,7 +51,7 @@ pub struct Attempt {
 
 impl Attempt {
     pub fn is_over(&self) -> bool {
-        matches!(self.status.as_str(), "COMPLETED" | "FAILED")
+        self.status.is_over()
     }
 }
 
@@ -71,7 +72,11 @@ fn read_attempts(
         for r in client.select(&sql, None, args)? {
             out = Some(Attempt {
                 id: r.get::<i64>(1)?.unwrap_or_default(),
-                status: r.get::<String>(2)?.unwrap_or_default(),
+                // the table's CHECK admits only the four statuses
+                status: r
+                    .get::<String>(2)?
+                    .and_then(|s| AttemptStatus::parse(&s))
+                    .unwrap_or(AttemptStatus::Failed),
                 worker_pid: r.get::<i32>(3)?,
                 sqlstate: r.get::<String>(4)?,
                 error: r.get::<String>(5)?,
@@ -149,9 +154,16 @@ pub const LOST: &str = "57P01";
 /// Mark an attempt whose worker is gone (or never started) FAILED, with why.
 pub fn mark_lost(id: i64, why: &str) -> MeResult<()> {
     Spi::run_with_args(
-        "UPDATE migration_engine.top_level_runs SET status = 'FAILED', sqlstate = $3, error = $2, \
-                finished_at = clock_timestamp() WHERE attempt_id = $1 AND status IN ('QUEUED', 'RUNNING')",
-        &[id.into(), why.into(), LOST.into()],
+        "UPDATE migration_engine.top_level_runs SET status = $4, sqlstate = $3, error = $2, \
+                finished_at = clock_timestamp() WHERE attempt_id = $1 AND status IN ($5, $6)",
+        &[
+            id.into(),
+            why.into(),
+            LOST.into(),
+            AttemptStatus::Failed.as_str().into(),
+            AttemptStatus::Queued.as_str().into(),
+            AttemptStatus::Running.as_str().into(),
+        ],
     )?;
     Ok(())
 }
@@ -200,7 +212,7 @@ fn top_level_start(attempt_id: Option<i64>) -> PgResult<Option<i32>> {
 
 fn start(id: i64) -> MeResult<Option<i32>> {
     let a = attempt(id)?;
-    if a.status != "QUEUED" {
+    if a.status != AttemptStatus::Queued {
         return Ok(None);
     }
     let run_as = Spi::get_one_with_args::<bool>(
@@ -223,10 +235,14 @@ fn start(id: i64) -> MeResult<Option<i32>> {
         Err(NotStarted::ActingAsAnotherRole) => Err(acting_as_another_role()),
         _ => {
             Spi::run_with_args(
-                "UPDATE migration_engine.top_level_runs SET status = 'FAILED', sqlstate = '53400', \
+                "UPDATE migration_engine.top_level_runs SET status = $2, sqlstate = '53400', \
                         error = 'no background worker could be started (all max_worker_processes slots in use?)', \
-                        finished_at = clock_timestamp() WHERE attempt_id = $1 AND status = 'QUEUED'",
-                &[id.into()],
+                        finished_at = clock_timestamp() WHERE attempt_id = $1 AND status = $3",
+                &[
+                    id.into(),
+                    AttemptStatus::Failed.as_str().into(),
+                    AttemptStatus::Queued.as_str().into(),
+                ],
             )?;
             Ok(None)
         }
@@ -291,7 +307,7 @@ fn poll(id: i64, wait: Duration) -> MeResult<Value> {
 /// for while it runs (recorded in waited_for, the last seen).
 fn report(a: &Attempt) -> MeResult<Value> {
     let mut v = json!({
-        "attempt_id": a.id, "done": a.is_over(), "status": a.status,
+        "attempt_id": a.id, "done": a.is_over(), "status": a.status.as_str(),
         "statements_done": a.statements_done, "statements_total": a.statements_total,
         "worker_pid": a.worker_pid, "cleaned": a.cleaned,
     });

@@ -11,6 +11,7 @@
 //! the caller giving up) ends the worker at once; the row then stays RUNNING with a
 //! worker that is gone, which the caller and resume_migration detect.
 use super::toplevel::{self, Statement, StatementError};
+use migration_engine_core::engine::state::AttemptStatus;
 use pgrx::bgworkers::BackgroundWorker;
 use pgrx::prelude::*;
 use serde_json::{json, Value};
@@ -38,10 +39,14 @@ fn claim(attempt: i64) -> Option<(String, Value)> {
     Spi::connect_mut(|client| {
         let rows = client.update(
             "UPDATE migration_engine.top_level_runs \
-             SET status = 'RUNNING', worker_pid = pg_catalog.pg_backend_pid(), started_at = clock_timestamp() \
-             WHERE attempt_id = $1 AND status = 'QUEUED' RETURNING script, settings",
+             SET status = $2, worker_pid = pg_catalog.pg_backend_pid(), started_at = clock_timestamp() \
+             WHERE attempt_id = $1 AND status = $3 RETURNING script, settings",
             None,
-            &[attempt.into()],
+            &[
+                attempt.into(),
+                AttemptStatus::Running.as_str().into(),
+                AttemptStatus::Queued.as_str().into(),
+            ],
         )?;
         let mut out = None;
         for row in rows {
@@ -172,9 +177,9 @@ fn drop_concurrently(index: &str) -> Result<(), StatementError> {
 
 fn finish(attempt: i64, outcome: Outcome, cleaned: &[Value]) {
     let (status, done, sqlstate, error) = match &outcome {
-        Ok(n) => ("COMPLETED", *n as i32, None, None),
+        Ok(n) => (AttemptStatus::Completed, *n as i32, None, None),
         Err((i, e)) => (
-            "FAILED",
+            AttemptStatus::Failed,
             *i as i32,
             Some(e.sqlstate.clone()),
             Some(e.message.clone()),
@@ -186,7 +191,7 @@ fn finish(attempt: i64, outcome: Outcome, cleaned: &[Value]) {
          WHERE attempt_id = $1",
         &[
             attempt.into(),
-            status.into(),
+            status.as_str().into(),
             done.into(),
             sqlstate.into(),
             error.into(),

@@ -1,7 +1,7 @@
 //! What the checks look at: the migration, its steps parsed by Postgres, the data schema.
-use super::parse::parse_step;
-use crate::engine::catalog::{load, MigrationRow};
+use crate::catalog::{load, MigrationRow};
 use crate::errors::MeResult;
+use crate::parser::parse_step;
 use crate::spi::expression::require_one_expression;
 use crate::spi::{data_schema, quoted_ident};
 use migration_engine_core::engine::definition::{MigrationDefinition, Step, StepKind};
@@ -17,7 +17,7 @@ pub struct Context {
     /// (step name, parser message) of steps whose SQL does not parse
     pub forward_errors: Vec<(String, String)>,
     /// (step or rule name, problem) of conditions and validations that are not one
-    /// expression (see parse::require_one_expression)
+    /// expression (see spi::expression::require_one_expression)
     pub hidden_statements: Vec<(String, String)>,
     pub rollback_errors: Vec<(String, String)>,
     pub trial: bool,
@@ -54,7 +54,7 @@ fn parse_expressions(def: &MigrationDefinition) -> Expressions {
         parse_errors: Vec::new(),
         hidden: Vec::new(),
     };
-    for (name, what, text) in crate::engine::boolean_expressions(def) {
+    for (name, what, text) in crate::steps::boolean_expressions(def) {
         match parse_step(name, &format!("SELECT ({text})::boolean"), true) {
             Ok(f) => out.facts.extend(f),
             Err(e) => out.parse_errors.push((name.to_string(), e)),

@@ -3,7 +3,6 @@
 //! `SafetyCheck` trait; the report shape, lock rules and recommendations are the core's.
 mod checks;
 mod context;
-pub(crate) mod parse;
 
 pub use context::Context;
 
@@ -11,6 +10,7 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::audit;
 use crate::spi::jsonb_arg::JsonArg;
 use checks::CHECKS;
+use migration_engine_core::engine::state::MigrationStatus;
 use migration_engine_core::safety::{to_json, to_markdown, CheckResult, SafetyReport};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -155,7 +155,7 @@ pub fn gate(migration_name: &str, force: bool) -> MeResult<Option<Value>> {
     Ok(Some(json!({
         "success": false,
         "code": "SAFETY_CHECK_FAILED",
-        "status": "PENDING",
+        "status": MigrationStatus::Pending.as_str(),
         "error": format!("migration {migration_name:?} failed its safety checks: {}",
             r.critical_issues.iter().map(|i| i.message.clone()).collect::<Vec<_>>().join("; ")),
         "hint": "Fix the critical issues (see safety_report), or pass {\"force\": true} to run it anyway (audited).",
@@ -178,7 +178,7 @@ fn lint_sql(
     );
     Spi::run_with_args("SELECT set_config('search_path', $1, true)", &[path.into()])
         .map_err(MeError::from)?;
-    let facts = parse::parse_step("sql", sql, in_transaction);
+    let facts = crate::parser::parse_step("sql", sql, in_transaction);
     Spi::run("SELECT set_config('search_path', 'migration_engine, pg_catalog, pg_temp', true)")
         .map_err(MeError::from)?;
     let facts = facts.map_err(|e| {

@@ -12,7 +12,7 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 
-type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
+use crate::errors::PgResult;
 
 pub struct Version {
     pub number: String,

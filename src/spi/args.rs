@@ -3,21 +3,10 @@
 //! Such arguments are declared `Option<T>` and unwrapped here, so a NULL is refused
 //! with 22004 and the argument's name. Functions whose arguments are all required and
 //! that only read stay STRICT (NULL in, NULL out), as SQL's own functions do.
-use crate::errors::{MeError, MeResult};
+use crate::errors::{null_refusal, MeError, MeResult};
 use crate::spi::jsonb_arg::JsonArg;
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::{JsonB, PgSqlErrorCode, Uuid};
-
-/// The refusal of a NULL where `what` (an argument's name) needs a value.
-pub fn null_refusal(what: &str) -> MeError {
-    MeError::new(
-        PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-        format!("{what} must not be NULL"),
-    )
-    .hint(format!(
-        "Pass a value for {what}; see the function's documentation for what it takes."
-    ))
-}
 
 /// `value` as the function body uses it, or the refusal of a NULL for the argument
 /// `name`.

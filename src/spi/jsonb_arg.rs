@@ -116,7 +116,7 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonArg {
         let position = arg.index() + 1;
         unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
             let report: ErrorReport =
-                crate::spi::args::null_refusal(&format!("jsonb argument {position}")).into();
+                crate::errors::null_refusal(&format!("jsonb argument {position}")).into();
             report.report(PgLogLevel::ERROR);
             unreachable!("an ERROR report does not return")
         })

@@ -141,6 +141,23 @@ pub fn first_value<T: pgrx::FromDatum + pgrx::IntoDatum>(
     .map_err(MeError::from)
 }
 
+/// The first row of a query that may write (FOR UPDATE, UPDATE ... RETURNING), read
+/// by `columns`; `None` when it returns no row.
+pub fn first_row<T>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid],
+    columns: impl FnOnce(&pgrx::spi::SpiTupleTable) -> Result<T, pgrx::spi::Error>,
+) -> MeResult<Option<T>> {
+    Spi::connect_mut(|client| {
+        let table = client.update(sql, Some(1), args)?;
+        if table.is_empty() {
+            return Ok(None);
+        }
+        columns(&table.first()).map(Some)
+    })
+    .map_err(MeError::from)
+}
+
 /// Like `first_value`, for a read-only query over many rows: `first_value` asks the
 /// executor for one row, and Postgres then runs a parallel plan without its workers;
 /// this runs the query to completion, so big scans can use parallel workers.

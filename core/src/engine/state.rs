@@ -65,6 +65,9 @@ pub fn can_transition(from: MigrationStatus, to: MigrationStatus) -> bool {
             // leaves the data neither applied nor reverted: FAILED says so, and
             // both retrying the rollback and re-executing remain possible.
             | (Completed, Failed)
+            // A canary rolled back or aborted mid-rollout: the migration was live
+            // (RUNNING) for the whole rollout and ends without having been applied.
+            | (Running, RolledBack)
     )
 }
 
@@ -193,6 +196,38 @@ impl StepStatus {
     }
 }
 
+/// One attempt of the top-level runner at a step outside a transaction
+/// (`top_level_runs.status`): queued by the caller, claimed by a worker, then over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttemptStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+}
+
+impl AttemptStatus {
+    pub const ALL: [Self; 4] = [Self::Queued, Self::Running, Self::Completed, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "QUEUED",
+            Self::Running => "RUNNING",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// The worker has written an outcome (or the attempt was marked lost).
+    pub fn is_over(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::MigrationStatus::*;
@@ -203,6 +238,10 @@ mod tests {
         for s in MigrationStatus::ALL {
             assert_eq!(MigrationStatus::parse(s.as_str()), Some(s));
         }
+        for s in AttemptStatus::ALL {
+            assert_eq!(AttemptStatus::parse(s.as_str()), Some(s));
+        }
+        assert!(AttemptStatus::Failed.is_over() && !AttemptStatus::Queued.is_over());
         for s in StepStatus::ALL {
             assert_eq!(StepStatus::parse(s.as_str()), Some(s));
         }
@@ -229,9 +268,11 @@ mod tests {
     fn guards_agree_with_transitions() {
         for s in MigrationStatus::ALL {
             assert_eq!(can_execute(s).is_ok(), can_transition(s, Running), "{s}");
+            // a user's rollback of a RUNNING migration is refused; only a live
+            // rollout (canary) that ends moves RUNNING to ROLLED_BACK
             assert_eq!(
                 can_rollback(s).is_ok(),
-                can_transition(s, RolledBack),
+                can_transition(s, RolledBack) && s != Running,
                 "{s}"
             );
             assert_eq!(can_execute(s).is_ok(), s.is_runnable(), "{s}");

@@ -1,8 +1,9 @@
 //! DependencyValidation: dependencies exist and are COMPLETED; the graph has no cycle.
-use crate::engine::plan_nodes;
+use crate::catalog::plan_nodes;
 use crate::errors::MeResult;
 use crate::safety::{Context, SafetyCheck};
 use migration_engine_core::engine::planner::{plan, PlanError};
+use migration_engine_core::engine::state::MigrationStatus;
 use migration_engine_core::safety::codes::{
     DEPENDENCY_CYCLE, DEPENDENCY_NOT_COMPLETED, DEPENDENCY_VALIDATION,
 };
@@ -19,7 +20,7 @@ impl SafetyCheck for DependencyValidation {
     fn run(&self, ctx: &Context) -> MeResult<CheckResult> {
         let mut issues = Vec::new();
         for (dep, status) in &ctx.migration.dependencies {
-            if status != "COMPLETED" {
+            if status != MigrationStatus::Completed.as_str() {
                 issues.push(
                     Issue::new(
                         Severity::Critical,

@@ -1,9 +1,9 @@
 //! TrialRunCheck (options.trial): run the forward steps in a subtransaction, read from
 //! pg_locks the relation locks they took, then undo everything. What Eugene does from
 //! outside, done from inside.
-use crate::engine::trial_run;
 use crate::errors::MeResult;
 use crate::safety::{Context, SafetyCheck};
+use crate::steps::trial_run;
 use migration_engine_core::safety::codes::POTENTIAL_LOCK;
 use migration_engine_core::safety::{CheckResult, Issue, LockMode, Severity};
 use serde_json::json;

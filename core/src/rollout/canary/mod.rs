@@ -7,11 +7,13 @@ mod config;
 mod decision;
 mod routing;
 mod scoring;
+mod status;
 
 pub use config::{CanaryConfig, CanaryConfigError, CANARY_CONFIG_KEYS};
 pub use decision::{next_step, CanaryDecision, CanaryFailure};
 pub use routing::{routes_to_new, routing_bucket, BUCKETS};
 pub use scoring::{evaluate, known_metrics, metric_value_problem, Evaluation};
+pub use status::{FinalRoute, RolloutStatus};
 
 impl CanaryConfig {
     /// `next_step` with this config's step size, failure policy and time budget.

@@ -6,7 +6,7 @@
 //! vacuum; its ANALYZE runs as ANALYZE); anything else runs as written, and PostgreSQL
 //! refuses what cannot run in a transaction.
 use crate::errors::{MeError, MeResult};
-use crate::safety::parse::parse_step;
+use crate::parser::parse_step;
 use migration_engine_core::engine::plain_form::{analyze_of_vacuum, without_concurrently};
 use migration_engine_core::safety::StatementKind;
 

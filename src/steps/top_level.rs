@@ -2,13 +2,15 @@
 //! (src/runner), its outcome recorded like any other step's. Each call of `step` either
 //! queues an attempt (the step is recorded RUNNING when it starts, so migration_status
 //! shows it), or turns the attempt that ran into the step's result.
-use super::catalog::{self, MigrationRow, StepRecord};
+use super::kinds::{condition_holds, RunOptions};
 use super::run::{StepError, StepResult};
-use super::steps::{condition_holds, RunOptions};
+use crate::catalog::{self, MigrationRow, StepRecord};
 use crate::errors::{MeError, MeResult};
 use crate::runner::{self, StepSettings};
 use crate::spi::quoted_ident;
 use migration_engine_core::engine::definition::{Step, StepKind};
+use migration_engine_core::engine::state::AttemptStatus;
+use migration_engine_core::engine::state::StepStatus;
 use pgrx::Uuid;
 use serde_json::json;
 
@@ -45,7 +47,7 @@ pub fn step(
         None => None,
     };
     // the step is RUNNING on record: its latest attempt is the one that counts
-    if recorded.as_deref() == Some("RUNNING") {
+    if recorded == Some(StepStatus::Running) {
         if let Some(a) = latest {
             if !a.is_over() {
                 return Ok(Next::Queued(a.id));
@@ -63,7 +65,7 @@ pub fn step(
     let started = catalog::now_epoch();
     if let Some(cond) = &step.condition {
         if !condition_holds(cond, data_schema, opts)? {
-            let skipped = result(number, step, "SKIPPED", started, None);
+            let skipped = result(number, step, StepStatus::Skipped, started, None);
             skipped.record(row.id, run_id, direction)?;
             return Ok(Next::Over(skipped));
         }
@@ -98,7 +100,7 @@ pub fn step(
         step_number: number,
         step_name: &step.name,
         step_type: step.step_type().as_str(),
-        status: "RUNNING",
+        status: StepStatus::Running,
         started_epoch: started,
         finished_epoch: None,
         error: None,
@@ -112,7 +114,7 @@ pub fn step(
 fn result(
     number: i32,
     step: &Step,
-    status: &'static str,
+    status: StepStatus,
     started: f64,
     error: Option<StepError>,
 ) -> StepResult {
@@ -132,8 +134,8 @@ fn result(
 
 fn outcome(number: i32, step: &Step, a: &runner::Attempt) -> StepResult {
     let started = a.started_epoch.unwrap_or_else(catalog::now_epoch);
-    let mut r = if a.status == "COMPLETED" {
-        result(number, step, "COMPLETED", started, None)
+    let mut r = if a.status == AttemptStatus::Completed {
+        result(number, step, StepStatus::Completed, started, None)
     } else {
         let total = a.statements_total.unwrap_or(0);
         let at = if total > 1 {
@@ -156,7 +158,7 @@ fn outcome(number: i32, step: &Step, a: &runner::Attempt) -> StepResult {
         result(
             number,
             step,
-            "FAILED",
+            StepStatus::Failed,
             started,
             Some(StepError {
                 sqlstate: a.sqlstate.clone().unwrap_or_else(|| "XX000".into()),

@@ -1,10 +1,11 @@
 //! Running steps: one step with its condition, timer and subtransaction, and a whole
 //! direction (forward or rollback) atomically. Results are values; the callers record them.
-use super::catalog::{now_epoch, StepRecord};
-use super::steps::{condition_holds, run_step, run_validation_rule, RunOptions};
+use super::kinds::{condition_holds, run_step, run_validation_rule, RunOptions};
+use crate::catalog::{now_epoch, StepRecord};
 use crate::errors::MeError;
 use crate::spi::subxact::{atomically, sqlstate_text, Aborted};
 use migration_engine_core::engine::definition::{Step, ValidationRule};
+use migration_engine_core::engine::state::StepStatus;
 use pgrx::Uuid;
 use serde_json::{json, Value};
 
@@ -54,7 +55,7 @@ pub struct StepResult {
     pub name: String,
     pub step_type: String,
     /// COMPLETED, FAILED, SKIPPED, or PENDING for a step undone by a later failure
-    pub status: &'static str,
+    pub status: StepStatus,
     pub rows: i64,
     pub started: f64,
     pub finished: f64,
@@ -71,7 +72,7 @@ impl StepResult {
             "step_number": self.number,
             "step_name": self.name,
             "step_type": self.step_type,
-            "status": self.status,
+            "status": self.status.as_str(),
             "rows": self.rows,
             "duration_ms": ((self.finished - self.started) * 1000.0 * 1000.0).round() / 1000.0,
         });
@@ -148,14 +149,14 @@ pub fn execute_step(
         super::locks::back_off(lock_retries, opts.lock_retry_max_delay_ms);
     };
     let (status, rows, error) = match outcome {
-        Ok(None) => ("SKIPPED", 0, None),
-        Ok(Some(rows)) => ("COMPLETED", rows, None),
+        Ok(None) => (StepStatus::Skipped, 0, None),
+        Ok(Some(rows)) => (StepStatus::Completed, rows, None),
         Err(e) => {
             let mut e = StepError::from(e);
             if e.sqlstate == LOCK_NOT_AVAILABLE {
                 e.message = super::locks::explain_timeout(&e.message, lock_retries, &blockers);
             }
-            ("FAILED", 0, Some(e))
+            (StepStatus::Failed, 0, Some(e))
         }
     };
     crate::spi::restore_activity(previous_name);
@@ -195,9 +196,9 @@ pub fn execute_validation(
                 name: rule.name.clone(),
                 step_type: "VALIDATION".into(),
                 status: if error.is_some() {
-                    "FAILED"
+                    StepStatus::Failed
                 } else {
-                    "COMPLETED"
+                    StepStatus::Completed
                 },
                 rows: 0,
                 started,

@@ -1,13 +1,15 @@
-//! Reading and writing the migration catalog: one migration's row, its status changes
-//! (each audited), its execution log and its per-step records.
+//! knowledge_migrations: one migration's row, its status changes (each audited), its
+//! execution log, its control requests, and every migration as the planner sees it.
 use crate::errors::{MeError, MeResult};
-use crate::spi::{first_value, Audit};
+use crate::spi::{first_row, first_value, Audit};
 use migration_engine_core::engine::definition::MigrationDefinition;
-use migration_engine_core::engine::state::MigrationStatus;
+use migration_engine_core::engine::planner::PlanNode;
+use migration_engine_core::engine::state::{can_transition, MigrationStatus};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 
+#[derive(Clone)]
 pub struct MigrationRow {
     pub id: Uuid,
     pub name: String,
@@ -17,7 +19,6 @@ pub struct MigrationRow {
     pub dependencies: Vec<(String, String)>,
     /// RUNNING, but the backend that ran it is gone (killed, crashed, server restarted)
     pub stale: bool,
-    pub paused: bool,
 }
 
 /// Load a migration by name, locking its row (FOR UPDATE) when `lock` is set.
@@ -28,27 +29,20 @@ pub fn load(name: &str, lock: bool) -> MeResult<MigrationRow> {
                           FROM migration_engine.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)), '[]'), \
                 (m.status = 'RUNNING' AND NOT EXISTS ( \
                     SELECT 1 FROM pg_catalog.pg_stat_activity a \
-                    WHERE a.pid = m.backend_pid AND a.backend_start = m.backend_start)), \
-                m.control_request IS NOT DISTINCT FROM 'PAUSE' \
+                    WHERE a.pid = m.backend_pid AND a.backend_start = m.backend_start)) \
          FROM migration_engine.knowledge_migrations m WHERE m.migration_name = $1 {}",
         if lock { "FOR NO KEY UPDATE OF m" } else { "" }
     );
-    let row = Spi::connect_mut(|client| {
-        let table = client.update(&sql, Some(1), &[name.into()])?;
-        if table.is_empty() {
-            return Ok(None);
-        }
-        let row = table.first();
-        Ok::<_, pgrx::spi::Error>(Some((
+    let row = first_row(&sql, &[name.into()], |row| {
+        Ok((
             row.get::<Uuid>(1)?,
             row.get::<String>(2)?,
             row.get::<JsonB>(3)?,
             row.get::<JsonB>(4)?,
             row.get::<bool>(5)?,
-            row.get::<bool>(6)?,
-        )))
+        ))
     })?;
-    let Some((Some(id), Some(status), definition, deps, stale, paused)) = row else {
+    let Some((Some(id), Some(status), definition, deps, stale)) = row else {
         return Err(MeError::undefined_object(format!("migration {name:?} does not exist"))
             .hint("Create it with migration_engine.create_migration(definition); list them in migration_engine.migration_status."));
     };
@@ -77,11 +71,25 @@ pub fn load(name: &str, lock: bool) -> MeResult<MigrationRow> {
         definition,
         dependencies,
         stale: stale.unwrap_or(false),
-        paused: paused.unwrap_or(false),
     })
 }
 
-/// Change a migration's status, keeping the columns that go with it, and audit it.
+/// Refuse a status change the core calls illegal. Taking over a RUNNING migration
+/// whose backend is gone (resume after a crash) is the one change to the same status.
+fn transition_allowed(row: &MigrationRow, to: MigrationStatus) -> MeResult<()> {
+    let takeover =
+        row.status == MigrationStatus::Running && to == MigrationStatus::Running && row.stale;
+    if takeover || can_transition(row.status, to) {
+        return Ok(());
+    }
+    Err(MeError::prerequisite(format!(
+        "migration {:?} cannot go from {} to {to}",
+        row.name, row.status
+    ))
+    .hint("See migration_engine.migration_status for its status and what can be done next."))
+}
+
+/// Change a migration's status (refused when the core calls the change illegal), keeping the columns that go with it, and audit it.
 pub fn set_status(
     row: &MigrationRow,
     to: MigrationStatus,
@@ -89,6 +97,7 @@ pub fn set_status(
     error: Option<&str>,
     detail: Value,
 ) -> MeResult<()> {
+    transition_allowed(row, to)?;
     let sql = "UPDATE migration_engine.knowledge_migrations SET \
                  status = $2, \
                  started_at = CASE WHEN $2 = 'RUNNING' THEN coalesce(CASE WHEN status = 'RUNNING' THEN started_at END, clock_timestamp()) ELSE started_at END, \
@@ -148,96 +157,6 @@ pub fn append_log(id: Uuid, entry: Value) -> MeResult<()> {
     Ok(())
 }
 
-/// One row of migration_execution_state.
-pub struct StepRecord<'a> {
-    pub migration_id: Uuid,
-    pub run_id: Uuid,
-    pub direction: &'a str,
-    pub step_number: i32,
-    pub step_name: &'a str,
-    pub step_type: &'a str,
-    pub status: &'a str,
-    pub started_epoch: f64,
-    pub finished_epoch: Option<f64>,
-    pub error: Option<&'a str>,
-    pub retry_count: i32,
-    pub new_value: Option<Value>,
-}
-
-impl StepRecord<'_> {
-    pub fn write(&self) -> MeResult<()> {
-        Spi::run_with_args(
-            "INSERT INTO migration_engine.migration_execution_state \
-               (migration_id, run_id, direction, step_number, step_name, step_type, step_status, \
-                started_at, completed_at, error_message, retry_count, new_value) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8), to_timestamp($9), $10, $11, $12)",
-            &[
-                self.migration_id.into(),
-                self.run_id.into(),
-                self.direction.into(),
-                self.step_number.into(),
-                self.step_name.into(),
-                self.step_type.into(),
-                self.status.into(),
-                self.started_epoch.into(),
-                self.finished_epoch.into(),
-                self.error.into(),
-                self.retry_count.into(),
-                self.new_value.clone().map(JsonB).into(),
-            ],
-        )?;
-        Ok(())
-    }
-}
-
-/// The latest recorded status of each step of a run (by step number), for resuming.
-pub fn step_statuses(
-    migration_id: Uuid,
-    run_id: Uuid,
-    direction: &str,
-) -> MeResult<Vec<(i32, String)>> {
-    Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT DISTINCT ON (step_number) step_number, step_status \
-             FROM migration_engine.migration_execution_state \
-             WHERE migration_id = $1 AND run_id = $2 AND direction = $3 \
-             ORDER BY step_number, started_at DESC, completed_at DESC NULLS LAST",
-            None,
-            &[migration_id.into(), run_id.into(), direction.into()],
-        )?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push((
-                r.get::<i32>(1)?.unwrap_or(-1),
-                r.get::<String>(2)?.unwrap_or_default(),
-            ));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
-    .map_err(MeError::from)
-}
-
-/// The run to resume: the latest forward run of this migration.
-pub fn latest_run(migration_id: Uuid) -> MeResult<Option<Uuid>> {
-    first_value::<Uuid>(
-        "SELECT run_id FROM migration_engine.migration_execution_state \
-         WHERE migration_id = $1 AND direction = 'forward' AND run_id IS NOT NULL \
-         ORDER BY started_at DESC LIMIT 1",
-        &[migration_id.into()],
-    )
-}
-
-pub fn new_uuid() -> MeResult<Uuid> {
-    Spi::get_one::<Uuid>("SELECT gen_random_uuid()")?.ok_or_else(|| MeError::internal("no uuid"))
-}
-
-pub fn now_epoch() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
-}
-
 /// A pending cancel or pause request from another session (committed there).
 pub fn control_request(migration_id: Uuid) -> MeResult<Option<String>> {
     first_value::<String>(
@@ -254,4 +173,40 @@ pub fn mark_control_handled(migration_id: Uuid) -> MeResult<()> {
         &[migration_id.into()],
     )?;
     Ok(())
+}
+
+/// Every migration with its priority, status and dependency names, by name.
+pub fn plan_nodes_with_versions() -> MeResult<Vec<(PlanNode, String)>> {
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT m.migration_name, coalesce(m.priority, 100), m.status, m.version, \
+                    coalesce((SELECT array_agg(d.migration_name ORDER BY d.migration_name) \
+                              FROM migration_engine.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)), '{}') \
+             FROM migration_engine.knowledge_migrations m ORDER BY m.migration_name",
+            None,
+            &[],
+        )?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push((
+                PlanNode {
+                    name: r.get::<String>(1)?.unwrap_or_default(),
+                    priority: r.get::<i32>(2)?.unwrap_or(100),
+                    status: r.get::<String>(3)?.unwrap_or_default(),
+                    depends_on: r.get::<Vec<String>>(5)?.unwrap_or_default(),
+                },
+                r.get::<String>(4)?.unwrap_or_default(),
+            ));
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .map_err(MeError::from)
+}
+
+/// Every migration as the planner sees it.
+pub fn plan_nodes() -> MeResult<Vec<PlanNode>> {
+    Ok(plan_nodes_with_versions()?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect())
 }

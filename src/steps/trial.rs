@@ -1,8 +1,8 @@
 //! A trial run for the safety checks: the forward steps in a subtransaction that is
 //! always rolled back, with the relation locks they took read from pg_locks first.
-use super::catalog::MigrationRow;
+use super::kinds::RunOptions;
 use super::run::execute_step;
-use super::steps::RunOptions;
+use crate::catalog::MigrationRow;
 use crate::errors::MeResult;
 use crate::spi::data_schema;
 use crate::spi::subxact::{atomically, Aborted};

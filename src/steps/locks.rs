@@ -3,7 +3,7 @@
 //! application queued behind it; a step that times out is rolled back alone and tried
 //! again after a back-off with jitter, up to lockRetries times. Who held the locks is
 //! looked up before each retry and kept on the step's record.
-use crate::safety::parse::parse_step;
+use crate::parser::parse_step;
 use migration_engine_core::engine::definition::{Step, StepKind};
 use pgrx::prelude::*;
 use pgrx::JsonB;

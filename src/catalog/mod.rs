@@ -1,0 +1,31 @@
+//! The catalog layer: the only code that reads and writes the engine's catalog rows
+//! (migrations and their step records), below every layer that acts on them. Status
+//! values are the core's enums (`migration_engine_core::engine::state`), spelled as text
+//! only here and in the tables' CHECK constraints.
+mod migrations;
+mod rollouts;
+mod step_records;
+
+pub use migrations::*;
+pub use rollouts::*;
+pub use step_records::*;
+
+use crate::errors::{MeError, MeResult};
+
+/// What a run reports when it stops between steps on a pause request. Not a status of
+/// the migration's row (that goes back to PENDING, resumable), only the word its result
+/// shows.
+pub const PAUSED: &str = "PAUSED";
+use pgrx::prelude::*;
+use pgrx::Uuid;
+
+pub fn new_uuid() -> MeResult<Uuid> {
+    Spi::get_one::<Uuid>("SELECT gen_random_uuid()")?.ok_or_else(|| MeError::internal("no uuid"))
+}
+
+pub fn now_epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
