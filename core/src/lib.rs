@@ -4,8 +4,7 @@
 
 pub mod engine;
 pub mod ident;
-pub mod jsonb_binary;
-pub mod jsonb_view;
+pub mod jsonb;
 pub mod keys;
 pub mod pipeline;
 pub mod rollout;

@@ -44,8 +44,7 @@ use migration_engine_core::engine::state::{MigrationStatus, StepStatus};
 use migration_engine_core::ident::{
     is_plain_identifier, name_problem, QualifiedName, MAX_IDENT_BYTES, MAX_NAME_CHARS,
 };
-use migration_engine_core::jsonb_binary::{decode, decode_varlena, DecodeError};
-use migration_engine_core::jsonb_view::{jsonb_key_cmp, JsonbRef};
+use migration_engine_core::jsonb::{decode, decode_varlena, jsonb_key_cmp, DecodeError, JsonbRef};
 use migration_engine_core::pipeline::jsonpath::JsonPath;
 use migration_engine_core::pipeline::names::FieldPath;
 use migration_engine_core::pipeline::{
@@ -2034,7 +2033,7 @@ const JENTRY_ISBOOL_TRUE: u32 = 0x3000_0000;
 const JENTRY_ISNULL: u32 = 0x4000_0000;
 const JENTRY_ISCONTAINER: u32 = 0x5000_0000;
 
-// Byte images pinned by `jsonb_binary`'s own tests (hand-derived, and captured
+// Byte images pinned by `jsonb`'s own tests (hand-derived, and captured
 // from PostgreSQL 15), used as seeds for corruption. Little-endian.
 
 /// `'{"a": 1}'::jsonb`.

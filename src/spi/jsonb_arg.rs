@@ -1,9 +1,9 @@
 //! A jsonb argument as its stored bytes. pgrx's `JsonB` prints the datum to text
 //! (`jsonb_out`) and parses that text again; for multi-megabyte schema documents that
 //! round trip costs more than the diff itself. The core reads the binary format in place
-//! (`jsonb_view`, `detect_breaking_changes_binary`) and decodes only what it needs.
+//! (`jsonb::JsonbRef`, `detect_breaking_changes_binary`) and decodes only what it needs.
 use crate::errors::MeError;
-use migration_engine_core::jsonb_binary::DecodeErrorKind;
+use migration_engine_core::jsonb::DecodeErrorKind;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{FromDatum, JsonB};
@@ -56,7 +56,7 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonbBytes {
 /// number beyond the range of f64 gets 22003 here instead of the same.
 pub struct JsonArg(pub JsonB);
 
-pub use migration_engine_core::jsonb_binary::MAX_DEPTH as JSONB_MAX_DEPTH;
+pub use migration_engine_core::jsonb::MAX_DEPTH as JSONB_MAX_DEPTH;
 
 impl FromDatum for JsonArg {
     unsafe fn from_polymorphic_datum(
@@ -68,7 +68,7 @@ impl FromDatum for JsonArg {
             return None;
         }
         // decoded in place: no copy of the datum, no text round trip
-        match migration_engine_core::jsonb_binary::decode(payload(datum)) {
+        match migration_engine_core::jsonb::decode(payload(datum)) {
             Ok(value) => Some(JsonArg(JsonB(value))),
             Err(e) => {
                 let report: ErrorReport = decode_refusal(&e.kind).into();
@@ -82,7 +82,7 @@ impl FromDatum for JsonArg {
 /// The refusal for a jsonb argument the core reader cannot represent (too deep, a
 /// number beyond f64), or None when `bytes` decode.
 pub(crate) fn unreadable(bytes: &[u8]) -> Option<MeError> {
-    migration_engine_core::jsonb_binary::decode(bytes)
+    migration_engine_core::jsonb::decode(bytes)
         .err()
         .map(|e| decode_refusal(&e.kind))
 }

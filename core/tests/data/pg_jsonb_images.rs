@@ -1,5 +1,5 @@
 // PostgreSQL 15's own jsonb images, read off real datums: shared by the decoder's unit
-// tests (src/jsonb_binary.rs) and the fuzz targets (tests/fuzz.rs), which corrupt them.
+// tests (src/jsonb/tests.rs) and the fuzz targets (tests/fuzz.rs), which corrupt them.
 
 /// `'{"b": -1.50, "aa": [1e-200, 12345678901234567890, 0.001], "c": {}}'` from
 /// PostgreSQL 15, a varlena with a 1-byte header: a NumericLong (dscale 200), a

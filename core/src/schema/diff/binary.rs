@@ -5,7 +5,7 @@
 //! far more than the diff itself, and in a typical change almost every field
 //! is byte-for-byte the same in both documents. So:
 //!
-//! 1. Both documents are walked in place with [`crate::jsonb_view`], checking
+//! 1. Both documents are walked in place with [`crate::jsonb::JsonbRef`], checking
 //!    everything `decode` + `parse_schema` would check (any doubt: fall back).
 //! 2. Same-named entities, and same-named fields, whose bytes are identical
 //!    decode to identical values; the diff skips such pairs anyway (they have
@@ -25,8 +25,7 @@
 //! paths on random schema pairs.
 
 use super::detect_breaking_changes;
-use crate::jsonb_binary::{decode, DecodeError};
-use crate::jsonb_view::{jsonb_key_cmp, JsonbContainer, JsonbRef, ObjectIter};
+use crate::jsonb::{decode, jsonb_key_cmp, DecodeError, JsonbContainer, JsonbRef, ObjectIter};
 use crate::schema::change::Change;
 use crate::schema::model::{is_plain_identifier, SchemaError};
 use serde_json::{Map, Value};
@@ -34,7 +33,7 @@ use std::cmp::Ordering;
 
 /// [`detect_breaking_changes`] on two binary `jsonb` datums: `old` and `new`
 /// are varlena payloads (the bytes at `VARDATA_ANY`, as
-/// [`crate::jsonb_binary::decode`] takes them), fully detoasted.
+/// [`crate::jsonb::decode()`] takes them), fully detoasted.
 ///
 /// Returns exactly what `detect_breaking_changes(&decode(old)?,
 /// &decode(new)?)` returns, errors included; a malformed datum is a
@@ -259,7 +258,7 @@ fn differing_fields<'a>(
 /// Field definitions already validated, by their bytes: a small
 /// direct-mapped cache. Schemas repeat definitions a lot (`{"type": "text",
 /// "nullable": true}`), and whether a definition is valid depends on its
-/// bytes alone (see `jsonb_view`), so each distinct one is checked about once.
+/// bytes alone (see `jsonb/view.rs`), so each distinct one is checked about once.
 struct Seen<'a> {
     slots: Vec<&'a [u8]>,
 }

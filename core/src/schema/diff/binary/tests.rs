@@ -1,7 +1,7 @@
 //! The binary fast path against decode + the plain diff.
 
 use super::*;
-use crate::jsonb_binary::tests::{Encoder, Jb};
+use crate::jsonb::test_encoder::{Encoder, Jb};
 use proptest::prelude::*;
 use serde_json::json;
 
