@@ -9,6 +9,7 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{audit, data_schema, first_value, quietly, quoted_ident};
 use crate::timing::elapsed_ms;
+use migration_engine_core::engine::state::MigrationStatus;
 use migration_engine_core::rollout::blue_green::BlueGreenOptions;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -58,15 +59,15 @@ fn switch_back(options: default!(Option<JsonArg>, "'{}'::jsonb")) -> PgResult<Js
     let undone = first_value::<String>(
         "SELECT m.migration_name FROM migration_engine.active_schema_version a \
          JOIN migration_engine.knowledge_migrations m ON m.migration_id = a.migration_id \
-         WHERE a.id = 1 AND m.status = 'COMPLETED'",
-        &[],
+         WHERE a.id = 1 AND m.status = $1",
+        &[MigrationStatus::Completed.as_str().into()],
     )?;
     let mut result = quietly(|| switch_to(&previous, &options.0))?;
     if let Some(name) = undone {
         let row = crate::catalog::load(&name, true)?;
         crate::catalog::set_status(
             &row,
-            migration_engine_core::engine::state::MigrationStatus::RolledBack,
+            MigrationStatus::RolledBack,
             "switch_back",
             None,
             json!({"previous_schema": previous}),

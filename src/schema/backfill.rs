@@ -8,6 +8,7 @@
 //! still returns the content as it was.
 use crate::errors::{MeError, MeResult};
 use crate::spi::quoted_ident;
+use migration_engine_core::engine::state::BackfillStatus;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -32,10 +33,10 @@ struct Job {
 fn load(id: i64) -> MeResult<Job> {
     Spi::connect_mut(|client| {
         let t = client.update(
-            "SELECT data_schema, entity_type, field_name, default_value, last_entity_id, batch_size, status = 'COMPLETED' \
+            "SELECT data_schema, entity_type, field_name, default_value, last_entity_id, batch_size, status = $2 \
              FROM migration_engine.field_backfills WHERE backfill_id = $1 FOR UPDATE",
             Some(1),
-            &[id.into()],
+            &[id.into(), BackfillStatus::Completed.as_str().into()],
         )?;
         if t.is_empty() {
             return Ok(None);
@@ -118,7 +119,7 @@ pub fn run_batch(id: i64, batch_size: i32) -> MeResult<Value> {
              last_entity_id = coalesce($2, last_entity_id), rows_scanned = rows_scanned + $3, \
              rows_updated = rows_updated + $4, batches = batches + 1, \
              longest_batch_ms = greatest(longest_batch_ms, $5), batch_size = $6, \
-             status = CASE WHEN $7 THEN 'COMPLETED' ELSE 'RUNNING' END, \
+             status = CASE WHEN $7 THEN $8 ELSE $9 END, \
              completed_at = CASE WHEN $7 THEN clock_timestamp() END \
          WHERE backfill_id = $1",
         &[
@@ -129,6 +130,8 @@ pub fn run_batch(id: i64, batch_size: i32) -> MeResult<Value> {
             ms.into(),
             next_size.into(),
             finished.into(),
+            BackfillStatus::Completed.as_str().into(),
+            BackfillStatus::Running.as_str().into(),
         ],
     )?;
     state(id, finished)

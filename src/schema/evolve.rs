@@ -7,6 +7,7 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{audit, data_schema, first_value, quoted_ident};
 use migration_engine_core::engine::definition::checksum;
+use migration_engine_core::engine::state::{BackfillStatus, MigrationStatus};
 use migration_engine_core::schema::{add_field, deprecate_field as deprecate, next_version};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
@@ -57,7 +58,7 @@ fn record_completed_migration(
     let id = Spi::get_one_with_args::<Uuid>(
         "INSERT INTO migration_engine.knowledge_migrations (migration_name, version, description, migration_type, \
             status, started_at, completed_at, forward_script, rollback_script, definition, checksum, execution_log) \
-         VALUES ($1, $2, $3, 'SCHEMA', 'COMPLETED', clock_timestamp(), clock_timestamp(), $4, $5, $6, $7, \
+         VALUES ($1, $2, $3, 'SCHEMA', $8, clock_timestamp(), clock_timestamp(), $4, $5, $6, $7, \
             jsonb_build_array(jsonb_build_object('action', 'applied by migration_engine', 'at', clock_timestamp()))) \
          RETURNING migration_id",
         &[
@@ -68,6 +69,7 @@ fn record_completed_migration(
             script(&definition["rollback"]).into(),
             JsonB(definition.clone()).into(),
             checksum(&definition).into(),
+            MigrationStatus::Completed.as_str().into(),
         ],
     )?
     .ok_or_else(|| MeError::internal("insert returned no migration id"))?;
@@ -186,7 +188,7 @@ fn add_field_backward_compatible(
             if backfill == "inline" {
                 backfill::run_all(id, batch_size)?
             } else {
-                json!({"backfill_id": id, "status": "PENDING", "run_with": format!("CALL migration_engine.run_backfill({id})")})
+                json!({"backfill_id": id, "status": BackfillStatus::Pending.as_str(), "run_with": format!("CALL migration_engine.run_backfill({id})")})
             }
         }
     };

@@ -3,7 +3,7 @@
 use crate::errors::{MeError, MeResult};
 use crate::spi::quoted_ident;
 use migration_engine_core::engine::definition::{
-    FunctionArgs, MigrationDefinition, Step, StepKind,
+    call_sql, FunctionArgs, MigrationDefinition, Step, StepKind,
 };
 use pgrx::prelude::*;
 use serde_json::Value;
@@ -324,43 +324,18 @@ fn run_sql(script: &str) -> MeResult<i64> {
         .map_err(MeError::from)
 }
 
-fn literal(v: &Value) -> String {
-    match v {
-        Value::Null => "NULL".to_string(),
-        Value::String(s) => pgrx::spi::quote_literal(s),
-        other => pgrx::spi::quote_literal(other.to_string()),
-    }
-}
-
-/// `SELECT schema.fn(name => 'value', ...)`: names are validated plain identifiers and
-/// quoted; values are quoted literals of unknown type, so Postgres coerces each to the
-/// parameter's type exactly as it would for a literal written by hand.
+/// Runs the statement the core builds for the step (`call_sql`, also what
+/// `forward_script` stores): names validated at parse and quoted, values untyped
+/// literals that Postgres coerces to each parameter's type.
 fn run_function(
     function: &migration_engine_core::engine::definition::FunctionName,
     args: &FunctionArgs,
 ) -> MeResult<i64> {
-    let name = match &function.schema {
-        Some(s) => format!(
-            "{}.{}",
-            quoted_ident("schema", s)?,
-            quoted_ident("function", &function.name)?
-        ),
-        None => quoted_ident("function", &function.name)?,
-    };
-    let rendered: Vec<String> = match args {
-        FunctionArgs::Positional(values) => values.iter().map(literal).collect(),
-        FunctionArgs::Named(map) => map
-            .iter()
-            .map(|(k, v)| {
-                Ok(format!(
-                    "{} => {}",
-                    quoted_ident("parameter", k)?,
-                    literal(v)
-                ))
-            })
-            .collect::<MeResult<_>>()?,
-    };
-    Spi::run(&format!("SELECT {name}({})", rendered.join(", ")))?;
+    let sql = call_sql(function, args).map_err(|e| {
+        MeError::invalid_parameter(format!("FUNCTION step {}: {e}", function.name))
+            .hint("Pass parameters PostgreSQL text can hold (no NUL character).")
+    })?;
+    Spi::run(&sql)?;
     Ok(0)
 }
 

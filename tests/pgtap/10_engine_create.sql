@@ -1,6 +1,6 @@
 -- Engine: create_migration, migration_plan, migration_graph, bad definitions.
 BEGIN;
-SELECT plan(20);
+SELECT plan(23);
 
 SELECT lives_ok($$SELECT migration_engine.create_migration('{
     "name": "m_base", "version": "1.0.0", "type": "SCHEMA",
@@ -45,6 +45,19 @@ SELECT throws_ok($$UPDATE migration_engine.knowledge_migrations SET depends_on =
                    WHERE migration_name = 'm_base'$$, '55000', NULL, 'editing a migration''s dependencies is refused');
 SELECT lives_ok($$SELECT * FROM migration_engine.migration_plan()$$, 'so the plan stays acyclic');
 SELECT is((SELECT count(*) FROM migration_engine.audit_log WHERE operation = 'migration_created'), 3::bigint, 'creations are audited');
+
+-- a FUNCTION step's stored text is the statement that runs: a parameter named by a
+-- keyword is quoted in both, so the stored text runs as it reads
+CREATE TABLE eng_calls (n int, label text);
+CREATE FUNCTION eng_record(n int, "order" text) RETURNS void LANGUAGE sql AS $f$ INSERT INTO eng_calls VALUES (n, "order") $f$;
+SELECT ok(migration_engine.create_migration('{"name": "m_call", "version": "9",
+  "forward": [{"name": "call", "type": "FUNCTION", "function": "public.eng_record", "parameters": {"n": 7, "order": "it''s"}}],
+  "rollback": [{"name": "r", "type": "SQL", "script": "DELETE FROM eng_calls"}]}') IS NOT NULL, 'a migration calling a function with a keyword parameter');
+SELECT is((SELECT forward_script FROM migration_engine.knowledge_migrations WHERE migration_name = 'm_call'),
+          $$SELECT "public"."eng_record"("n" => '7', "order" => 'it''s');$$,
+          'a FUNCTION step is stored as the quoted call the engine runs');
+DO $$ BEGIN EXECUTE (SELECT forward_script FROM migration_engine.knowledge_migrations WHERE migration_name = 'm_call'); END $$;
+SELECT is((SELECT n || ' ' || label FROM eng_calls), '7 it''s', 'and the stored text runs as it reads');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -228,6 +228,31 @@ impl AttemptStatus {
     }
 }
 
+/// A field backfill (`field_backfills.status`): created PENDING, RUNNING once a batch
+/// ran, COMPLETED when a batch found fewer rows than it asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BackfillStatus {
+    Pending,
+    Running,
+    Completed,
+}
+
+impl BackfillStatus {
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Running, Self::Completed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Running => "RUNNING",
+            Self::Completed => "COMPLETED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::MigrationStatus::*;
@@ -244,6 +269,9 @@ mod tests {
         assert!(AttemptStatus::Failed.is_over() && !AttemptStatus::Queued.is_over());
         for s in StepStatus::ALL {
             assert_eq!(StepStatus::parse(s.as_str()), Some(s));
+        }
+        for s in BackfillStatus::ALL {
+            assert_eq!(BackfillStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(MigrationStatus::parse("PAUSED"), None);
         assert_eq!(MigrationStatus::parse("pending"), None);

@@ -3,6 +3,7 @@
 
 use super::error::DefinitionError;
 use super::read::{type_name, Obj};
+use crate::pipeline::{CompileError, Quoter};
 use serde_json::{Map, Value};
 
 /// A function named as `name` or `schema.name` (plain identifiers, folded to lower case
@@ -42,6 +43,35 @@ pub(crate) fn parse_args(o: &Obj<'_>) -> Result<FunctionArgs, DefinitionError> {
     }
 }
 
+/// The statement that runs a FUNCTION step, and the text stored for it in
+/// `forward_script` (one builder, so what is stored is what runs):
+/// `SELECT "schema"."fn"("param" => 'value', ...)`. Names are quoted; each value is a
+/// literal of unknown type (NULL stays NULL, anything else is its text: a string as
+/// written, a number, boolean or object as JSON), so Postgres coerces it to the
+/// parameter's type exactly as it would a literal written by hand.
+pub fn call_sql(function: &FunctionName, args: &FunctionArgs) -> Result<String, CompileError> {
+    let q = Quoter;
+    let name = match &function.schema {
+        Some(schema) => format!("{}.{}", q.ident(schema)?, q.ident(&function.name)?),
+        None => q.ident(&function.name)?,
+    };
+    let literal = |v: &Value| match v {
+        Value::Null => Ok("NULL".to_string()),
+        Value::String(s) => q.literal(s),
+        other => q.literal(&other.to_string()),
+    };
+    let rendered = match args {
+        FunctionArgs::Positional(values) => {
+            values.iter().map(literal).collect::<Result<Vec<_>, _>>()?
+        }
+        FunctionArgs::Named(map) => map
+            .iter()
+            .map(|(k, v)| Ok(format!("{} => {}", q.ident(k)?, literal(v)?)))
+            .collect::<Result<Vec<_>, CompileError>>()?,
+    };
+    Ok(format!("SELECT {name}({})", rendered.join(", ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::step::parse_step;
@@ -73,5 +103,34 @@ mod tests {
             json!({"name": "a", "type": "FUNCTION", "function": "f", "parameters": {"a b": 1}}),
         );
         assert_eq!(e.path(), "$.forward[0].parameters.a b");
+    }
+
+    #[test]
+    fn the_call_quotes_names_and_passes_values_as_untyped_literals() {
+        let f = FunctionName::parse("Public.Fill").unwrap();
+        let mut named = Map::new();
+        named.insert("batch".into(), json!(10));
+        named.insert("label".into(), json!("it's \\ here"));
+        named.insert("opts".into(), json!({"x": [1]}));
+        named.insert("none".into(), Value::Null);
+        assert_eq!(
+            call_sql(&f, &FunctionArgs::Named(named)).unwrap(),
+            r#"SELECT "public"."fill"("batch" => '10', "label" => E'it''s \\ here', "none" => NULL, "opts" => '{"x":[1]}')"#
+        );
+        let g = FunctionName::parse("g").unwrap();
+        assert_eq!(
+            call_sql(
+                &g,
+                &FunctionArgs::Positional(vec![json!(true), Value::Null])
+            )
+            .unwrap(),
+            r#"SELECT "g"('true', NULL)"#
+        );
+        assert_eq!(
+            call_sql(&g, &FunctionArgs::Positional(vec![])).unwrap(),
+            r#"SELECT "g"()"#
+        );
+        // text PostgreSQL cannot hold is refused before anything runs
+        assert!(call_sql(&g, &FunctionArgs::Positional(vec![json!("a\u{0}b")])).is_err());
     }
 }

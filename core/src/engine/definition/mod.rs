@@ -15,7 +15,7 @@ mod step;
 
 pub use checksum::checksum;
 pub use error::DefinitionError;
-pub use function::{FunctionArgs, FunctionName};
+pub use function::{call_sql, FunctionArgs, FunctionName};
 pub use read::MAX_NAME_CHARS;
 pub use render::steps_sql_text;
 pub use step::{Step, StepKind, StepType, STEP_KEYS};

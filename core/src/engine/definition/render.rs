@@ -1,10 +1,10 @@
 //! Text form of a list of steps, stored in `forward_script` / `rollback_script` so
-//! that a human (or `psql \x`) can read what a migration does. It is a description:
-//! the engine executes the parsed steps, never this text.
+//! that a human (or `psql \x`) can read what a migration does. The engine executes the
+//! parsed steps, not this text; a FUNCTION step's line is built by the same
+//! `function::call_sql` the engine runs, so it reads exactly as what runs.
 
-use super::function::FunctionArgs;
+use super::function::call_sql;
 use super::step::{Step, StepKind};
-use serde_json::Value;
 
 /// One statement per step, each terminated by `;`, separated by blank lines.
 pub fn steps_sql_text(steps: &[Step]) -> String {
@@ -14,16 +14,11 @@ pub fn steps_sql_text(steps: &[Step]) -> String {
 fn step_text(step: &Step) -> String {
     match &step.kind {
         StepKind::Sql { script } | StepKind::Validate { script } => terminate(script.trim()),
-        StepKind::Function { function, args } => {
-            let args = match args {
-                FunctionArgs::Positional(values) => values.iter().map(literal).collect::<Vec<_>>(),
-                FunctionArgs::Named(map) => map
-                    .iter()
-                    .map(|(k, v)| format!("{k} => {}", literal(v)))
-                    .collect(),
-            };
-            format!("SELECT {function}({});", args.join(", "))
-        }
+        StepKind::Function { function, args } => match call_sql(function, args) {
+            Ok(sql) => format!("{sql};"),
+            // the engine refuses such a step before running it; say why here too
+            Err(e) => format!("-- FUNCTION {}: {e}", step.name),
+        },
         StepKind::Transform { .. } => format!("-- TRANSFORM {}", step.name),
     }
 }
@@ -37,20 +32,6 @@ fn terminate(script: &str) -> String {
         format!("{script}\n;")
     } else {
         format!("{script};")
-    }
-}
-
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-fn literal(v: &Value) -> String {
-    match v {
-        Value::Null => "NULL".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => quote_literal(s),
-        other => format!("{}::jsonb", quote_literal(&other.to_string())),
     }
 }
 
@@ -77,8 +58,8 @@ mod tests {
         .unwrap();
         let expected = "ALTER TABLE t ADD COLUMN c int;\n\n\
              SELECT 1 -- note\n;\n\n\
-             SELECT public.fill(batch => 10, label => 'it''s', opts => '{\"x\":[1]}'::jsonb);\n\n\
-             SELECT f(NULL, true);\n\n\
+             SELECT \"public\".\"fill\"(\"batch\" => '10', \"label\" => 'it''s', \"opts\" => '{\"x\":[1]}');\n\n\
+             SELECT \"f\"(NULL, 'true');\n\n\
              -- TRANSFORM e\n\n\
              SELECT count(*) = 0 FROM t;";
         assert_eq!(steps_sql_text(&steps), expected);
