@@ -6,7 +6,7 @@
 //! prints names of the source unqualified, and replayed with the target first, so
 //! the same text builds the copy in the target. No SQL text is rewritten by hand.
 use crate::errors::{MeError, MeResult};
-use crate::spi::{first_value, quoted_ident};
+use crate::spi::{first_value, quoted_ident, restore_pinned_search_path, set_search_path};
 use pgrx::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -18,15 +18,9 @@ pub struct TableInfo {
     pub has_capture: bool,
 }
 
-pub fn set_path(first: &str) -> MeResult<()> {
-    let path = format!("{}, pg_catalog", quoted_ident("schema", first)?);
-    Spi::run_with_args("SELECT set_config('search_path', $1, true)", &[path.into()])?;
-    Ok(())
-}
-
-pub fn pin_path() -> MeResult<()> {
-    Spi::run("SELECT set_config('search_path', 'migration_engine, pg_catalog, pg_temp', true)")?;
-    Ok(())
+/// Definitions are printed relative to (and replayed into) `first`.
+fn set_path(first: &str) -> MeResult<()> {
+    set_search_path(&format!("{}, pg_catalog", quoted_ident("schema", first)?))
 }
 
 /// Strings of a one-column query.
@@ -224,7 +218,7 @@ pub fn copy_schema(source: &str, target: &str, headroom: i64) -> MeResult<Map<St
         run_all(&policies)?;
         run_all(&views)
     })();
-    pin_path()?;
+    restore_pinned_search_path()?;
     built?;
 
     copy_sequences(source, target, headroom)?;

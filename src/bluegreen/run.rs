@@ -16,7 +16,6 @@ use crate::steps::{
     RunOptions, StepResult,
 };
 use crate::timing::elapsed_ms;
-use migration_engine_core::engine::definition::StepKind;
 use migration_engine_core::engine::state::MigrationStatus;
 use migration_engine_core::engine::state::StepStatus;
 use migration_engine_core::rollout::blue_green::{catch_up_step, BlueGreenOptions, CatchUp};
@@ -187,8 +186,8 @@ impl<'a> Run<'a> {
                 execute_forward_step(&self.row.name, i as i32, step, self.target, self.opts)
             });
             let failed = result.status == StepStatus::Failed;
-            if let (StepKind::Transform { pipeline }, StepStatus::Completed) =
-                (&step.kind, result.status)
+            if let (Some(pipeline), StepStatus::Completed) =
+                (step.kind.transform_pipeline(), result.status)
             {
                 self.transforms.push(Value::Object(pipeline.clone()));
             }

@@ -6,7 +6,6 @@ use super::switch::{self, switch};
 use super::transforms::apply_transforms;
 use crate::catalog::MigrationRow;
 use crate::errors::MeResult;
-use migration_engine_core::engine::definition::StepKind;
 use migration_engine_core::rollout::blue_green::BlueGreenOptions;
 use pgrx::prelude::*;
 use pgrx::Uuid;
@@ -63,9 +62,7 @@ pub(crate) fn transforms_of(row: &MigrationRow) -> Vec<Value> {
     row.definition
         .forward
         .iter()
-        .filter_map(|s| match &s.kind {
-            StepKind::Transform { pipeline } => Some(Value::Object(pipeline.clone())),
-            _ => None,
-        })
+        .filter_map(|s| s.kind.transform_pipeline())
+        .map(|pipeline| Value::Object(pipeline.clone()))
         .collect()
 }

@@ -19,6 +19,7 @@ use crate::spi::{audit, quoted_ident};
 use migration_engine_core::rollout::canary::{
     metric_value_problem, routes_to_new, routing_bucket, FinalRoute, RolloutStatus,
 };
+use migration_engine_core::safety::codes;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
@@ -202,7 +203,7 @@ fn abort_canary(migration_name: Option<&str>) -> PgResult<JsonB> {
         let r = catalog::load_rollout(migration_name, true)?;
         require_live(&r)?;
         let row = catalog::load(migration_name, false)?;
-        advance::roll_back(&r, &row, RolloutStatus::Aborted, "CANARY_ABORTED")?;
+        advance::roll_back(&r, &row, RolloutStatus::Aborted, codes::CANARY_ABORTED)?;
         Ok(
             json!({"migration_name": r.name, "status": RolloutStatus::Aborted.as_str(), "percentage": 0, "kept_schema": r.new_schema}),
         )

@@ -4,7 +4,7 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::{first_row, first_value, Audit};
 use migration_engine_core::engine::definition::MigrationDefinition;
 use migration_engine_core::engine::planner::PlanNode;
-use migration_engine_core::engine::state::{can_transition, MigrationStatus};
+use migration_engine_core::engine::state::{can_transition, ControlRequest, MigrationStatus};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -133,8 +133,12 @@ pub fn set_status(
 pub fn set_paused(row: &MigrationRow, run_id: Uuid) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.knowledge_migrations \
-         SET status = 'PENDING', control_request = 'PAUSE', backend_pid = NULL WHERE migration_id = $1",
-        &[row.id.into()],
+         SET status = $2, control_request = $3, backend_pid = NULL WHERE migration_id = $1",
+        &[
+            row.id.into(),
+            MigrationStatus::Pending.as_str().into(),
+            ControlRequest::Pause.as_str().into(),
+        ],
     )?;
     Audit {
         operation: "migration_paused",
@@ -158,12 +162,26 @@ pub fn append_log(id: Uuid, entry: Value) -> MeResult<()> {
 }
 
 /// A pending cancel or pause request from another session (committed there).
-pub fn control_request(migration_id: Uuid) -> MeResult<Option<String>> {
+pub fn control_request(migration_id: Uuid) -> MeResult<Option<ControlRequest>> {
     first_value::<String>(
         "SELECT request FROM migration_engine.migration_control \
          WHERE migration_id = $1 AND handled_at IS NULL ORDER BY requested_at DESC LIMIT 1",
         &[migration_id.into()],
-    )
+    )?
+    .map(|r| {
+        ControlRequest::parse(&r)
+            .ok_or_else(|| MeError::internal(format!("unknown control request {r:?}")))
+    })
+    .transpose()
+}
+
+/// Leave `request` for the session running migration `migration_id`.
+pub fn request_control(migration_id: Uuid, request: ControlRequest) -> MeResult<()> {
+    Spi::run_with_args(
+        "INSERT INTO migration_engine.migration_control (migration_id, request) VALUES ($1, $2)",
+        &[migration_id.into(), request.as_str().into()],
+    )?;
+    Ok(())
 }
 
 pub fn mark_control_handled(migration_id: Uuid) -> MeResult<()> {

@@ -3,22 +3,22 @@
 use crate::catalog;
 use crate::errors::{MeError, MeResult};
 use crate::spi::audit;
-use migration_engine_core::engine::state::MigrationStatus;
+use migration_engine_core::engine::state::{ControlRequest, MigrationStatus};
 use pgrx::prelude::*;
 use serde_json::json;
 
-fn request(name: &str, what: &str) -> MeResult<String> {
+fn request(name: &str, what: ControlRequest) -> MeResult<String> {
     let row = catalog::load(name, false)?;
     if row.status != MigrationStatus::Running {
         return Err(MeError::prerequisite(format!(
             "migration {name:?} is {}, not RUNNING: there is nothing to {}",
             row.status.as_str(),
-            what.to_lowercase()
+            what.verb()
         )));
     }
     if row.stale {
         // nobody will read the request: settle it now
-        if what == "CANCEL" {
+        if what == ControlRequest::Cancel {
             catalog::set_status(
                 &row,
                 MigrationStatus::Failed,
@@ -35,19 +35,16 @@ fn request(name: &str, what: &str) -> MeResult<String> {
         ))
         .hint("Resume it with migration_engine.resume_migration(name), or cancel it."));
     }
-    Spi::run_with_args(
-        "INSERT INTO migration_engine.migration_control (migration_id, request) VALUES ($1, $2)",
-        &[row.id.into(), what.into()],
-    )?;
+    catalog::request_control(row.id, what)?;
     audit(
-        &format!("migration_{}_requested", what.to_lowercase()),
+        &format!("migration_{}_requested", what.verb()),
         "migration",
         name,
         json!({}),
     )?;
     Ok(format!(
         "{} requested: the migration stops at its next step boundary",
-        what.to_lowercase()
+        what.verb()
     ))
 }
 
@@ -58,7 +55,7 @@ fn cancel_migration(
     migration_name: Option<&str>,
 ) -> Result<String, pgrx::pg_sys::panic::ErrorReport> {
     crate::required!(migration_name);
-    Ok(request(migration_name, "CANCEL")?)
+    Ok(request(migration_name, ControlRequest::Cancel)?)
 }
 
 /// Ask a running migration to stop at its next step boundary, keeping its finished
@@ -69,5 +66,5 @@ fn pause_migration(
     migration_name: Option<&str>,
 ) -> Result<String, pgrx::pg_sys::panic::ErrorReport> {
     crate::required!(migration_name);
-    Ok(request(migration_name, "PAUSE")?)
+    Ok(request(migration_name, ControlRequest::Pause)?)
 }

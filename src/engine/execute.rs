@@ -11,8 +11,7 @@ use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::subxact::{atomically, Aborted};
 use crate::steps::RunOptions;
 use crate::steps::{execute_step, execute_validation, StepError, StepResult};
-use migration_engine_core::engine::state::MigrationStatus;
-use migration_engine_core::engine::state::StepStatus;
+use migration_engine_core::engine::state::{ControlRequest, MigrationStatus, StepStatus};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -152,10 +151,10 @@ pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value
             match catalog::control_request(row.id)
                 .map_err(|e| Stop::Cancelled(results.clone(), e.message))?
             {
-                Some(r) if r == "CANCEL" => {
+                Some(ControlRequest::Cancel) => {
                     return Err(Stop::Cancelled(results, "cancelled by request".into()))
                 }
-                Some(_) => return Ok(Flow::Paused(results)),
+                Some(ControlRequest::Pause) => return Ok(Flow::Paused(results)),
                 None => {}
             }
             let result = execute_step(&row.name, number, step, &schema, opts);

@@ -5,6 +5,7 @@ use crate::catalog::{self, MigrationRow};
 use crate::errors::MeResult;
 use crate::steps::RunOptions;
 use migration_engine_core::engine::state::{can_execute, MigrationStatus};
+use migration_engine_core::safety::codes;
 use pgrx::prelude::*;
 
 pub struct Refused {
@@ -62,7 +63,7 @@ pub fn check_runnable(
     catalog::load(name, false)?;
     if !try_lock(name, session_lock)? {
         return Ok(Err(Refused {
-            code: "ALREADY_RUNNING",
+            code: codes::ALREADY_RUNNING,
             status: MigrationStatus::Running.as_str().into(),
             message: format!("migration {name:?} is being run by another session"),
             hint:
@@ -81,7 +82,7 @@ pub fn check_runnable(
         match row.status {
             MigrationStatus::Completed | MigrationStatus::RolledBack => {
                 return Ok(Err(status_refusal(
-                    "NOTHING_TO_RESUME",
+                    codes::NOTHING_TO_RESUME,
                     format!(
                         "migration {name:?} is {}; there is nothing to resume",
                         row.status.as_str()
@@ -91,7 +92,7 @@ pub fn check_runnable(
             }
             MigrationStatus::Running if !row.stale => {
                 return Ok(Err(status_refusal(
-                    "ALREADY_RUNNING",
+                    codes::ALREADY_RUNNING,
                     format!("migration {name:?} is RUNNING in a live session"),
                     "Wait for it, or cancel it with migration_engine.cancel_migration(name).",
                 )))
@@ -120,7 +121,7 @@ pub fn check_runnable(
         .collect();
     if !pending.is_empty() {
         return Ok(Err(status_refusal(
-            "DEPENDENCY_NOT_COMPLETED",
+            codes::DEPENDENCY_NOT_COMPLETED,
             format!(
                 "migration {name:?} depends on migrations that are not COMPLETED: {}",
                 pending.join(", ")

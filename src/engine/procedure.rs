@@ -9,8 +9,8 @@ use crate::spi::jsonb_arg::JsonArg;
 use crate::steps::top_level;
 use crate::steps::RunOptions;
 use crate::steps::{execute_step, execute_validation};
-use migration_engine_core::engine::state::MigrationStatus;
-use migration_engine_core::engine::state::StepStatus;
+use migration_engine_core::engine::state::{ControlRequest, MigrationStatus, StepStatus};
+use migration_engine_core::safety::codes;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -49,7 +49,7 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
         if let Some(refusal) = crate::safety::gate(name, opts.force)? {
             let _ = unlock_session(name);
             return Ok(
-                json!({"started": false, "code": "SAFETY_CHECK_FAILED", "error": refusal["error"], "hint": refusal["hint"]}),
+                json!({"started": false, "code": codes::SAFETY_CHECK_FAILED, "error": refusal["error"], "hint": refusal["hint"]}),
             );
         }
     }
@@ -151,15 +151,15 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
             "done_steps": done.len(), "total_steps": total}),
         );
     }
-    match catalog::control_request(row.id)?.as_deref() {
-        Some("CANCEL") => {
+    match catalog::control_request(row.id)? {
+        Some(ControlRequest::Cancel) => {
             return finish(
                 MigrationStatus::Failed,
                 Some("cancelled by request".into()),
                 "cancelled; finished steps stay committed (resume or roll back)".into(),
             )
         }
-        Some(_) => {
+        Some(ControlRequest::Pause) => {
             catalog::set_paused(&row, run_id)?;
             catalog::mark_control_handled(row.id)?;
             unlock_session(name)?;

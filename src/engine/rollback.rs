@@ -66,12 +66,11 @@ fn rollback(name: &str, opts: &RunOptions, cascade: bool) -> MeResult<Value> {
             "cannot roll back {name:?}: {refusal}"
         )));
     }
-    let has_transform = row.definition.forward.iter().any(|s| {
-        matches!(
-            s.kind,
-            migration_engine_core::engine::definition::StepKind::Transform { .. }
-        )
-    });
+    let has_transform = row
+        .definition
+        .forward
+        .iter()
+        .any(|s| s.kind.transform_pipeline().is_some());
     if row.definition.rollback.is_empty() && !has_transform {
         return Err(
             MeError::prerequisite(format!("migration {name:?} has no rollback steps"))

@@ -10,7 +10,7 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
 use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::subxact::{atomically, Aborted};
-use migration_engine_core::engine::definition::{MigrationDefinition, StepKind};
+use migration_engine_core::engine::definition::MigrationDefinition;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use run::{batch, begin, parse, replay, PipelineOptions};
@@ -274,7 +274,7 @@ pub fn check_transform_pipelines(def: &MigrationDefinition) -> MeResult<()> {
     let lists = [("forward", &def.forward), ("rollback", &def.rollback)];
     for (list, steps) in lists {
         for (i, step) in steps.iter().enumerate() {
-            if let StepKind::Transform { pipeline } = &step.kind {
+            if let Some(pipeline) = step.kind.transform_pipeline() {
                 run::parse(&Value::Object(pipeline.clone())).map_err(|e| MeError {
                     message: format!("$.{list}[{i}] (step {:?}): {}", step.name, e.message),
                     hint: Some("A TRANSFORM step's pipeline takes the format of execute_pipeline (docs/PIPELINES.md).".into()),

@@ -3,10 +3,9 @@ use crate::catalog::{load, MigrationRow};
 use crate::errors::MeResult;
 use crate::parser::parse_step;
 use crate::spi::expression::require_one_expression;
-use crate::spi::{data_schema, quoted_ident};
-use migration_engine_core::engine::definition::{MigrationDefinition, Step, StepKind};
+use crate::spi::{data_schema, quoted_ident, with_search_path};
+use migration_engine_core::engine::definition::{MigrationDefinition, Step};
 use migration_engine_core::safety::StatementFacts;
-use pgrx::prelude::*;
 use serde_json::Value;
 
 pub struct Context {
@@ -28,7 +27,7 @@ fn parse_steps(steps: &[Step]) -> (Vec<StatementFacts>, Vec<(String, String)>) {
     let mut facts = Vec::new();
     let mut errors = Vec::new();
     for step in steps {
-        if let StepKind::Sql { script } = &step.kind {
+        if let Some(script) = step.kind.statement_text() {
             match parse_step(&step.name, script, step.transaction) {
                 Ok(f) => facts.extend(f),
                 Err(e) => errors.push((step.name.clone(), e)),
@@ -75,22 +74,28 @@ impl Context {
             "{}, public, pg_catalog",
             quoted_ident("data schema", &schema)?
         );
-        Spi::run_with_args("SELECT set_config('search_path', $1, true)", &[path.into()])?;
-        let (mut forward, mut forward_errors) = parse_steps(&migration.definition.forward);
-        let expressions = parse_expressions(&migration.definition);
-        forward.extend(expressions.facts);
-        forward_errors.extend(expressions.parse_errors);
-        let (rollback, rollback_errors) = parse_steps(&migration.definition.rollback);
-        Spi::run(
-            "SELECT set_config('search_path', 'migration_engine, pg_catalog, pg_temp', true)",
-        )?;
+        let (forward, forward_errors, hidden, rollback, rollback_errors) =
+            with_search_path(&path, || {
+                let (mut forward, mut forward_errors) = parse_steps(&migration.definition.forward);
+                let expressions = parse_expressions(&migration.definition);
+                forward.extend(expressions.facts);
+                forward_errors.extend(expressions.parse_errors);
+                let (rollback, rollback_errors) = parse_steps(&migration.definition.rollback);
+                (
+                    forward,
+                    forward_errors,
+                    expressions.hidden,
+                    rollback,
+                    rollback_errors,
+                )
+            })?;
         Ok(Context {
             migration,
             data_schema: schema,
             forward,
             rollback,
             forward_errors,
-            hidden_statements: expressions.hidden,
+            hidden_statements: hidden,
             rollback_errors,
             trial: options
                 .get("trial")

@@ -11,6 +11,7 @@ use crate::spi::audit;
 use crate::spi::jsonb_arg::JsonArg;
 use checks::CHECKS;
 use migration_engine_core::engine::state::MigrationStatus;
+use migration_engine_core::safety::codes;
 use migration_engine_core::safety::{to_json, to_markdown, CheckResult, SafetyReport};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -154,7 +155,7 @@ pub fn gate(migration_name: &str, force: bool) -> MeResult<Option<Value>> {
     let report = to_json(&r);
     Ok(Some(json!({
         "success": false,
-        "code": "SAFETY_CHECK_FAILED",
+        "code": codes::SAFETY_CHECK_FAILED,
         "status": MigrationStatus::Pending.as_str(),
         "error": format!("migration {migration_name:?} failed its safety checks: {}",
             r.critical_issues.iter().map(|i| i.message.clone()).collect::<Vec<_>>().join("; ")),
@@ -176,11 +177,9 @@ fn lint_sql(
         "{}, public, pg_catalog",
         crate::spi::quoted_ident("data schema", &schema)?
     );
-    Spi::run_with_args("SELECT set_config('search_path', $1, true)", &[path.into()])
-        .map_err(MeError::from)?;
-    let facts = crate::parser::parse_step("sql", sql, in_transaction);
-    Spi::run("SELECT set_config('search_path', 'migration_engine, pg_catalog, pg_temp', true)")
-        .map_err(MeError::from)?;
+    let facts = crate::spi::with_search_path(&path, || {
+        crate::parser::parse_step("sql", sql, in_transaction)
+    })?;
     let facts = facts.map_err(|e| {
         MeError::new(
             PgSqlErrorCode::ERRCODE_SYNTAX_ERROR,

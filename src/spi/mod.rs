@@ -125,6 +125,30 @@ pub fn audit(operation: &str, object_type: &str, object_name: &str, detail: Valu
     .write()
 }
 
+/// The search_path every function of the extension pins (`#[search_path(...)]`).
+pub const PINNED_SEARCH_PATH: &str = "migration_engine, pg_catalog, pg_temp";
+
+/// Set the transaction-local search_path to `path` (already quoted) until
+/// `restore_pinned_search_path`; an error that aborts the transaction or
+/// subtransaction undoes it as well, since it is set with `is_local`.
+pub fn set_search_path(path: &str) -> MeResult<()> {
+    Spi::run_with_args("SELECT set_config('search_path', $1, true)", &[path.into()])?;
+    Ok(())
+}
+
+pub fn restore_pinned_search_path() -> MeResult<()> {
+    set_search_path(PINNED_SEARCH_PATH)
+}
+
+/// Run `f` with unqualified names resolving through `path` (already quoted), then
+/// back to the pinned path, whatever `f` returned.
+pub fn with_search_path<R>(path: &str, f: impl FnOnce() -> R) -> MeResult<R> {
+    set_search_path(path)?;
+    let result = f();
+    restore_pinned_search_path()?;
+    Ok(result)
+}
+
 /// The first column of the first row, or `None` when the query returns no row (pgrx's
 /// `Spi::get_one` treats "no row" as an error).
 pub fn first_value<T: pgrx::FromDatum + pgrx::IntoDatum>(

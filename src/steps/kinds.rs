@@ -214,14 +214,11 @@ fn with_step_settings<R>(
     lock_timeout_ms: u32,
     f: impl FnOnce() -> R,
 ) -> MeResult<R> {
-    let path = quoted_path(data_schema)?;
     Spi::run_with_args(
-        "SELECT set_config('search_path', $1, true), set_config('lock_timeout', $2, true)",
-        &[path.into(), format!("{lock_timeout_ms}ms").into()],
+        "SELECT set_config('lock_timeout', $1, true)",
+        &[format!("{lock_timeout_ms}ms").into()],
     )?;
-    let r = f();
-    Spi::run("SELECT set_config('search_path', 'migration_engine, pg_catalog, pg_temp', true)")?;
-    Ok(r)
+    crate::spi::with_search_path(&quoted_path(data_schema)?, f)
 }
 
 /// Refuse `text` unless it is one expression or query (see
@@ -247,11 +244,11 @@ pub fn boolean_expressions(def: &MigrationDefinition) -> Vec<(&str, String, &str
                 c.as_str(),
             ));
         }
-        if let StepKind::Validate { script } = &step.kind {
+        if let Some(script) = step.kind.validation_query() {
             out.push((
                 step.name.as_str(),
                 format!("VALIDATE step {:?}", step.name),
-                script.as_str(),
+                script,
             ));
         }
     }
@@ -286,9 +283,11 @@ pub fn condition_holds(condition: &str, data_schema: &str, opts: &RunOptions) ->
 
 /// Run one step; returns the number of rows it affected (0 when not meaningful).
 pub fn run_step(step: &Step, data_schema: &str, opts: &RunOptions) -> MeResult<i64> {
-    if let (false, true, StepKind::Sql { script }) =
-        (step.transaction, opts.target_without_traffic, &step.kind)
-    {
+    if let (false, true, Some(script)) = (
+        step.transaction,
+        opts.target_without_traffic,
+        step.kind.statement_text(),
+    ) {
         let script = super::plain_form::in_transaction_form(&step.name, script)?;
         let timeout = step.timeout_ms.unwrap_or(opts.statement_timeout_ms);
         return with_step_settings(data_schema, opts.lock_timeout_ms, || {

@@ -4,7 +4,7 @@
 //! again after a back-off with jitter, up to lockRetries times. Who held the locks is
 //! looked up before each retry and kept on the step's record.
 use crate::parser::parse_step;
-use migration_engine_core::engine::definition::{Step, StepKind};
+use migration_engine_core::engine::definition::Step;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 /// The sessions holding locks on the tables the step's statements name (best effort: a
 /// FUNCTION step names none): pid, role, application, state, mode, transaction age, query.
 pub fn holders(step: &Step, data_schema: &str) -> Value {
-    let StepKind::Sql { script } = &step.kind else {
+    let Some(script) = step.kind.statement_text() else {
         return json!([]);
     };
     let tables: Vec<String> = match parse_step(&step.name, script, true) {

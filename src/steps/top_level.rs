@@ -8,7 +8,7 @@ use crate::catalog::{self, MigrationRow, StepRecord};
 use crate::errors::{MeError, MeResult};
 use crate::runner::{self, StepSettings};
 use crate::spi::quoted_ident;
-use migration_engine_core::engine::definition::{Step, StepKind};
+use migration_engine_core::engine::definition::Step;
 use migration_engine_core::engine::state::AttemptStatus;
 use migration_engine_core::engine::state::StepStatus;
 use pgrx::Uuid;
@@ -31,7 +31,7 @@ pub fn step(
     opts: &RunOptions,
     direction: &str,
 ) -> MeResult<Next> {
-    let StepKind::Sql { script } = &step.kind else {
+    let Some(script) = step.kind.statement_text() else {
         // create_migration refuses it; a definition stored before that check could have it
         return Err(MeError::invalid_parameter(format!(
             "step {:?} is marked \"transaction\": false but is not a SQL step",

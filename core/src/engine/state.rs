@@ -131,6 +131,36 @@ pub struct ControlFlags {
     pub cancel_requested: bool,
 }
 
+/// A request another session leaves for a running migration (`migration_control`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ControlRequest {
+    Pause,
+    Cancel,
+}
+
+impl ControlRequest {
+    pub const ALL: [Self; 2] = [Self::Pause, Self::Cancel];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pause => "PAUSE",
+            Self::Cancel => "CANCEL",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// The verb in messages: "nothing to pause", "cancel requested".
+    pub fn verb(self) -> &'static str {
+        match self {
+            Self::Pause => "pause",
+            Self::Cancel => "cancel",
+        }
+    }
+}
+
 /// What to do at a step boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepGate {
@@ -269,6 +299,10 @@ mod tests {
         assert!(AttemptStatus::Failed.is_over() && !AttemptStatus::Queued.is_over());
         for s in StepStatus::ALL {
             assert_eq!(StepStatus::parse(s.as_str()), Some(s));
+        }
+        for r in ControlRequest::ALL {
+            assert_eq!(ControlRequest::parse(r.as_str()), Some(r));
+            assert_eq!(r.verb(), r.as_str().to_lowercase());
         }
         for s in BackfillStatus::ALL {
             assert_eq!(BackfillStatus::parse(s.as_str()), Some(s));

@@ -5,8 +5,7 @@ use crate::errors::MeResult;
 use crate::safety::{Context, SafetyCheck};
 use crate::spi::first_value;
 use crate::spi::subxact::{atomically, Aborted};
-use migration_engine_core::engine::definition::StepKind;
-use migration_engine_core::safety::codes::PERFORMANCE_IMPACT_CHECK;
+use migration_engine_core::safety::codes::{self, PERFORMANCE_IMPACT_CHECK};
 use migration_engine_core::safety::{
     analyze, estimate, performance_issues, CheckResult, Issue, Severity, TableWork,
 };
@@ -33,7 +32,7 @@ impl SafetyCheck for PerformanceImpactCheck {
             }
         }
         for step in &ctx.migration.definition.forward {
-            if let StepKind::Transform { pipeline } = &step.kind {
+            if let Some(pipeline) = step.kind.transform_pipeline() {
                 if let Some(t) = pipeline
                     .get("source")
                     .and_then(|s| s.get("entityType"))
@@ -66,7 +65,7 @@ impl SafetyCheck for PerformanceImpactCheck {
                 issues.push(
                     Issue::new(
                         Severity::Low,
-                        "PERFORMANCE_ESTIMATE",
+                        codes::PERFORMANCE_ESTIMATE,
                         format!("About {} rows touched, estimated {:.1} s at {:.0} rows/s measured on this server", e.total_rows, e.seconds, throughput),
                     )
                     .with_details(json!({"estimate": e, "rows_per_second": throughput})),
@@ -74,7 +73,7 @@ impl SafetyCheck for PerformanceImpactCheck {
             }
             Err(e) => issues.push(Issue::new(
                 Severity::Medium,
-                "PERFORMANCE_ASSESSMENT_FAILURE",
+                codes::PERFORMANCE_ASSESSMENT_FAILURE,
                 e.to_string(),
             )),
         }
@@ -85,7 +84,7 @@ impl SafetyCheck for PerformanceImpactCheck {
             issues.push(
                 Issue::new(
                     Severity::High,
-                    "INVALID_FORWARD_SCRIPT",
+                    codes::INVALID_FORWARD_SCRIPT,
                     format!("step {step:?} does not parse: {err}"),
                 )
                 .with_details(json!({"step": step, "error": err})),
@@ -93,7 +92,7 @@ impl SafetyCheck for PerformanceImpactCheck {
         }
         for (step, problem) in &ctx.hidden_statements {
             issues.push(
-                Issue::new(Severity::Critical, "HIDDEN_STATEMENT", problem.clone())
+                Issue::new(Severity::Critical, codes::HIDDEN_STATEMENT, problem.clone())
                     .with_details(json!({"step": step})),
             );
         }

@@ -4,7 +4,7 @@
 use crate::errors::MeResult;
 use crate::safety::{Context, SafetyCheck};
 use crate::steps::trial_run;
-use migration_engine_core::safety::codes::POTENTIAL_LOCK;
+use migration_engine_core::safety::codes::{POTENTIAL_LOCK, TRIAL_RUN_FAILED};
 use migration_engine_core::safety::{CheckResult, Issue, LockMode, Severity};
 use serde_json::json;
 
@@ -41,7 +41,7 @@ impl SafetyCheck for TrialRunCheck {
         if let Some(e) = error {
             issues.push(Issue::new(
                 Severity::High,
-                "TRIAL_RUN_FAILED",
+                TRIAL_RUN_FAILED,
                 format!("The trial run failed: {e}"),
             ));
         }

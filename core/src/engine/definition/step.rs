@@ -51,6 +51,44 @@ pub enum StepKind {
     },
 }
 
+/// What the rest of the engine asks of a step's kind, answered here by exhaustive
+/// matches: a new kind is a variant above, its parsing in `parse_kind`, its text in
+/// `render.rs`, its execution in the shell's `steps/kinds.rs` — and the compiler points
+/// at each answer below that it must give.
+impl StepKind {
+    /// The statement text PostgreSQL runs for the step as written: what the lock
+    /// analysis parses, whose tables' lock holders are looked up, what a
+    /// `"transaction": false` step hands to the top-level runner. A FUNCTION step runs
+    /// code the analysis cannot see into; a TRANSFORM step is a pipeline; a VALIDATE
+    /// step's query is a read, checked as an expression (`validation_query`).
+    pub fn statement_text(&self) -> Option<&str> {
+        match self {
+            StepKind::Sql { script } => Some(script),
+            StepKind::Function { .. } | StepKind::Transform { .. } | StepKind::Validate { .. } => {
+                None
+            }
+        }
+    }
+
+    /// The pipeline of a data transformation: run in batches, replayed into a
+    /// blue-green target, undone exactly by a rollback, estimated by the performance
+    /// check.
+    pub fn transform_pipeline(&self) -> Option<&Map<String, Value>> {
+        match self {
+            StepKind::Transform { pipeline } => Some(pipeline),
+            StepKind::Sql { .. } | StepKind::Function { .. } | StepKind::Validate { .. } => None,
+        }
+    }
+
+    /// The boolean query a VALIDATE step checks.
+    pub fn validation_query(&self) -> Option<&str> {
+        match self {
+            StepKind::Validate { script } => Some(script),
+            StepKind::Sql { .. } | StepKind::Function { .. } | StepKind::Transform { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub name: String,

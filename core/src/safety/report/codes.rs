@@ -44,6 +44,10 @@ issue_codes! {
     HIGH_MEMORY_USAGE => Some(("TUNE", Severity::Medium, "Reduce the batch size so each batch fits comfortably in memory", "REDUCE_BATCH_SIZE"));
     /// A lock rule finding; recommended per rule.
     POTENTIAL_LOCK => None;
+    /// The rows touched and the time estimated from this server's measured rate.
+    PERFORMANCE_ESTIMATE => None;
+    /// A forward step that does not parse; the trial run reports how it fails.
+    INVALID_FORWARD_SCRIPT => None;
     PERFORMANCE_ASSESSMENT_FAILURE => RERUN;
     /// A migration this one depends on has not completed.
     DEPENDENCY_NOT_COMPLETED => Some(("FIX_REQUIRED", Severity::Critical, "Complete the migrations this one depends on before running it", "COMPLETE_DEPENDENCIES"));
@@ -60,7 +64,21 @@ issue_codes! {
     HIDDEN_STATEMENT => Some(("FIX_REQUIRED", Severity::Critical, "Make every condition and validation one SQL expression; put statements in SQL steps", "FIX_EXPRESSION"));
     /// A check raised an error instead of answering.
     SAFETY_CHECK_FAILURE => RERUN;
+    /// The forward steps, run and rolled back, raised an error (its SQLSTATE in the details).
+    TRIAL_RUN_FAILED => None;
 }
+
+// Codes of the engine's refusals and endings, answered instead of running (not issues
+// of a safety check: they have no recommendation).
+/// run_migration was refused by the safety gate.
+pub const SAFETY_CHECK_FAILED: &str = "SAFETY_CHECK_FAILED";
+/// Another session runs the migration (its advisory lock is taken, or it is RUNNING in
+/// a live backend).
+pub const ALREADY_RUNNING: &str = "ALREADY_RUNNING";
+/// resume_migration of a COMPLETED or ROLLED_BACK migration.
+pub const NOTHING_TO_RESUME: &str = "NOTHING_TO_RESUME";
+/// The reason an abort_canary records.
+pub const CANARY_ABORTED: &str = "CANARY_ABORTED";
 
 /// Every known issue code.
 pub fn all() -> impl Iterator<Item = &'static str> {
