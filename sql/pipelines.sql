@@ -21,7 +21,12 @@ CREATE TABLE migration_engine.pipeline_runs (
     migration_id   uuid REFERENCES migration_engine.knowledge_migrations(migration_id) ON DELETE SET NULL,
     started_by     text NOT NULL DEFAULT current_user,
     started_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
-    finished_at    timestamptz
+    finished_at    timestamptz,
+    -- the batch statement, compiled once when the run begins (every batch binds its
+    -- keyset bounds to it), and its SHA-256 in hex, checked when a session reads it;
+    -- NULL for a run begun before 0.2.0 (compiled at its next batch, then kept)
+    batch_sql      text,
+    batch_sql_hash text
 );
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.pipeline_runs', '');
 

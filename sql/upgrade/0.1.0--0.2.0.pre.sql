@@ -6,6 +6,12 @@
 -- a rollout started under 0.1.0 has none and is resumed as whoever resumes it
 ALTER TABLE migration_engine.canary_rollouts ADD COLUMN worker_role text;
 
+-- upgrade: handles table migration_engine.pipeline_runs
+-- a run's batch statement, compiled once when it begins, and its SHA-256; runs begun
+-- under 0.1.0 have none and are compiled at their next batch
+ALTER TABLE migration_engine.pipeline_runs ADD COLUMN IF NOT EXISTS batch_sql text,
+                                           ADD COLUMN IF NOT EXISTS batch_sql_hash text;
+
 -- the two history functions now present the current version without 'infinity' and
 -- return is_current: a new result type, which CREATE OR REPLACE cannot give
 DROP FUNCTION migration_engine.entity_history(uuid);

@@ -2,7 +2,12 @@
 //! current versions of an entity type, compiled by the core to set-based SQL and run in
 //! keyset batches. See docs/PIPELINES.md.
 mod aggregate;
-mod run;
+mod batch;
+mod compiled;
+mod dead_letters;
+mod options;
+mod outcome;
+mod parse;
 mod statement;
 mod undo;
 
@@ -10,73 +15,22 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
 use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::subxact::{atomically, Aborted};
+use batch::batch;
+use compiled::{begin, compile, Compiled};
 use migration_engine_core::engine::definition::MigrationDefinition;
+use migration_engine_core::pipeline::Pipeline;
+use options::{preview_rows, PipelineOptions, BEGIN_OPTION_KEYS, EXECUTE_OPTION_KEYS};
+use outcome::{Outcome, Report, RunStatus};
+use parse::parse;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
-use run::{batch, begin, parse, replay, PipelineOptions};
 use serde_json::{json, Value};
+use std::rc::Rc;
 use std::time::Instant;
 
 pub use undo::undo_migration_runs;
 
-type PgResult<T> = Result<T, pgrx::pg_sys::panic::ErrorReport>;
-
-/// The seed's result shape from a run's state.
-fn result(state: &Value, success: bool, clock: Instant, sample: Value) -> Value {
-    let steps: Vec<Value> = state["definition"]["steps"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let counts = &state["step_counts"];
-    let n = steps.len().max(1) as f64;
-    let ms = clock.elapsed().as_secs_f64() * 1000.0;
-    let step_results: Vec<Value> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            json!({
-                "step_name": s["name"],
-                "step_type": s["type"],
-                "input_count": counts[i.to_string()].as_i64().unwrap_or(0),
-                "output_count": counts[(i + 1).to_string()].as_i64().unwrap_or(0),
-                "error_count": if i == 0 { state["rows_failed"].as_i64().unwrap_or(0) } else { 0 },
-                // the steps run fused in one statement per batch: the time is shared
-                "duration_ms": (ms / n * 1000.0).round() / 1000.0,
-            })
-        })
-        .collect();
-    json!({
-        "success": success,
-        "run_id": state["run_id"],
-        "status": state["status"],
-        "step_results": step_results,
-        "metrics": {
-            "rows_per_second": state["rows_per_second"],
-            "rows_read": state["rows_done"],
-            "rows_changed": state["rows_changed"],
-            "rows_failed": state["rows_failed"],
-            "batches": state["batches"],
-            "longest_batch_ms": state["longest_batch_ms"],
-            "duration_ms": (ms * 1000.0).round() / 1000.0,
-        },
-        "errors_sample": sample,
-        "error": state["error"],
-    })
-}
-
-fn dead_letter_sample(run_id: &Value) -> MeResult<Value> {
-    let Some(id) = run_id.as_str() else {
-        return Ok(json!([]));
-    };
-    Ok(Spi::get_one_with_args::<JsonB>(
-        "SELECT coalesce(jsonb_agg(jsonb_build_object('entity_id', entity_id, 'step_name', step_name, 'error', error, 'sqlstate', sqlstate) \
-                 ORDER BY dead_letter_id), '[]') \
-         FROM (SELECT * FROM migration_engine.pipeline_dead_letters WHERE run_id = $1::uuid ORDER BY dead_letter_id LIMIT 10) d",
-        &[id.into()],
-    )?
-    .map(|j| j.0)
-    .unwrap_or(json!([])))
-}
+use crate::errors::PgResult;
 
 fn preview(pipeline: &Value, n: i64) -> MeResult<Value> {
     let p = parse(pipeline)?;
@@ -98,69 +52,44 @@ fn preview(pipeline: &Value, n: i64) -> MeResult<Value> {
     )
 }
 
-/// The most rows a preview shows (each is decoded and returned whole).
-const MAX_PREVIEW: i64 = 10_000;
-
 /// Run a whole pipeline in this transaction. FAIL leaves the data exactly as before
-/// (everything runs in one subtransaction); the failed run is still recorded.
-pub fn execute(pipeline: &Value, options: &Value, migration_id: Option<Uuid>) -> MeResult<Value> {
-    let opts = PipelineOptions::parse(options, run::EXECUTE_OPTION_KEYS)?;
-    match options.get("preview") {
-        None | Some(Value::Null) => {}
-        Some(v) => {
-            match v.as_i64().filter(|n| (0..=MAX_PREVIEW).contains(n)) {
-                Some(n) => return preview(pipeline, n),
-                None => return Err(MeError::invalid_parameter(format!(
-                "options.preview must be a whole number of rows from 0 to {MAX_PREVIEW}, not {v}"
-            ))
-                .hint(
-                    "preview: 10 shows the first ten rows before and after; nothing is written.",
-                )),
-            }
-        }
-    }
-    match options.get("dryRun") {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
-        Some(Value::Bool(true)) => return preview(pipeline, 10),
-        Some(v) => {
-            return Err(MeError::invalid_parameter(format!(
-                "options.dryRun must be true or false, not {v}"
-            )))
-        }
-    }
+/// (everything runs in one subtransaction); the failed run is still recorded. The
+/// pipeline is parsed, checked and compiled here, once; the batches run that statement.
+pub fn execute(
+    pipeline: &Value,
+    opts: &PipelineOptions,
+    options: &Value,
+    migration_id: Option<Uuid>,
+) -> MeResult<Outcome> {
     // a bad pipeline is an error before anything runs, not a failed run
-    let p = parse(pipeline)?;
-    statement::build(&p, &data_schema()?, opts.mode, true, opts.track)?;
+    let compiled = compile(parse(pipeline)?, opts)?;
     let clock = Instant::now();
-    let outcome = atomically(|| -> Result<Value, Value> {
-        let run_id = begin(pipeline, &opts, options, migration_id)
-            .map_err(|e| json!({"error": e.message}))?;
+    let run = atomically(|| -> Result<(Uuid, Rc<Compiled>), Option<String>> {
+        let (run_id, c) =
+            begin(compiled, pipeline, options, migration_id).map_err(|e| Some(e.message))?;
         loop {
-            let s = batch(run_id).map_err(|e| json!({"error": e.message}))?;
-            if s["finished"].as_bool().unwrap_or(true) {
-                if s["status"] == "FAILED" {
-                    return Err(s);
+            let progress = batch(run_id).map_err(|e| Some(e.message))?;
+            if progress.finished {
+                if progress.status == RunStatus::Failed {
+                    return Err(progress.error);
                 }
-                return Ok(s);
+                return Ok((run_id, c));
             }
         }
     });
-    match outcome {
-        Ok(state) => {
-            let sample = dead_letter_sample(&state["run_id"])?;
-            Ok(result(&state, true, clock, sample))
+    match run {
+        Ok((run_id, c)) => {
+            let ms = clock.elapsed().as_secs_f64() * 1000.0;
+            Ok(Outcome::Finished(Report::read(run_id, &c.pipeline, ms)?))
         }
-        Err(Aborted::Returned(state)) => {
+        Err(Aborted::Returned(error)) => {
             record_failed(
                 pipeline,
                 options,
-                state["error"].as_str().unwrap_or("failed"),
+                error.as_deref().unwrap_or("failed"),
                 migration_id,
             )?;
-            Ok(
-                json!({"success": false, "status": "FAILED", "error": state["error"], "step_results": [],
-                "metrics": {}, "errors_sample": [], "message": "the run was rolled back: the data is as it was"}),
-            )
+            Ok(Outcome::RolledBack { error })
         }
         Err(Aborted::Raised(e)) => {
             record_failed(pipeline, options, &e.message, migration_id)?;
@@ -195,7 +124,14 @@ fn execute_pipeline(
     options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
     crate::required!(pipeline, options);
-    Ok(JsonB(execute(&pipeline.0, &options.0, None)?))
+    let opts = PipelineOptions::parse(&options.0, EXECUTE_OPTION_KEYS)?;
+    if let Some(n) = preview_rows(&options.0)? {
+        return Ok(JsonB(preview(&pipeline.0, n)?));
+    }
+    // the JSON is written here, for SQL callers; Rust callers read the Outcome
+    Ok(JsonB(
+        execute(&pipeline.0, &opts, &options.0, None)?.to_json(),
+    ))
 }
 
 /// First half of CALL run_pipeline: start (or, with {"resume": run_id}, reopen) a run.
@@ -206,7 +142,7 @@ fn pipeline_begin(
     options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
     crate::required!(pipeline, options);
-    let opts = PipelineOptions::parse(&options.0, run::BEGIN_OPTION_KEYS)?;
+    let opts = PipelineOptions::parse(&options.0, BEGIN_OPTION_KEYS)?;
     let resume = match options.0.get("resume") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.as_str()),
@@ -218,28 +154,37 @@ fn pipeline_begin(
         }
     };
     // the arguments' own errors first, then where the call is made
-    let resume_id = match resume {
-        None => {
-            parse(&pipeline.0)?;
-            None
-        }
-        Some(resume) => Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[resume.into()])
-            .map_err(MeError::from)?,
+    let start = match resume {
+        None => Start::New(parse(&pipeline.0)?),
+        Some(resume) => Start::Resume(
+            Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[resume.into()])
+                .map_err(MeError::from)?
+                .ok_or_else(|| MeError::invalid_parameter("options.resume must be a run_id"))?,
+        ),
     };
     crate::spi::args::refuse_transaction_block(
         "CALL migration_engine.run_pipeline",
         "SELECT migration_engine.execute_pipeline(pipeline)",
     )?;
-    if let Some(id) = resume_id {
-        Spi::run_with_args(
-            "UPDATE migration_engine.pipeline_runs SET status = 'RUNNING', error = NULL, finished_at = NULL WHERE run_id = $1 AND status = 'FAILED'",
-            &[id.into()],
-        )
-        .map_err(MeError::from)?;
-        return Ok(JsonB(json!({"run_id": id.to_string()})));
-    }
-    let id = begin(&pipeline.0, &opts, &options.0, None)?;
+    let id = match start {
+        Start::Resume(id) => {
+            Spi::run_with_args(
+                "UPDATE migration_engine.pipeline_runs SET status = 'RUNNING', error = NULL, finished_at = NULL WHERE run_id = $1 AND status = 'FAILED'",
+                &[id.into()],
+            )
+            .map_err(MeError::from)?;
+            id
+        }
+        // compiled here, once: the run's batches bind their bounds to the stored statement
+        Start::New(p) => begin(compile(p, &opts)?, &pipeline.0, &options.0, None)?.0,
+    };
     Ok(JsonB(json!({"run_id": id.to_string()})))
+}
+
+/// What pipeline_begin was asked for.
+enum Start {
+    New(Pipeline),
+    Resume(Uuid),
 }
 
 /// One batch of a run (what CALL run_pipeline loops over, committing each).
@@ -247,7 +192,8 @@ fn pipeline_begin(
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn pipeline_batch(run_id: Option<Uuid>) -> PgResult<JsonB> {
     crate::required!(run_id);
-    Ok(JsonB(batch(run_id)?))
+    let progress = batch(run_id)?;
+    Ok(JsonB(batch::state(run_id, progress.finished)?))
 }
 
 /// Undo a run: the entities' content becomes what it was before it (conflicts reported).
@@ -264,7 +210,7 @@ fn undo_pipeline_run(run_id: Option<Uuid>) -> PgResult<JsonB> {
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn replay_dead_letters(run_id: Option<Uuid>) -> PgResult<JsonB> {
     crate::required!(run_id);
-    Ok(JsonB(replay(run_id)?))
+    Ok(JsonB(dead_letters::replay(run_id)?))
 }
 
 /// Every TRANSFORM step's pipeline checked by the parser execute_pipeline uses, so a
@@ -275,7 +221,7 @@ pub fn check_transform_pipelines(def: &MigrationDefinition) -> MeResult<()> {
     for (list, steps) in lists {
         for (i, step) in steps.iter().enumerate() {
             if let Some(pipeline) = step.kind.transform_pipeline() {
-                run::parse(&Value::Object(pipeline.clone())).map_err(|e| MeError {
+                parse(&Value::Object(pipeline.clone())).map_err(|e| MeError {
                     message: format!("$.{list}[{i}] (step {:?}): {}", step.name, e.message),
                     hint: Some("A TRANSFORM step's pipeline takes the format of execute_pipeline (docs/PIPELINES.md).".into()),
                     ..e
@@ -296,17 +242,17 @@ pub fn run_transform_step(
     if let Some(b) = batch_size {
         options["batchSize"] = json!(b);
     }
-    let r = execute(pipeline, &options, migration_id)?;
-    if r["success"] != json!(true) {
-        return Err(MeError::new(
+    let opts = PipelineOptions::parse(&options, EXECUTE_OPTION_KEYS)?;
+    match execute(pipeline, &opts, &options, migration_id)? {
+        Outcome::Finished(report) => Ok(report.rows_changed),
+        Outcome::RolledBack { error } => Err(MeError::new(
             PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
             format!(
                 "TRANSFORM pipeline failed: {}",
-                r["error"].as_str().unwrap_or("unknown error")
+                error.as_deref().unwrap_or("unknown error")
             ),
-        ));
+        )),
     }
-    Ok(r["metrics"]["rows_changed"].as_i64().unwrap_or(0))
 }
 
 /// Apply a TRANSFORM step's pipeline (history mode, as the step ran) to the current

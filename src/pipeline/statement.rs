@@ -61,6 +61,33 @@ fn join_expr(
     Ok(format!("CASE WHEN {prev} IS NULL THEN NULL ELSE (SELECT {expr} FROM (SELECT {prev} AS v, ({related}) AS c) rel) END"))
 }
 
+/// ` AND (<the source filter over content>)`, or nothing. One function for the batch
+/// statement and for SKIP's item query: they must select the same items.
+fn source_filter(p: &Pipeline) -> MeResult<String> {
+    let sql = p
+        .source
+        .filter
+        .as_ref()
+        .map(|f| f.to_sql("content", &Quoter));
+    Ok(sql
+        .transpose()
+        .map_err(compile_err)?
+        .map(|f| format!(" AND ({f})"))
+        .unwrap_or_default())
+}
+
+/// The items of a batch, read without running the steps: SKIP runs the batch statement
+/// again for each of them. Parameters as the batch statement's $1, $2 and $3; built once
+/// per run with its statement, so a failing batch compiles nothing.
+pub fn items_sql(p: &Pipeline, schema: &str) -> MeResult<String> {
+    let table = format!("{}.temporal_entities", quoted_ident("data schema", schema)?);
+    Ok(format!(
+        "SELECT entity_id, version_id, content FROM {table} WHERE entity_type = $1 AND valid_to = 'infinity' \
+         AND NOT is_deleted AND ($2::uuid IS NULL OR entity_id > $2){} ORDER BY entity_id LIMIT $3",
+        source_filter(p)?
+    ))
+}
+
 /// Build the batch statement. Parameters: $1 entity type, $2 last entity id (keyset),
 /// $3 batch size, $4 run id, $5 only this entity (NULL for all; SKIP's item-by-item runs).
 pub fn build(
@@ -97,10 +124,7 @@ fn build_with(
     let relations = format!("{sch}.temporal_relations");
     let over_content = compile_pipeline(p, "content").map_err(compile_err)?;
     let over_v = compile_pipeline(p, "f.v").map_err(compile_err)?;
-    let source_filter = over_content
-        .source_filter_sql
-        .map(|f| format!(" AND ({f})"))
-        .unwrap_or_default();
+    let source_filter = source_filter(p)?;
     let mut ctes = vec![format!(
         "b AS (SELECT version_id, entity_id, content, metadata FROM {entities} \
            WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \

@@ -7,6 +7,7 @@
 //! compile_pipeline(&p, item)   -> CompiledPipeline  SQL per step over `item`
 //! plan(&p)                     -> PipelinePlan      segments and error policies
 //! compile_segment(&p, r, item) -> String            fused jsonb expression of a segment
+//! statement_hash(&sql)         -> String            SHA-256 hex kept with a compiled statement
 //! ```
 //!
 //! Nothing here touches a database. Identifiers and literals are quoted by
@@ -23,6 +24,7 @@ pub mod plan;
 pub mod quote;
 mod read;
 pub mod relational;
+mod statement_hash;
 mod step;
 
 #[cfg(test)]
@@ -38,3 +40,4 @@ pub use definition::{parse_pipeline, ErrorHandling, Pipeline, Step, StepAction, 
 pub use error::PipelineError;
 pub use plan::{plan, OnError, PipelinePlan, Segment, SegmentKind};
 pub use quote::Quoter;
+pub use statement_hash::statement_hash;

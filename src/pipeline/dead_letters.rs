@@ -1,0 +1,203 @@
+//! Item errors under SKIP: the batch again item by item, each in a subtransaction, the
+//! items that fail kept in `pipeline_dead_letters` (with the step that fails on them);
+//! and the replay of a run's dead letters as a new run.
+use super::batch::{error_text, run_statement, BatchOutcome, Bounds};
+use super::compiled::{begin, compile, Compiled};
+use super::options::{stored_option_keys, PipelineOptions};
+use super::parse::parse;
+use crate::errors::{MeError, MeResult};
+use crate::spi::first_value;
+use crate::spi::subxact::atomically;
+use migration_engine_core::pipeline::{compile_segment, Pipeline, StepAction};
+use pgrx::prelude::*;
+use pgrx::{JsonB, Uuid};
+use serde_json::{json, Value};
+
+/// The first step that raises for this item (dead letters name it). Compiles its
+/// probes here, for an item that failed only: naming the step is diagnosis, not part of
+/// a batch.
+fn failing_step(p: &Pipeline, content: &Value) -> Option<String> {
+    for k in 0..p.steps.len() {
+        if matches!(
+            p.steps[k].action,
+            StepAction::Join(_) | StepAction::Aggregate(_)
+        ) {
+            continue;
+        }
+        let expr = compile_segment(p, 0..k + 1, "$1::jsonb").ok()?;
+        let r = atomically(|| {
+            Spi::get_one_with_args::<JsonB>(
+                &format!("SELECT {expr}"),
+                &[JsonB(content.clone()).into()],
+            )
+        });
+        if r.is_err() {
+            return Some(p.steps[k].name.clone());
+        }
+    }
+    None
+}
+
+fn widen(a: &Value, b: &Value) -> Value {
+    let pick = |i: usize, f: fn(i64, i64) -> i64| match (a[i].as_i64(), b[i].as_i64()) {
+        (Some(x), Some(y)) => json!(f(x, y)),
+        (Some(x), None) | (None, Some(x)) => json!(x),
+        _ => Value::Null,
+    };
+    json!([pick(0, i64::min), pick(1, i64::max)])
+}
+
+/// SKIP: the batch `b` again, item by item; failing items go to the dead-letter table.
+/// Returns the batch's outcome and how many items failed.
+pub fn skip_items(c: &Compiled, run_id: Uuid, b: &Bounds) -> MeResult<(BatchOutcome, i64)> {
+    // the same items the batch statement selected: same keyset, same source filter
+    let items = Spi::connect(|client| {
+        let rows = client.select(
+            &c.items_sql,
+            None,
+            &[
+                c.pipeline.source.entity_type.as_str().into(),
+                b.after.into(),
+                b.limit.into(),
+            ],
+        )?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push((
+                r.get::<Uuid>(1)?.expect("id"),
+                r.get::<i64>(2)?,
+                r.get::<JsonB>(3)?.map(|j| j.0).unwrap_or(Value::Null),
+            ));
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })?;
+    let mut total = BatchOutcome {
+        last: items.last().map(|i| i.0),
+        selected: items.len() as i64,
+        written_range: json!([null, null]),
+        counts: Vec::new(),
+        changed: 0,
+        written: 0,
+    };
+    let mut failed = 0;
+    for (id, version, content) in items {
+        match atomically(|| run_statement(c, run_id, &Bounds::item(id))) {
+            Ok(o) => {
+                total.written_range = widen(&total.written_range, &o.written_range);
+                total.changed += o.changed;
+                total.written += o.written;
+                if total.counts.len() < o.counts.len() {
+                    total.counts.resize(o.counts.len(), 0);
+                }
+                for (sum, n) in total.counts.iter_mut().zip(o.counts) {
+                    *sum += n;
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                let (message, sqlstate) = error_text(e);
+                Spi::run_with_args(
+                    "INSERT INTO migration_engine.pipeline_dead_letters \
+                       (run_id, pipeline_name, step_name, entity_id, version_id, error, sqlstate, original_content) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    &[
+                        run_id.into(),
+                        c.pipeline.name.as_str().into(),
+                        failing_step(&c.pipeline, &content).into(),
+                        id.into(),
+                        version.into(),
+                        message.as_str().into(),
+                        sqlstate.as_str().into(),
+                        JsonB(content).into(),
+                    ],
+                )?;
+            }
+        }
+    }
+    Ok((total, failed))
+}
+
+/// One dead letter as execute_pipeline's `errors_sample` shows it.
+pub struct DeadLetter {
+    pub entity_id: Uuid,
+    pub step_name: Option<String>,
+    pub error: String,
+    pub sqlstate: Option<String>,
+}
+
+/// The first ten dead letters of a run.
+pub fn sample(run_id: Uuid) -> MeResult<Vec<DeadLetter>> {
+    Spi::connect(|client| {
+        let mut out = Vec::new();
+        for r in client.select(
+            "SELECT entity_id, step_name, error, sqlstate FROM migration_engine.pipeline_dead_letters \
+             WHERE run_id = $1 ORDER BY dead_letter_id LIMIT 10",
+            None,
+            &[run_id.into()],
+        )? {
+            out.push(DeadLetter {
+                entity_id: r.get::<Uuid>(1)?.expect("entity_id"),
+                step_name: r.get::<String>(2)?,
+                error: r.get::<String>(3)?.unwrap_or_default(),
+                sqlstate: r.get::<String>(4)?,
+            });
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })
+    .map_err(MeError::from)
+}
+
+/// Re-run a run's pipeline for the items it dead-lettered (after the data or the
+/// pipeline was fixed): each item in its own subtransaction, as a new run; items that
+/// succeed are marked replayed, the others stay with their new error.
+pub fn replay(run_id: Uuid) -> MeResult<Value> {
+    let (definition, options) = first_value::<JsonB>(
+        "SELECT jsonb_build_array(definition, options) FROM migration_engine.pipeline_runs WHERE run_id = $1 FOR UPDATE",
+        &[run_id.into()],
+    )?
+    .map(|j| (j.0[0].clone(), j.0[1].clone()))
+    .ok_or_else(|| MeError::undefined_object(format!("pipeline run {run_id} does not exist")))?;
+    let letters: Vec<(i64, Uuid)> = Spi::connect(|c| {
+        let mut out = Vec::new();
+        for r in c.select(
+            "SELECT dead_letter_id, entity_id FROM migration_engine.pipeline_dead_letters \
+             WHERE run_id = $1 AND replayed_at IS NULL ORDER BY dead_letter_id",
+            None,
+            &[run_id.into()],
+        )? {
+            out.push((
+                r.get::<i64>(1)?.unwrap_or(0),
+                r.get::<Uuid>(2)?.expect("entity_id"),
+            ));
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })?;
+    let opts = PipelineOptions::parse(&options, &stored_option_keys())?;
+    let (new_run, c) = begin(
+        compile(parse(&definition)?, &opts)?,
+        &definition,
+        &options,
+        None,
+    )?;
+    let (mut replayed, mut failed) = (0i64, Vec::new());
+    for (letter, entity) in letters {
+        match atomically(|| run_statement(&c, new_run, &Bounds::item(entity))) {
+            Ok(_) => {
+                replayed += 1;
+                Spi::run_with_args(
+                    "UPDATE migration_engine.pipeline_dead_letters SET replayed_at = clock_timestamp() WHERE dead_letter_id = $1",
+                    &[letter.into()],
+                )?;
+            }
+            Err(e) => {
+                failed.push(json!({"entity_id": entity.to_string(), "error": error_text(e).0}))
+            }
+        }
+    }
+    Spi::run_with_args(
+        "UPDATE migration_engine.pipeline_runs SET status = 'COMPLETED', finished_at = clock_timestamp(), \
+           rows_done = $2, rows_changed = $2, rows_failed = $3 WHERE run_id = $1",
+        &[new_run.into(), replayed.into(), (failed.len() as i64).into()],
+    )?;
+    Ok(json!({"run_id": new_run.to_string(), "replayed": replayed, "still_failing": failed}))
+}
