@@ -56,12 +56,7 @@ fn switch_back(options: default!(Option<JsonArg>, "'{}'::jsonb")) -> PgResult<Js
     // the blue-green migration that built the schema being left is undone by this
     // switch: it is marked ROLLED_BACK, so rollback_migration does not run its steps
     // against the old schema and a re-deploy may run it again
-    let undone = first_value::<String>(
-        "SELECT m.migration_name FROM migration_engine.active_schema_version a \
-         JOIN migration_engine.knowledge_migrations m ON m.migration_id = a.migration_id \
-         WHERE a.id = 1 AND m.status = $1",
-        &[MigrationStatus::Completed.as_str().into()],
-    )?;
+    let undone = crate::catalog::completed_migration_of_active_schema()?;
     let mut result = quietly(|| switch_to(&previous, &options.0))?;
     if let Some(name) = undone {
         let row = crate::catalog::load(&name, true)?;

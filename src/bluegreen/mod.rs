@@ -166,11 +166,7 @@ pub(crate) fn prepare(
         .hint("Name a new schema, for example 'green'; pg_*, information_schema, public, migration_engine and kg_live are taken."));
     }
     require_read_committed()?;
-    let name = first_value::<String>(
-        "SELECT migration_name FROM migration_engine.knowledge_migrations WHERE migration_id = $1",
-        &[migration_id.into()],
-    )?
-    .ok_or_else(|| {
+    let name = catalog::migration_name_of(migration_id)?.ok_or_else(|| {
         MeError::undefined_object(format!("no migration has id {migration_id}"))
             .hint("Create it with migration_engine.create_migration(definition); ids are in migration_engine.migration_status.")
     })?;

@@ -6,10 +6,9 @@ use super::worker;
 use crate::bluegreen::{self, Purpose};
 use crate::catalog;
 use crate::errors::{MeError, MeResult};
-use crate::spi::{audit, data_schema, first_value, quoted_ident};
+use crate::spi::{audit, data_schema, quoted_ident};
 use migration_engine_core::rollout::canary::CanaryConfig;
 use pgrx::prelude::*;
-use pgrx::Uuid;
 use serde_json::{json, Value};
 
 /// The schema the new version is built in: `targetSchema`, or `<active>_canary`.
@@ -34,11 +33,7 @@ pub(super) fn start(raw: &Value) -> MeResult<Value> {
         )
     })?;
     let name = config.migration_name.clone();
-    let id = first_value::<Uuid>(
-        "SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = $1",
-        &[name.as_str().into()],
-    )?
-    .ok_or_else(|| {
+    let id = catalog::migration_id_of(&name)?.ok_or_else(|| {
         MeError::undefined_object(format!("migration {name:?} does not exist"))
             .hint("Create it with migration_engine.create_migration(definition).")
     })?;

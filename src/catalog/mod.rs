@@ -3,10 +3,12 @@
 //! values are the core's enums (`migration_engine_core::engine::state`), spelled as text
 //! only here and in the tables' CHECK constraints.
 mod migrations;
+mod new_migrations;
 mod rollouts;
 mod step_records;
 
 pub use migrations::*;
+pub use new_migrations::*;
 pub use rollouts::*;
 pub use step_records::*;
 

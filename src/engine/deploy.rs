@@ -32,16 +32,14 @@ fn deploy_migration(
 fn deploy(definition: &Value, opts: &RunOptions) -> MeResult<Value> {
     let id = create(definition)?;
     let name = definition["name"].as_str().unwrap_or_default();
-    let status = Spi::get_one_with_args::<String>(
-        "SELECT status FROM migration_engine.knowledge_migrations WHERE migration_id = $1",
-        &[id.into()],
-    )?
-    .unwrap_or_default();
-    if status == MigrationStatus::Completed.as_str() && !opts.dry_run {
+    let status = crate::catalog::migration_status_of(id)?;
+    if status == Some(MigrationStatus::Completed) && !opts.dry_run {
         // a re-deploy of a file that was deployed: nothing to do
-        return Ok(json!({"success": true, "status": status, "deployed": false,
+        return Ok(
+            json!({"success": true, "status": MigrationStatus::Completed.as_str(), "deployed": false,
             "migration_id": id.to_string(), "migration_name": name,
-            "message": "already deployed (the same definition is COMPLETED)"}));
+            "message": "already deployed (the same definition is COMPLETED)"}),
+        );
     }
     let mut result = run_atomic(name, opts, false)?;
     if result["success"] == json!(true) || opts.dry_run {

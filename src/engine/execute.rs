@@ -273,10 +273,7 @@ fn finish(
         Err(Aborted::Returned(Stop::DryRun(steps, validation))) => {
             // nothing happened: the status goes back to what it was
             let restored = row.status;
-            Spi::run_with_args(
-                    "UPDATE migration_engine.knowledge_migrations SET status = $2, backend_pid = NULL WHERE migration_id = $1",
-                    &[row.id.into(), restored.as_str().into()],
-                )?;
+            catalog::restore_status_after_dry_run(row.id, restored)?;
             let mut v = result_json(
                 row,
                 run_id,

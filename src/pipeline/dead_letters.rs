@@ -1,13 +1,14 @@
 //! Item errors under SKIP: the batch again item by item, each in a subtransaction, the
 //! items that fail kept in `pipeline_dead_letters` (with the step that fails on them);
 //! and the replay of a run's dead letters as a new run.
-use super::batch::{error_text, run_statement, BatchOutcome, Bounds};
 use super::compiled::{begin, compile, Compiled};
+use super::execution::{error_text, run_statement, BatchOutcome, Bounds};
 use super::options::{stored_option_keys, PipelineOptions};
 use super::parse::parse;
 use crate::errors::{MeError, MeResult};
 use crate::spi::first_value;
 use crate::spi::subxact::atomically;
+use migration_engine_core::engine::state::PipelineRunStatus as RunStatus;
 use migration_engine_core::pipeline::{compile_segment, Pipeline, StepAction};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
@@ -195,9 +196,14 @@ pub fn replay(run_id: Uuid) -> MeResult<Value> {
         }
     }
     Spi::run_with_args(
-        "UPDATE migration_engine.pipeline_runs SET status = 'COMPLETED', finished_at = clock_timestamp(), \
+        "UPDATE migration_engine.pipeline_runs SET status = $4, finished_at = clock_timestamp(), \
            rows_done = $2, rows_changed = $2, rows_failed = $3 WHERE run_id = $1",
-        &[new_run.into(), replayed.into(), (failed.len() as i64).into()],
+        &[
+            new_run.into(),
+            replayed.into(),
+            (failed.len() as i64).into(),
+            RunStatus::Completed.as_str().into(),
+        ],
     )?;
     Ok(json!({"run_id": new_run.to_string(), "replayed": replayed, "still_failing": failed}))
 }

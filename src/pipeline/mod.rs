@@ -5,6 +5,7 @@ mod aggregate;
 mod batch;
 mod compiled;
 mod dead_letters;
+mod execution;
 mod options;
 mod outcome;
 mod parse;
@@ -108,9 +109,9 @@ fn record_failed(
     let entity_type = pipeline["source"]["entityType"].as_str().unwrap_or("");
     Spi::run_with_args(
         "INSERT INTO migration_engine.pipeline_runs (pipeline_name, definition, options, mode, data_schema, entity_type, status, error, finished_at, migration_id) \
-         VALUES ($1, $2, $3, CASE WHEN $3->>'mode' = 'patch' THEN 'patch' ELSE 'history' END, $4, $5, 'FAILED', $6, clock_timestamp(), $7)",
+         VALUES ($1, $2, $3, CASE WHEN $3->>'mode' = 'patch' THEN 'patch' ELSE 'history' END, $4, $5, $8, $6, clock_timestamp(), $7)",
         &[name.into(), JsonB(pipeline.clone()).into(), JsonB(options.clone()).into(), data_schema()?.into(), entity_type.into(),
-          error.into(), migration_id.into()],
+          error.into(), migration_id.into(), RunStatus::Failed.as_str().into()],
     )?;
     Ok(())
 }
@@ -169,8 +170,8 @@ fn pipeline_begin(
     let id = match start {
         Start::Resume(id) => {
             Spi::run_with_args(
-                "UPDATE migration_engine.pipeline_runs SET status = 'RUNNING', error = NULL, finished_at = NULL WHERE run_id = $1 AND status = 'FAILED'",
-                &[id.into()],
+                "UPDATE migration_engine.pipeline_runs SET status = $2, error = NULL, finished_at = NULL WHERE run_id = $1 AND status = $3",
+                &[id.into(), RunStatus::Running.as_str().into(), RunStatus::Failed.as_str().into()],
             )
             .map_err(MeError::from)?;
             id

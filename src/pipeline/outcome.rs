@@ -8,38 +8,13 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 
-/// `pipeline_runs.status`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum RunStatus {
-    Running,
-    Completed,
-    Failed,
-    Undone,
-}
+/// `pipeline_runs.status`, the core's enum.
+pub use migration_engine_core::engine::state::PipelineRunStatus as RunStatus;
 
-impl RunStatus {
-    pub fn from_db(s: &str) -> MeResult<Self> {
-        Ok(match s {
-            "RUNNING" => RunStatus::Running,
-            "COMPLETED" => RunStatus::Completed,
-            "FAILED" => RunStatus::Failed,
-            "UNDONE" => RunStatus::Undone,
-            other => {
-                return Err(MeError::internal(format!(
-                    "unknown pipeline run status {other:?}"
-                )))
-            }
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "RUNNING",
-            RunStatus::Completed => "COMPLETED",
-            RunStatus::Failed => "FAILED",
-            RunStatus::Undone => "UNDONE",
-        }
-    }
+/// A status read from `pipeline_runs`; anything else is a corrupt row.
+pub fn run_status(s: &str) -> MeResult<RunStatus> {
+    RunStatus::parse(s)
+        .ok_or_else(|| MeError::internal(format!("unknown pipeline run status {s:?}")))
 }
 
 /// One step's line: the items it got and gave.
@@ -124,7 +99,7 @@ impl Report {
             .collect();
         Ok(Report {
             run_id,
-            status: RunStatus::from_db(&status)?,
+            status: run_status(&status)?,
             rows_per_second,
             rows_read,
             rows_changed,
@@ -201,7 +176,7 @@ impl Outcome {
         match self {
             Outcome::Finished(r) => r.to_json(),
             Outcome::RolledBack { error } => json!({
-                "success": false, "status": "FAILED", "error": error, "step_results": [],
+                "success": false, "status": RunStatus::Failed.as_str(), "error": error, "step_results": [],
                 "metrics": {}, "errors_sample": [], "message": "the run was rolled back: the data is as it was"
             }),
         }

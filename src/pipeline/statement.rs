@@ -4,6 +4,7 @@
 //! versions (history) or in place (patch). Postgres does the work in C.
 use crate::errors::{MeError, MeResult};
 use crate::spi::quoted_ident;
+use migration_engine_core::engine::state::StepStatus;
 use migration_engine_core::pipeline::relational::{Join, JoinOn};
 use migration_engine_core::pipeline::{
     compile_pipeline, compile_segment, Pipeline, Quoter, StepAction,
@@ -200,11 +201,14 @@ fn build_with(
                 .literal(&step_names.join(", "))
                 .map_err(compile_err)?;
             let pname = Quoter.literal(&p.name).map_err(compile_err)?;
+            let completed = Quoter
+                .literal(StepStatus::Completed.as_str())
+                .map_err(compile_err)?;
             ctes.push(format!(
                 "tracked AS (INSERT INTO migration_engine.migration_execution_state \
                    (pipeline_run_id, run_id, direction, step_number, step_name, step_status, entity_id, old_value, new_value, \
                     transformation_applied, started_at, completed_at) \
-                 SELECT $4, $4, 'pipeline', 0, {pname}, 'COMPLETED', entity_id, old, new, {names}, now(), clock_timestamp() \
+                 SELECT $4, $4, 'pipeline', 0, {pname}, {completed}, entity_id, old, new, {names}, now(), clock_timestamp() \
                  FROM written RETURNING 1)"
             ));
         }

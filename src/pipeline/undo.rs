@@ -6,6 +6,7 @@
 //! as conflicts and left alone.
 use crate::errors::{MeError, MeResult};
 use crate::spi::{audit, first_value, quoted_ident};
+use migration_engine_core::engine::state::PipelineRunStatus;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -19,7 +20,7 @@ pub fn undo(run_id: Uuid) -> MeResult<Value> {
     )?
     .ok_or_else(|| MeError::undefined_object(format!("pipeline run {run_id} does not exist")))?
     .0;
-    if run["status"] == "UNDONE" {
+    if run["status"] == PipelineRunStatus::Undone.as_str() {
         return Err(MeError::prerequisite(format!(
             "pipeline run {run_id} was already undone"
         )));
@@ -78,8 +79,8 @@ pub fn undo(run_id: Uuid) -> MeResult<Value> {
         ))
     })?;
     Spi::run_with_args(
-        "UPDATE migration_engine.pipeline_runs SET status = 'UNDONE', finished_at = clock_timestamp() WHERE run_id = $1",
-        &[run_id.into()],
+        "UPDATE migration_engine.pipeline_runs SET status = $2, finished_at = clock_timestamp() WHERE run_id = $1",
+        &[run_id.into(), PipelineRunStatus::Undone.as_str().into()],
     )?;
     let result = json!({"run_id": run_id.to_string(), "mode": run["mode"], "restored": restored,
         "conflicts": conflict_count, "conflicting_entity_ids": conflicts, "success": conflict_count == 0});
@@ -97,9 +98,9 @@ pub fn undo_migration_runs(migration_id: Uuid) -> MeResult<Vec<Value>> {
     let runs: Vec<Uuid> = Spi::connect(|c| {
         let mut out = Vec::new();
         for r in c.select(
-            "SELECT run_id FROM migration_engine.pipeline_runs WHERE migration_id = $1 AND status = 'COMPLETED' ORDER BY started_at DESC",
+            "SELECT run_id FROM migration_engine.pipeline_runs WHERE migration_id = $1 AND status = $2 ORDER BY started_at DESC",
             None,
-            &[migration_id.into()],
+            &[migration_id.into(), PipelineRunStatus::Completed.as_str().into()],
         )? {
             if let Some(id) = r.get::<Uuid>(1)? {
                 out.push(id);

@@ -6,8 +6,7 @@ use super::{backfill, evolve_error};
 use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{audit, data_schema, first_value, quoted_ident};
-use migration_engine_core::engine::definition::checksum;
-use migration_engine_core::engine::state::{BackfillStatus, MigrationStatus};
+use migration_engine_core::engine::state::BackfillStatus;
 use migration_engine_core::schema::{add_field, deprecate_field as deprecate, next_version};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
@@ -22,13 +21,7 @@ fn unique_version(current: &str, suffix: &str) -> MeResult<String> {
 }
 
 fn unique_migration_name(base: &str, version: &str) -> MeResult<String> {
-    let exists = |n: &str| -> MeResult<bool> {
-        Ok(first_value::<bool>(
-            "SELECT true FROM migration_engine.knowledge_migrations WHERE migration_name = $1",
-            &[n.into()],
-        )?
-        .is_some())
-    };
+    let exists = |n: &str| -> MeResult<bool> { Ok(crate::catalog::migration_id_of(n)?.is_some()) };
     if !exists(base)? {
         return Ok(base.to_string());
     }
@@ -55,24 +48,11 @@ fn record_completed_migration(
             .collect::<Vec<_>>()
             .join(";\n")
     };
-    let id = Spi::get_one_with_args::<Uuid>(
-        "INSERT INTO migration_engine.knowledge_migrations (migration_name, version, description, migration_type, \
-            status, started_at, completed_at, forward_script, rollback_script, definition, checksum, execution_log) \
-         VALUES ($1, $2, $3, 'SCHEMA', $8, clock_timestamp(), clock_timestamp(), $4, $5, $6, $7, \
-            jsonb_build_array(jsonb_build_object('action', 'applied by migration_engine', 'at', clock_timestamp()))) \
-         RETURNING migration_id",
-        &[
-            name.into(),
-            version.into(),
-            description.into(),
-            script(&definition["forward"]).into(),
-            script(&definition["rollback"]).into(),
-            JsonB(definition.clone()).into(),
-            checksum(&definition).into(),
-            MigrationStatus::Completed.as_str().into(),
-        ],
-    )?
-    .ok_or_else(|| MeError::internal("insert returned no migration id"))?;
+    let id = crate::catalog::insert_applied_schema_migration(
+        &definition,
+        &script(&definition["forward"]),
+        &script(&definition["rollback"]),
+    )?;
     audit(
         "migration_applied",
         "migration",

@@ -131,6 +131,33 @@ pub struct ControlFlags {
     pub cancel_requested: bool,
 }
 
+/// A pipeline run (`pipeline_runs.status`): RUNNING while batches remain, then
+/// COMPLETED or FAILED; UNDONE once a rollback restored what it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PipelineRunStatus {
+    Running,
+    Completed,
+    Failed,
+    Undone,
+}
+
+impl PipelineRunStatus {
+    pub const ALL: [Self; 4] = [Self::Running, Self::Completed, Self::Failed, Self::Undone];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "RUNNING",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+            Self::Undone => "UNDONE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
 /// A request another session leaves for a running migration (`migration_control`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ControlRequest {
@@ -299,6 +326,9 @@ mod tests {
         assert!(AttemptStatus::Failed.is_over() && !AttemptStatus::Queued.is_over());
         for s in StepStatus::ALL {
             assert_eq!(StepStatus::parse(s.as_str()), Some(s));
+        }
+        for s in PipelineRunStatus::ALL {
+            assert_eq!(PipelineRunStatus::parse(s.as_str()), Some(s));
         }
         for r in ControlRequest::ALL {
             assert_eq!(ControlRequest::parse(r.as_str()), Some(r));
