@@ -347,7 +347,7 @@ impl TablePlan {
         } else {
             format!("DO UPDATE SET {}", updates.join(", "))
         };
-        let table_literal = pgrx::spi::quote_literal(&t.name);
+        let table_literal = crate::spi::literal(&t.name);
         // without a transformation the target makes no versions of its own: log order suffices
         let temporal_id = match t.name.as_str() {
             _ if !transformed => None,

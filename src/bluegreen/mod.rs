@@ -207,7 +207,7 @@ pub(crate) fn prepare(
     };
     // the same safety gate as execute_migration: the steps run on a copy, but the
     // data checks, the rollback checks and the hidden-SQL findings hold as much
-    if let Some(refusal) = crate::safety::gate(&name, o.force)? {
+    if let Some(refusal) = crate::safety::gate(&row, o.force)? {
         return Ok(refusal);
     }
     let opts = RunOptions {

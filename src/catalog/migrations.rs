@@ -21,6 +21,13 @@ pub struct MigrationRow {
     pub stale: bool,
 }
 
+/// The error for a migration name that names none.
+pub fn no_such_migration(name: &str) -> MeError {
+    MeError::undefined_object(format!("migration {name:?} does not exist")).hint(
+        "Create it with migration_engine.create_migration(definition); list them in migration_engine.migration_status.",
+    )
+}
+
 /// Load a migration by name, locking its row (FOR UPDATE) when `lock` is set.
 pub fn load(name: &str, lock: bool) -> MeResult<MigrationRow> {
     let sql = format!(
@@ -43,8 +50,7 @@ pub fn load(name: &str, lock: bool) -> MeResult<MigrationRow> {
         ))
     })?;
     let Some((Some(id), Some(status), definition, deps, stale)) = row else {
-        return Err(MeError::undefined_object(format!("migration {name:?} does not exist"))
-            .hint("Create it with migration_engine.create_migration(definition); list them in migration_engine.migration_status."));
+        return Err(no_such_migration(name));
     };
     let definition = definition.ok_or_else(|| {
         MeError::prerequisite(format!("migration {name:?} has no stored definition"))

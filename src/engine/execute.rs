@@ -117,7 +117,7 @@ pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value
     };
     // the safety checks gate a new run (not a resume, not a dry run)
     if !resume && !opts.dry_run {
-        if let Some(refusal) = crate::safety::gate(name, opts.force)? {
+        if let Some(refusal) = crate::safety::gate(&row, opts.force)? {
             return Ok(refusal);
         }
     }

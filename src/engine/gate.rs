@@ -60,7 +60,9 @@ pub fn check_runnable(
     session_lock: bool,
 ) -> MeResult<Result<MigrationRow, Refused>> {
     // existence first, so an unknown name is an error rather than a refusal
-    catalog::load(name, false)?;
+    if catalog::migration_id_of(name)?.is_none() {
+        return Err(catalog::no_such_migration(name));
+    }
     if !try_lock(name, session_lock)? {
         return Ok(Err(Refused {
             code: codes::ALREADY_RUNNING,

@@ -46,7 +46,7 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
         }
     };
     if !opts.resume {
-        if let Some(refusal) = crate::safety::gate(name, opts.force)? {
+        if let Some(refusal) = crate::safety::gate(&row, opts.force)? {
             let _ = unlock_session(name);
             return Ok(
                 json!({"started": false, "code": codes::SAFETY_CHECK_FAILED, "error": refusal["error"], "hint": refusal["hint"]}),

@@ -67,7 +67,10 @@ fn parse_expressions(def: &MigrationDefinition) -> Expressions {
 
 impl Context {
     pub fn load(migration_name: &str, options: &Value) -> MeResult<Context> {
-        let migration = load(migration_name, false)?;
+        Self::for_row(load(migration_name, false)?, options)
+    }
+
+    pub fn for_row(migration: MigrationRow, options: &Value) -> MeResult<Context> {
         let schema = data_schema()?;
         // Unqualified names resolve as they will when the steps run: data schema first.
         let path = format!(

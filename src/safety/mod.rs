@@ -6,6 +6,7 @@ mod context;
 
 pub use context::Context;
 
+use crate::catalog::MigrationRow;
 use crate::errors::{MeError, MeResult};
 use crate::spi::audit;
 use crate::spi::jsonb_arg::JsonArg;
@@ -31,7 +32,12 @@ pub fn report(migration_name: &str, options: &Value) -> MeResult<SafetyReport> {
 
 /// The report and how long each check took (milliseconds, in report order).
 pub fn timed_report(migration_name: &str, options: &Value) -> MeResult<(SafetyReport, Vec<f64>)> {
-    let ctx = Context::load(migration_name, options)?;
+    timed_report_of(Context::load(migration_name, options)?)
+}
+
+/// The checks over an already loaded migration (the engine's gate has its row).
+fn timed_report_of(ctx: Context) -> MeResult<(SafetyReport, Vec<f64>)> {
+    let migration_name = ctx.migration.name.clone();
     let mut results = Vec::new();
     let mut timings = Vec::new();
     for check in CHECKS {
@@ -48,7 +54,7 @@ pub fn timed_report(migration_name: &str, options: &Value) -> MeResult<(SafetyRe
             }
         });
     }
-    Ok((SafetyReport::new(migration_name, results), timings))
+    Ok((SafetyReport::new(&migration_name, results), timings))
 }
 
 /// The data-integrity check alone, on `schema` (a blue-green target before its switch).
@@ -137,9 +143,12 @@ fn safety_rules() -> TableIterator<
     TableIterator::new(rows)
 }
 
-/// Gate for execute_migration / run_migration: `None` to go ahead, or the refusal.
-pub fn gate(migration_name: &str, force: bool) -> MeResult<Option<Value>> {
-    let r = report(migration_name, &json!({}))?;
+/// Gate for execute_migration / run_migration: `None` to go ahead, or the refusal. It
+/// takes the row the engine has loaded (and locked), so the definition is not read and
+/// parsed again.
+pub fn gate(row: &MigrationRow, force: bool) -> MeResult<Option<Value>> {
+    let migration_name = row.name.as_str();
+    let r = timed_report_of(Context::for_row(row.clone(), &json!({}))?)?.0;
     if r.overall_safety {
         return Ok(None);
     }

@@ -124,16 +124,13 @@ fn add_field_backward_compatible(
     let projection = projection_table(&schema, entity_type)?;
 
     let mut forward = vec![json!({"name": "activate_version", "type": "SQL",
-        "script": format!("SELECT migration_engine.activate_schema_version({})", pgrx::spi::quote_literal(&version))})];
+        "script": format!("SELECT migration_engine.activate_schema_version({})", crate::spi::literal(&version))})];
     let mut rollback = vec![json!({"name": "activate_previous_version", "type": "SQL",
-        "script": format!("SELECT migration_engine.activate_schema_version({})", pgrx::spi::quote_literal(&active.number))})];
+        "script": format!("SELECT migration_engine.activate_schema_version({})", crate::spi::literal(&active.number))})];
     if let Some(table) = &projection {
         let column = quoted_ident("field name", field_name)?;
         let default_sql = match &default {
-            Some(v) => format!(
-                " DEFAULT {}::jsonb",
-                pgrx::spi::quote_literal(v.to_string())
-            ),
+            Some(v) => format!(" DEFAULT {}::jsonb", crate::spi::literal(v.to_string())),
             None => String::new(),
         };
         let add =
@@ -223,17 +220,17 @@ fn deprecate_field(
     let marks = |marked: bool| {
         format!(
             "SELECT migration_engine.mark_deprecated_field({}, {}, {marked})",
-            pgrx::spi::quote_literal(entity_type),
-            pgrx::spi::quote_literal(field_name)
+            crate::spi::literal(entity_type),
+            crate::spi::literal(field_name)
         )
     };
     let forward = json!([
-        {"name": "activate_version", "type": "SQL", "script": format!("SELECT migration_engine.activate_schema_version({})", pgrx::spi::quote_literal(&version))},
+        {"name": "activate_version", "type": "SQL", "script": format!("SELECT migration_engine.activate_schema_version({})", crate::spi::literal(&version))},
         {"name": "tag_entities", "type": "SQL", "script": marks(true)}
     ]);
     let rollback = json!([
         {"name": "untag_entities", "type": "SQL", "script": marks(false)},
-        {"name": "activate_previous_version", "type": "SQL", "script": format!("SELECT migration_engine.activate_schema_version({})", pgrx::spi::quote_literal(&active.number))}
+        {"name": "activate_previous_version", "type": "SQL", "script": format!("SELECT migration_engine.activate_schema_version({})", crate::spi::literal(&active.number))}
     ]);
     let name = unique_migration_name(&format!("deprecate_{entity_type}_{field_name}"), &version)?;
     let migration_id =

@@ -93,8 +93,8 @@ pub fn violation_predicate(entity: &EntityDef<'_>) -> String {
                 // enum values that are arrays or objects: plain SQL
                 _ => sql_extra.push(format!(
                     "(content ? {k} AND jsonb_typeof(content -> {k}) <> 'null' AND NOT (jsonb_build_array(content -> {k}) <@ {}::jsonb))",
-                    pgrx::spi::quote_literal(Value::Array(values.to_vec()).to_string()),
-                    k = pgrx::spi::quote_literal(f.name)
+                    crate::spi::literal(Value::Array(values.to_vec()).to_string()),
+                    k = crate::spi::literal(f.name)
                 )),
             }
         }
@@ -104,7 +104,7 @@ pub fn violation_predicate(entity: &EntityDef<'_>) -> String {
         let path = format!("$ ? ({})", conds.join(" || "));
         parts.push(format!(
             "content @? {}::jsonpath",
-            pgrx::spi::quote_literal(path)
+            crate::spi::literal(path)
         ));
     }
     parts.extend(sql_extra);

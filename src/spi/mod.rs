@@ -125,6 +125,15 @@ pub fn audit(operation: &str, object_type: &str, object_name: &str, detail: Valu
     .write()
 }
 
+/// `s` as a SQL string literal, written by the core's one quoter (byte for byte what
+/// PostgreSQL's quote_literal writes). Text and jsonb cannot hold NUL, the one character
+/// the quoter refuses; should one arrive anyway, the statement is not built.
+pub fn literal(s: impl AsRef<str>) -> String {
+    migration_engine_core::pipeline::Quoter
+        .literal(s.as_ref())
+        .unwrap_or_else(|e| pgrx::error!("{e}"))
+}
+
 /// The search_path every function of the extension pins (`#[search_path(...)]`).
 pub const PINNED_SEARCH_PATH: &str = "migration_engine, pg_catalog, pg_temp";
 

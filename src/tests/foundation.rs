@@ -136,4 +136,28 @@ mod tests {
         assert!(e.message.contains("index out of bounds"), "{}", e.message);
         assert_eq!(count("SELECT 1"), 1, "the session goes on");
     }
+
+    /// The one quoter (the core's) writes what PostgreSQL's quote_literal writes, for
+    /// quotes, backslashes (the E'' form), non-ASCII and empty text.
+    #[pg_test]
+    fn the_cores_quoter_writes_what_postgres_writes() {
+        for text in [
+            "",
+            "abc",
+            "O'Brien",
+            r"C:\dir",
+            r"it's \n",
+            "é ü 漢字 🙂",
+            "''",
+            r"\",
+            "a\nb",
+        ] {
+            let ours = crate::spi::literal(text);
+            let theirs =
+                Spi::get_one_with_args::<String>("SELECT quote_literal($1)", &[text.into()])
+                    .unwrap()
+                    .unwrap();
+            assert_eq!(ours, theirs, "{text:?}");
+        }
+    }
 }

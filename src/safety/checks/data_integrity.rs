@@ -119,7 +119,7 @@ fn identity_hash(fields: &[&str], seed: usize) -> String {
     fields.iter().fold(seed.to_string(), |acc, f| {
         format!(
             "jsonb_hash_extended(coalesce(content -> {}, 'null'), {acc})",
-            pgrx::spi::quote_literal(f)
+            crate::spi::literal(f)
         )
     })
 }
@@ -141,7 +141,7 @@ fn duplicates(issues: &mut Vec<Issue>) -> MeResult<()> {
         let key = entity
             .identity
             .iter()
-            .map(|f| format!("content -> {}", pgrx::spi::quote_literal(f)))
+            .map(|f| format!("content -> {}", crate::spi::literal(f)))
             .collect::<Vec<_>>()
             .join(", ");
         identity.push((
