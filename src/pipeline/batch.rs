@@ -34,24 +34,19 @@ struct Locked {
 }
 
 fn lock(run_id: Uuid) -> MeResult<Locked> {
-    let row = Spi::connect_mut(|c| {
-        let t = c.update(
-            "SELECT status, last_entity_id, batch_sql_hash, error FROM migration_engine.pipeline_runs \
+    let row = crate::spi::first_row(
+        "SELECT status, last_entity_id, batch_sql_hash, error FROM migration_engine.pipeline_runs \
              WHERE run_id = $1 FOR UPDATE",
-            Some(1),
-            &[run_id.into()],
-        )?;
-        if t.is_empty() {
-            return Ok(None);
-        }
-        let r = t.first();
-        Ok::<_, pgrx::spi::Error>(Some((
-            r.get::<String>(1)?.unwrap_or_default(),
-            r.get::<Uuid>(2)?,
-            r.get::<String>(3)?,
-            r.get::<String>(4)?,
-        )))
-    })?
+        &[run_id.into()],
+        |r| {
+            Ok((
+                r.get::<String>(1)?.unwrap_or_default(),
+                r.get::<Uuid>(2)?,
+                r.get::<String>(3)?,
+                r.get::<String>(4)?,
+            ))
+        },
+    )?
     .ok_or_else(|| MeError::undefined_object(format!("pipeline run {run_id} does not exist")))?;
     let (status, last, hash, error) = row;
     Ok(Locked {

@@ -171,26 +171,21 @@ pub fn for_run(run_id: Uuid, hash: Option<&str>) -> MeResult<Rc<Compiled>> {
 /// A run's statement from its row, for a backend that did not begin the run (a resume,
 /// a batch called by hand).
 fn load(run_id: Uuid) -> MeResult<Compiled> {
-    let row = Spi::connect_mut(|c| {
-        let t = c.update(
-            "SELECT definition, options, mode, data_schema, batch_sql, batch_sql_hash \
+    let row = crate::spi::first_row(
+        "SELECT definition, options, mode, data_schema, batch_sql, batch_sql_hash \
              FROM migration_engine.pipeline_runs WHERE run_id = $1",
-            Some(1),
-            &[run_id.into()],
-        )?;
-        if t.is_empty() {
-            return Ok(None);
-        }
-        let r = t.first();
-        Ok::<_, pgrx::spi::Error>(Some((
-            r.get::<JsonB>(1)?.map(|j| j.0).unwrap_or(Value::Null),
-            r.get::<JsonB>(2)?.map(|j| j.0).unwrap_or(Value::Null),
-            r.get::<String>(3)?,
-            r.get::<String>(4)?,
-            r.get::<String>(5)?,
-            r.get::<String>(6)?,
-        )))
-    })?
+        &[run_id.into()],
+        |r| {
+            Ok((
+                r.get::<JsonB>(1)?.map(|j| j.0).unwrap_or(Value::Null),
+                r.get::<JsonB>(2)?.map(|j| j.0).unwrap_or(Value::Null),
+                r.get::<String>(3)?,
+                r.get::<String>(4)?,
+                r.get::<String>(5)?,
+                r.get::<String>(6)?,
+            ))
+        },
+    )?
     .ok_or_else(|| MeError::undefined_object(format!("pipeline run {run_id} does not exist")))?;
     let (definition, options, mode, schema, sql, hash) = row;
     let opts = PipelineOptions::parse(&options, &stored_option_keys())?;

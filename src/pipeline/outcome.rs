@@ -4,7 +4,6 @@
 use super::dead_letters::{sample, DeadLetter};
 use crate::errors::{MeError, MeResult};
 use migration_engine_core::pipeline::Pipeline;
-use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 
@@ -54,19 +53,14 @@ pub enum Outcome {
 impl Report {
     /// The run `run_id` of `p` as it ended, `duration_ms` after it began.
     pub fn read(run_id: Uuid, p: &Pipeline, duration_ms: f64) -> MeResult<Report> {
-        let row = Spi::connect_mut(|c| {
-            let t = c.update(
+        let row = crate::spi::first_row(
+
                 "SELECT p.status, p.rows_per_second::bigint, p.rows_done, p.rows_changed, p.rows_failed, p.batches::bigint, \
                         p.longest_batch_ms, p.error, r.step_counts \
                  FROM migration_engine.pipeline_progress p JOIN migration_engine.pipeline_runs r USING (run_id) WHERE run_id = $1",
-                Some(1),
-                &[run_id.into()],
-            )?;
-            if t.is_empty() {
-                return Ok(None);
-            }
-            let r = t.first();
-            Ok::<_, pgrx::spi::Error>(Some((
+            &[run_id.into()],
+            |r| {
+                Ok((
                 r.get::<String>(1)?.unwrap_or_default(),
                 r.get::<i64>(2)?,
                 [
@@ -78,8 +72,9 @@ impl Report {
                 r.get::<f64>(7)?.unwrap_or(0.0),
                 r.get::<String>(8)?,
                 r.get::<JsonB>(9)?.map(|j| j.0).unwrap_or(Value::Null),
-            )))
-        })?
+            ))
+            },
+        )?
         .ok_or_else(|| MeError::undefined_object(format!("pipeline run {run_id} does not exist")))?;
         let (status, rows_per_second, totals, longest, error, counts) = row;
         let [rows_read, rows_changed, rows_failed, batches] = totals;
