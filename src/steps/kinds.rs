@@ -169,6 +169,9 @@ impl RunOptions {
 
 // utils/timeout.h is not in pgrx's bindings. STATEMENT_TIMEOUT is 3 in PG 13..17.
 const STATEMENT_TIMEOUT: c_int = 3;
+// SAFETY: these match utils/timeout.h: `void enable_timeout_after(TimeoutId, int)` and
+// `void disable_timeout(TimeoutId, bool)` (TimeoutId is a C enum, passed as an int; C's bool is
+// Rust's bool). They may raise, so every call goes through pg_guard_ffi_boundary.
 unsafe extern "C-unwind" {
     fn enable_timeout_after(id: c_int, delay_ms: c_int);
     fn disable_timeout(id: c_int, keep_indicator: bool);
@@ -184,6 +187,9 @@ impl StepTimer {
         if ms == 0 {
             return None;
         }
+        // SAFETY: main backend thread (pg_guard_ffi_boundary checks it); STATEMENT_TIMEOUT is
+        // registered by InitPostgres in every backend and connected worker, as enable_timeout_after
+        // requires.
         unsafe {
             pg_sys::ffi::pg_guard_ffi_boundary(|| {
                 enable_timeout_after(STATEMENT_TIMEOUT, ms as c_int)
@@ -195,6 +201,8 @@ impl StepTimer {
 
 impl Drop for StepTimer {
     fn drop(&mut self) {
+        // SAFETY: same thread and registered timeout as in start; disable_timeout on a timer
+        // that already fired (or is not armed) does nothing, so dropping late is fine.
         unsafe { pg_sys::ffi::pg_guard_ffi_boundary(|| disable_timeout(STATEMENT_TIMEOUT, false)) };
     }
 }
@@ -214,11 +222,17 @@ fn with_step_settings<R>(
     lock_timeout_ms: u32,
     f: impl FnOnce() -> R,
 ) -> MeResult<R> {
+    // one round trip for both settings: this runs for every step
     Spi::run_with_args(
-        "SELECT set_config('lock_timeout', $1, true)",
-        &[format!("{lock_timeout_ms}ms").into()],
+        "SELECT set_config('search_path', $1, true), set_config('lock_timeout', $2, true)",
+        &[
+            quoted_path(data_schema)?.into(),
+            format!("{lock_timeout_ms}ms").into(),
+        ],
     )?;
-    crate::spi::with_search_path(&quoted_path(data_schema)?, f)
+    let result = f();
+    crate::spi::restore_pinned_search_path()?;
+    Ok(result)
 }
 
 /// Refuse `text` unless it is one expression or query (see
