@@ -63,6 +63,7 @@ fn deploy(definition: &Value, opts: &RunOptions) -> MeResult<Value> {
         "sqlstate": sqlstate,
         "error": error,
         "hint": result["hint"],
+        // SAFETY: MyProcPid is set at process start and never changed; read on the main thread.
         "caller_pid": unsafe { pg_sys::MyProcPid },
         "caller_xid": Spi::get_one::<i64>("SELECT txid_current_if_assigned()")?,
     });

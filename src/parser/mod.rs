@@ -22,12 +22,22 @@ pub fn parse_step(
     let c_sql = CString::new(sql).map_err(|_| "the script contains a NUL byte".to_string())?;
     let parsed = atomically(|| -> Result<Vec<(String, StatementKind)>, String> {
         let list =
+            // SAFETY: raw_parser only needs a NUL-terminated string (c_sql outlives this closure)
+            // and reads no catalog; a syntax ERROR becomes a pgrx panic that `atomically` catches
+            // and rolls back.
             unsafe { pg_sys::raw_parser(c_sql.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT) };
+        // SAFETY: `list` is raw_parser's result: NIL or a List of RawStmt pointers palloc'd in the
+        // caller's context (atomically switched back to it), alive until this closure returns.
         let stmts = unsafe { PgList::<pg_sys::RawStmt>::from_pg(list) };
         let mut out = Vec::new();
         for raw in stmts.iter_ptr() {
+            // SAFETY: every cell of raw_parser's list is a non-null RawStmt*, allocated for the
+            // rest of this closure and not mutated while this shared reference is alive.
             let raw = unsafe { &*raw };
             let text = statement_text(sql, raw.stmt_location, raw.stmt_len);
+            // SAFETY: raw.stmt is the non-null, correctly tagged statement node of a raw_parser
+            // RawStmt, live for this closure, as describe requires; ERRORs it raises are caught by
+            // `atomically`.
             let kind = unsafe { describe(raw.stmt) }.map_err(|e| e.message)?;
             out.push((text, kind));
         }
@@ -58,6 +68,8 @@ fn statement_text(sql: &str, location: i32, len: i32) -> String {
     sql.get(start..end).unwrap_or(sql).trim().to_string()
 }
 
+// SAFETY: callers pass null or a NUL-terminated C string (a parse-tree name field) that stays
+// allocated while it is copied here.
 unsafe fn cstr(p: *const std::ffi::c_char) -> String {
     if p.is_null() {
         String::new()
@@ -66,6 +78,8 @@ unsafe fn cstr(p: *const std::ffi::c_char) -> String {
     }
 }
 
+// SAFETY: callers pass null or a RangeVar of a live raw parse tree, whose relname and schemaname
+// are null or NUL-terminated strings.
 unsafe fn range_var(rv: *mut pg_sys::RangeVar) -> String {
     if rv.is_null() {
         return String::new();
@@ -79,6 +93,8 @@ unsafe fn range_var(rv: *mut pg_sys::RangeVar) -> String {
     }
 }
 
+// SAFETY: callers pass NIL or a live List whose cells are all RangeVar pointers (the relation lists
+// of TRUNCATE and LOCK in the raw grammar).
 unsafe fn range_vars(list: *mut pg_sys::List) -> Vec<String> {
     PgList::<pg_sys::RangeVar>::from_pg(list)
         .iter_ptr()
@@ -87,6 +103,8 @@ unsafe fn range_vars(list: *mut pg_sys::List) -> Vec<String> {
 }
 
 /// Names in a `List` of `String` nodes, joined with dots.
+// SAFETY: callers pass NIL or a live List whose cells are all String nodes (a qualified name of the
+// raw grammar: any_name, TypeName.names), each sval a NUL-terminated string.
 unsafe fn dotted(list: *mut pg_sys::List) -> String {
     PgList::<pg_sys::String>::from_pg(list)
         .iter_ptr()
@@ -95,6 +113,9 @@ unsafe fn dotted(list: *mut pg_sys::List) -> String {
         .join(".")
 }
 
+// SAFETY: callers pass NIL or a live List of DefElem (VACUUM / REINDEX options of the raw tree);
+// defGetBoolean only reads the DefElem (the *mut cast is never written through) and its ERROR on a
+// non-boolean value becomes a pgrx panic, caught by parse_step's `atomically`.
 unsafe fn has_option(options: *mut pg_sys::List, name: &str) -> bool {
     PgList::<pg_sys::DefElem>::from_pg(options)
         .iter_ptr()
@@ -106,9 +127,14 @@ unsafe fn has_option(options: *mut pg_sys::List, name: &str) -> bool {
 }
 
 fn tag_of(node: *mut pg_sys::Node) -> String {
+    // SAFETY: only describe calls this, with the live non-null statement node it was given;
+    // CreateCommandTag accepts raw statement nodes and GetCommandTagName returns a static
+    // NUL-terminated name, as cstr needs.
     unsafe { cstr(pg_sys::GetCommandTagName(pg_sys::CreateCommandTag(node))) }
 }
 
+// SAFETY: callers pass the non-null statement node of a live raw parse tree (RawStmt.stmt); its
+// NodeTag names the struct it is, so each cast below matches the node it reads.
 unsafe fn describe(node: *mut pg_sys::Node) -> MeResult<StatementKind> {
     use StatementKind as K;
     Ok(match (*node).type_ {
@@ -250,6 +276,7 @@ fn lock_mode_name(mode: i32) -> String {
     .to_string()
 }
 
+// SAFETY: no precondition beyond a valid reference: only the plain enum field `contype` is read.
 unsafe fn constraint_kind(c: &pg_sys::Constraint) -> Option<ConstraintKind> {
     use pg_sys::ConstrType::*;
     match c.contype {
@@ -262,6 +289,8 @@ unsafe fn constraint_kind(c: &pg_sys::Constraint) -> Option<ConstraintKind> {
     }
 }
 
+// SAFETY: callers pass a Constraint of a live raw parse tree, whose conname is null or a
+// NUL-terminated string (read by cstr).
 unsafe fn add_constraint(c: &pg_sys::Constraint, out: &mut Vec<AlterCommand>) {
     if let Some(kind) = constraint_kind(c) {
         out.push(AlterCommand::AddConstraint {
@@ -273,6 +302,9 @@ unsafe fn add_constraint(c: &pg_sys::Constraint, out: &mut Vec<AlterCommand>) {
     }
 }
 
+// SAFETY: callers pass an AlterTableCmd of a live raw ALTER TABLE tree: the grammar puts a
+// ColumnDef in `def` for ADD COLUMN / ALTER COLUMN TYPE and a Constraint for ADD CONSTRAINT, as the
+// casts assume; ColumnDef.constraints holds only Constraints (SplitColQualList).
 unsafe fn alter_command(
     table: &str,
     cmd: &pg_sys::AlterTableCmd,
@@ -340,6 +372,9 @@ unsafe fn alter_command(
 }
 
 /// The type as written, with modifiers when they are plain constants: "varchar(100)".
+// SAFETY: callers pass null or a TypeName of a live raw tree: `names` is a List of String nodes,
+// `typmods` a List of nodes read as A_Const only when tagged so; A_Const's val union always starts
+// with the NodeTag of the member it holds (zeroed, T_Invalid, for NULL).
 unsafe fn type_name_text(tn: *mut pg_sys::TypeName) -> String {
     if tn.is_null() {
         return String::new();
@@ -371,6 +406,8 @@ unsafe fn type_name_text(tn: *mut pg_sys::TypeName) -> String {
 
 /// Whether a raw (unanalysed) default expression calls a VOLATILE function: the
 /// function names are read from the node's text form and looked up in pg_proc.
+// SAFETY: callers pass null or a live raw expression node; nodeToString only reads it (an unknown
+// node kind is a WARNING) and returns a palloc'd NUL-terminated string for cstr.
 unsafe fn expression_is_volatile(expr: *mut pg_sys::Node) -> MeResult<bool> {
     if expr.is_null() {
         return Ok(false);

@@ -16,8 +16,13 @@ use serde_json::Value;
 /// transaction of its own. Err when it could not be done (the caller says so).
 pub fn record_deploy_failure(row: &Value) -> MeResult<()> {
     let bytes = row.to_string().into_bytes();
+    // SAFETY: main backend thread, inside the caller's transaction (dsm_create ties the segment to
+    // CurrentResourceOwner, so an ERROR unwinding out of here still detaches it); every access
+    // stays within the segment's 4 + len bytes while it is attached, up to the dsm_detach calls.
     unsafe {
         // [u32 length][payload]; the segment lives until both sides have detached
+        // flags 0: dsm_create raises an ERROR instead of returning NULL, so `segment` and `base`
+        // are valid for 4 + len bytes (byte copies need no alignment)
         let segment = pg_sys::dsm_create(4 + bytes.len(), 0);
         let base = pg_sys::dsm_segment_address(segment) as *mut u8;
         std::ptr::copy_nonoverlapping((bytes.len() as u32).to_ne_bytes().as_ptr(), base, 4);
@@ -43,6 +48,8 @@ pub fn record_deploy_failure(row: &Value) -> MeResult<()> {
         };
         // the worker writes 0 into the length once the row is committed
         let mut len = [0u8; 4];
+        // read once the worker has exited (wait_for_shutdown) or never started: no writer races
+        // this read
         std::ptr::copy_nonoverlapping(base, len.as_mut_ptr(), 4);
         pg_sys::dsm_detach(segment);
         match outcome {
@@ -60,18 +67,29 @@ pub fn record_deploy_failure(row: &Value) -> MeResult<()> {
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn migration_engine_autonomous_worker(arg: pg_sys::Datum) {
+    // SAFETY: first call of this background worker's entry point, on its only thread: workers start
+    // with signals blocked and the bgworker API requires them unblocked here.
     unsafe { pg_sys::BackgroundWorkerUnblockSignals() };
+    // SAFETY: the worker has shared-memory access (enable_spi_access); dsm_attach accepts any
+    // handle and returns NULL when the segment is gone (checked below). With no resource owner yet,
+    // the mapping lasts until dsm_detach or process exit.
     let segment = unsafe { pg_sys::dsm_attach(arg.value() as pg_sys::dsm_handle) };
     if segment.is_null() {
         return; // the caller gave up and detached: nobody waits for this row
     }
+    // SAFETY: `segment` is non-null (checked above) and attached to this process.
     let base = unsafe { pg_sys::dsm_segment_address(segment) as *mut u8 };
+    // SAFETY: the caller wrote [u32 len][len bytes] into a segment of exactly 4 + len bytes before
+    // starting this worker, and keeps it attached and unwritten until the worker exits, so both
+    // reads are in bounds and race-free.
     let payload = unsafe {
         let mut len = [0u8; 4];
         std::ptr::copy_nonoverlapping(base, len.as_mut_ptr(), 4);
         std::slice::from_raw_parts(base.add(4), u32::from_ne_bytes(len) as usize).to_vec()
     };
     if crate::spi::caller_worker::connect_as_caller().is_none() {
+        // SAFETY: `segment` is attached (non-null above) and neither it nor `base` is used after
+        // this.
         unsafe { pg_sys::dsm_detach(segment) };
         return;
     }
@@ -89,7 +107,11 @@ pub extern "C-unwind" fn migration_engine_autonomous_worker(arg: pg_sys::Datum) 
         .is_ok()
     });
     if written {
+        // SAFETY: `base` maps the still-attached segment (at least 4 bytes); the caller reads these
+        // bytes only after this worker has exited.
         unsafe { std::ptr::write_bytes(base, 0, 4) };
     }
+    // SAFETY: `segment` is still attached (detached nowhere else on this path) and unused after
+    // this.
     unsafe { pg_sys::dsm_detach(segment) };
 }

@@ -257,6 +257,8 @@ fn acting_as_another_role() -> MeError {
     .hint("Log in as the role that runs the migration (not SET ROLE): the runner's worker logs in as that role.")
 }
 
+// SAFETY: libc's `int kill(pid_t pid, int sig)`; pid_t is a 32-bit int on the Unix platforms
+// pgrx builds for. It never unwinds, so the plain "C" ABI fits.
 unsafe extern "C" {
     fn kill(pid: i32, sig: i32) -> i32;
 }
@@ -277,25 +279,43 @@ fn top_level_wait(
         .into());
     }
     let wait = Duration::from_millis(wait_ms as u64);
-    let pid = attempt(attempt_id)?.worker_pid;
+    // the worker's pid as last seen: read again by every poll, since this call's first
+    // read may predate the worker's claim of the attempt
+    let seen_pid = std::cell::Cell::new(attempt(attempt_id)?.worker_pid);
     // cancelled while waiting (Ctrl-C on CALL run_migration, statement_timeout): the
     // worker would go on building an index nobody waits for; stop it, then re-raise
-    let watched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll(attempt_id, wait)));
+    let watched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll(attempt_id, wait, &seen_pid)
+    }));
     match watched {
         Ok(r) => Ok(JsonB(r?)),
         Err(panic) => {
-            if let Some(pid) = pid {
-                unsafe { kill(pid, 15) };
+            // only a positive pid that is still a backend of this cluster: kill(0) or
+            // kill(-1) would signal a whole process group or every process of the user
+            // (the postmaster included), and a pid the OS has reused for something else
+            // must not get the signal
+            if let Some(pid) = seen_pid.get().filter(|p| *p > 0) {
+                // SAFETY: BackendPidGetProc only reads the shared ProcArray under its own
+                // lock; kill touches no memory of this process and its result is ignored
+                // (the worker may have exited since).
+                unsafe {
+                    if !pg_sys::BackendPidGetProc(pid).is_null() {
+                        kill(pid, 15);
+                    }
+                }
             }
             std::panic::resume_unwind(panic)
         }
     }
 }
 
-fn poll(id: i64, wait: Duration) -> MeResult<Value> {
+fn poll(id: i64, wait: Duration, seen_pid: &std::cell::Cell<Option<i32>>) -> MeResult<Value> {
     let deadline = Instant::now() + wait;
     loop {
         let a = settle(attempt(id)?)?;
+        if a.worker_pid.is_some() {
+            seen_pid.set(a.worker_pid);
+        }
         if a.is_over() || Instant::now() >= deadline {
             return report(&a);
         }

@@ -44,11 +44,16 @@ pub struct Script {
 
 impl Drop for Script {
     fn drop(&mut self) {
+        // SAFETY: `context` was created by parse for this Script alone and is deleted only here,
+        // once; it is not CurrentMemoryContext (parse switched back). Statements must not outlive
+        // it.
         unsafe { pg_sys::MemoryContextDelete(self.context) }
     }
 }
 
 fn c_text(p: *const std::ffi::c_char) -> Option<String> {
+    // SAFETY: `p` is non-null here, and the only caller (describe) passes name fields of a live
+    // parse tree: NUL-terminated strings that outlive this copy.
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 
@@ -59,6 +64,9 @@ pub fn parse(source: &str) -> Result<Script, StatementError> {
         sqlstate: "22021".into(),
         message: "the script contains a NUL byte".into(),
     })?;
+    // SAFETY: main thread of the runner's worker; the context's name is a static C string (a
+    // context keeps only the pointer). pg_parse_query reads no catalog, so it needs no transaction,
+    // and its ERROR is caught by `caught`, whose guard restores CurrentMemoryContext.
     unsafe {
         let context = pg_sys::AllocSetContextCreateExtended(
             pg_sys::TopMemoryContext,
@@ -77,6 +85,7 @@ pub fn parse(source: &str) -> Result<Script, StatementError> {
                 return Err(e);
             }
         };
+        // the list and its parse trees live in `context`, which the returned Script owns
         let raws = PgList::<pg_sys::RawStmt>::from_pg(list);
         let statements = raws.iter_ptr().map(|raw| describe(raw, source)).collect();
         Ok(Script {
@@ -87,6 +96,8 @@ pub fn parse(source: &str) -> Result<Script, StatementError> {
     }
 }
 
+// SAFETY: callers pass a non-null RawStmt from pg_parse_query whose tree is still allocated: `stmt`
+// is a tagged node (checked by is_a) and an IndexStmt's idxname and relation are null or valid.
 unsafe fn describe(raw: *mut pg_sys::RawStmt, source: &str) -> Statement {
     let start = (*raw).stmt_location.max(0) as usize;
     let text = match (*raw).stmt_len {
@@ -122,6 +133,7 @@ unsafe fn describe(raw: *mut pg_sys::RawStmt, source: &str) -> Statement {
     }
 }
 
+// SAFETY: callers pass null or a pointer to a live node, which starts with its NodeTag.
 unsafe fn is_a(node: *mut pg_sys::Node, tag: pg_sys::NodeTag) -> bool {
     !node.is_null() && (*node).type_ == tag
 }
@@ -149,6 +161,9 @@ fn caught<R>(f: impl FnOnce() -> R) -> Result<R, StatementError> {
 pub fn run(script: &Script, statement: &Statement) -> Result<(), StatementError> {
     let source = script._source.as_ptr();
     let activity = CString::new(statement.text.as_str()).unwrap_or_default();
+    // SAFETY: main thread of the runner's worker, connected, no transaction open (as in
+    // exec_simple_query); every caller passes a statement of this same `script`, borrowed for the
+    // call, so its parse tree and query text outlive the portal. An ERROR is caught by `caught`.
     let outcome = caught(|| unsafe {
         // pg_stat_activity shows the statement, as for a client's query
         pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, activity.as_ptr());
@@ -174,6 +189,7 @@ pub fn run(script: &Script, statement: &Statement) -> Result<(), StatementError>
         if snapshot {
             pg_sys::PopActiveSnapshot();
         }
+        // CreatePortal raises rather than returning NULL, so `portal` may be written
         let portal = pg_sys::CreatePortal(c"".as_ptr(), true, true);
         (*portal).visible = false;
         pg_sys::PortalDefineQuery(
@@ -186,8 +202,10 @@ pub fn run(script: &Script, statement: &Statement) -> Result<(), StatementError>
         );
         pg_sys::PortalStart(portal, std::ptr::null_mut(), 0, std::ptr::null_mut());
         let mut text_format: i16 = 0;
+        // after PortalStart, as required; the one format code is copied into the portal
         pg_sys::PortalSetResultFormat(portal, 1, &mut text_format);
         let receiver = pg_sys::CreateDestReceiver(pg_sys::CommandDest::DestNone);
+        // all-zero is a valid QueryCompletion: CMDTAG_UNKNOWN (0) and 0 rows
         let mut completion: pg_sys::QueryCompletion = std::mem::zeroed();
         pg_sys::PortalRun(
             portal,
@@ -198,6 +216,7 @@ pub fn run(script: &Script, statement: &Statement) -> Result<(), StatementError>
             receiver,
             &mut completion,
         );
+        // DestNone's receiver is a static no-op one; destroyed as exec_simple_query does
         if let Some(destroy) = (*receiver).rDestroy {
             destroy(receiver);
         }
@@ -205,8 +224,13 @@ pub fn run(script: &Script, statement: &Statement) -> Result<(), StatementError>
         pg_sys::CommitTransactionCommand();
     });
     if outcome.is_err() {
+        // SAFETY: a statement raised and pgrx's guard already flushed the error state; this aborts
+        // its transaction (or the one a CIC-style statement had open) as PostgresMain's error
+        // recovery would, and does nothing when none is open.
         unsafe { pg_sys::AbortCurrentTransaction() };
     }
+    // SAFETY: main thread of a connected worker, whose backend status entry exists; a null query
+    // string is allowed with STATE_IDLE.
     unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_IDLE, std::ptr::null()) };
     outcome
 }

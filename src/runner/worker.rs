@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn migration_engine_top_level_worker(_arg: pg_sys::Datum) {
+    // SAFETY: first call of this background worker's entry point, on its only thread: workers start
+    // with signals blocked and the bgworker API requires them unblocked here.
     unsafe { pg_sys::BackgroundWorkerUnblockSignals() };
     let Some(attempt) =
         crate::spi::caller_worker::connect_as_caller().and_then(|p| p.parse::<i64>().ok())

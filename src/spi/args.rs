@@ -90,6 +90,8 @@ pub fn options_object<'v>(
 /// block: Postgres would refuse its first COMMIT with a bare 2D000 after work was done.
 /// The same test Postgres makes (a CALL is atomic inside BEGIN ... COMMIT).
 pub fn refuse_transaction_block(what: &str, instead: &str) -> MeResult<()> {
+    // SAFETY: IsTransactionBlock only reads this backend's CurrentTransactionState, which is
+    // always valid in a backend; called on the main thread from a SQL-callable function.
     if unsafe { pgrx::pg_sys::IsTransactionBlock() } {
         return Err(MeError::new(
             PgSqlErrorCode::ERRCODE_ACTIVE_SQL_TRANSACTION,

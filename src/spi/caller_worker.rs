@@ -33,10 +33,13 @@ pub enum NotStarted {
 
 /// Start `w` logged in as the caller, notifying this backend of its state changes.
 pub fn start_as_caller(w: &CallerWorker) -> Result<DynamicBackgroundWorker, NotStarted> {
+    // SAFETY: both only read this backend's user globals, set by InitPostgres before any SQL
+    // function can run; called on the backend's main thread.
     let (login, role) = unsafe { (pg_sys::GetSessionUserId(), pg_sys::GetUserId()) };
     if login != role {
         return Err(NotStarted::ActingAsAnotherRole);
     }
+    // SAFETY: MyDatabaseId is set once by InitPostgres and never changed; read on the main thread.
     let db = unsafe { pg_sys::MyDatabaseId };
     let extra = format!(
         "{}\u{1}{}\u{1}{}",
@@ -52,6 +55,7 @@ pub fn start_as_caller(w: &CallerWorker) -> Result<DynamicBackgroundWorker, NotS
         .enable_spi_access()
         .set_start_time(BgWorkerStartTime::RecoveryFinished)
         .set_restart_time(None)
+        // SAFETY: MyProcPid is set at process start and never changed; read on the main thread.
         .set_notify_pid(unsafe { pg_sys::MyProcPid });
     if let Some(t) = w.backend_type {
         builder = builder.set_type(t);

@@ -16,7 +16,11 @@ pub fn require_one_expression(what: &str, text: &str) -> Result<(), String> {
     let c_sql = CString::new(wrapped).map_err(|_| format!("{what} contains a NUL byte"))?;
     let shape = atomically(|| -> Result<Option<&'static str>, String> {
         let list =
+            // SAFETY: raw_parser only needs a NUL-terminated string (c_sql outlives this closure)
+            // and reads no catalog; a syntax ERROR becomes a pgrx panic that `atomically` catches.
             unsafe { pg_sys::raw_parser(c_sql.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT) };
+        // SAFETY: `list` is raw_parser's result: NIL or a List of RawStmt pointers palloc'd in the
+        // caller's context (atomically switched back to it), alive until this closure returns.
         let stmts = unsafe { PgList::<pg_sys::RawStmt>::from_pg(list) };
         if stmts.len() != 1 {
             return Ok(Some("more than one statement"));
@@ -24,11 +28,19 @@ pub fn require_one_expression(what: &str, text: &str) -> Result<(), String> {
         let Some(raw) = stmts.get_ptr(0) else {
             return Ok(Some("no statement"));
         };
+        // SAFETY: `raw` is the one cell of raw_parser's list: a non-null RawStmt*, live for this
+        // closure.
         let node = unsafe { (*raw).stmt };
+        // SAFETY: `||` short-circuits, so `node` is non-null here; every parse node starts with its
+        // NodeTag.
         if node.is_null() || unsafe { (*node).type_ } != NodeTag::T_SelectStmt {
             return Ok(Some("not a query"));
         }
+        // SAFETY: the tag is T_SelectStmt, so `node` is a SelectStmt; raw_parser's tree stays
+        // allocated and unmodified until this closure returns.
         let s = unsafe { &*(node as *mut pg_sys::SelectStmt) };
+        // SAFETY: a SelectStmt's targetList is NIL or a List of node pointers (ResTargets in a raw
+        // tree); only its length is read.
         let targets = unsafe { PgList::<pg_sys::Node>::from_pg(s.targetList) };
         let plain = targets.len() == 1
             && s.op == pg_sys::SetOperation::SETOP_NONE

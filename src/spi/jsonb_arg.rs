@@ -13,6 +13,8 @@ use pgrx::{FromDatum, JsonB};
 pub struct JsonbBytes(pub Vec<u8>);
 
 impl FromDatum for JsonbBytes {
+    // SAFETY: FromDatum's contract: when !is_null the caller passes a datum of type jsonb (the only
+    // SQL type this is declared as: impl_sql_translatable below), a varlena as payload needs.
     unsafe fn from_polymorphic_datum(
         datum: pg_sys::Datum,
         is_null: bool,
@@ -27,6 +29,9 @@ impl FromDatum for JsonbBytes {
 
 /// The bytes after the varlena header of a jsonb datum, detoasted; they live in the
 /// current memory context, as long as the call.
+// SAFETY: callers pass a non-null jsonb datum (a varlena, maybe toasted or short-header).
+// pg_detoast_datum_packed returns it or a detoasted copy palloc'd in the current context, so the
+// slice covers VARSIZE_ANY_EXHDR bytes; callers must not keep it past that context.
 unsafe fn payload<'a>(datum: pg_sys::Datum) -> &'a [u8] {
     let detoasted = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
     let len = pgrx::varsize_any_exhdr(detoasted);
@@ -35,16 +40,25 @@ unsafe fn payload<'a>(datum: pg_sys::Datum) -> &'a [u8] {
 
 pgrx::impl_sql_translatable!(JsonbBytes, arg_only = "jsonb");
 
+// SAFETY: a JsonbBytes argument is declared jsonb in SQL (arg_only = "jsonb" above), so unboxing it
+// through FromDatum, which reads a jsonb varlena, matches the argument's type.
 unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonbBytes {
+    // SAFETY: ArgAbi's contract: pgrx's generated wrapper passes an argument whose datum is a
+    // jsonb; a null one is not read but raises (the panic becomes an ERROR).
     unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
         let index = arg.index();
+        // SAFETY: the argument's datum is a jsonb (this fn's contract), which is what
+        // JsonbBytes::from_polymorphic_datum reads; a null comes back as None, unread.
         unsafe { arg.unbox_arg_using_from_datum() }
             .unwrap_or_else(|| panic!("argument {index} must not be null"))
     }
 
+    // SAFETY: same contract as unbox_arg_unchecked: the argument is a jsonb or SQL NULL.
     unsafe fn unbox_nullable_arg(
         arg: pgrx::callconv::Arg<'_, 'fcx>,
     ) -> pgrx::nullable::Nullable<Self> {
+        // SAFETY: the argument's datum is a jsonb (this fn's contract); FromDatum maps a null to
+        // None without reading the datum.
         unsafe { arg.unbox_arg_using_from_datum() }.into()
     }
 }
@@ -59,6 +73,9 @@ pub struct JsonArg(pub JsonB);
 pub use migration_engine_core::jsonb::MAX_DEPTH as JSONB_MAX_DEPTH;
 
 impl FromDatum for JsonArg {
+    // SAFETY: FromDatum's contract: when !is_null the caller passes a datum of type jsonb (the only
+    // SQL type this is declared as: impl_sql_translatable below); the decoded value owns its data,
+    // so nothing borrowed from payload outlives this call.
     unsafe fn from_polymorphic_datum(
         datum: pg_sys::Datum,
         is_null: bool,
@@ -111,9 +128,15 @@ pub(crate) fn decode_refusal(kind: &DecodeErrorKind) -> MeError {
 
 pgrx::impl_sql_translatable!(JsonArg, arg_only = "jsonb");
 
+// SAFETY: a JsonArg argument is declared jsonb in SQL (arg_only = "jsonb" above), so unboxing it
+// through FromDatum, which reads a jsonb varlena, matches the argument's type.
 unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonArg {
+    // SAFETY: ArgAbi's contract: pgrx's generated wrapper passes an argument whose datum is a
+    // jsonb; a null one is not read but refused with an ERROR.
     unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
         let position = arg.index() + 1;
+        // SAFETY: the argument's datum is a jsonb (this fn's contract), which is what
+        // JsonArg::from_polymorphic_datum reads; a null comes back as None, unread.
         unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
             let report: ErrorReport =
                 crate::errors::null_refusal(&format!("jsonb argument {position}")).into();
@@ -122,9 +145,12 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonArg {
         })
     }
 
+    // SAFETY: same contract as unbox_arg_unchecked: the argument is a jsonb or SQL NULL.
     unsafe fn unbox_nullable_arg(
         arg: pgrx::callconv::Arg<'_, 'fcx>,
     ) -> pgrx::nullable::Nullable<Self> {
+        // SAFETY: the argument's datum is a jsonb (this fn's contract); FromDatum maps a null to
+        // None without reading the datum.
         unsafe { arg.unbox_arg_using_from_datum() }.into()
     }
 }

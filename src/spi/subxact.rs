@@ -54,6 +54,9 @@ pub enum Aborted<E> {
 /// Run `f` in a subtransaction that is kept only when `f` returns `Ok`: an ERROR raised
 /// inside, or an `Err` returned, rolls back everything `f` did.
 pub fn atomically<R, E>(f: impl FnOnce() -> Result<R, E>) -> Result<R, Aborted<E>> {
+    // SAFETY: main backend thread with a transaction open (every caller is a SQL function or runs
+    // in BackgroundWorker::transaction), as BeginInternalSubTransaction requires. Each exit below
+    // ends exactly this subtransaction, as PL/pgSQL's exec_stmt_block does.
     unsafe {
         let old_cxt = pg_sys::CurrentMemoryContext;
         let old_owner = pg_sys::CurrentResourceOwner;
@@ -61,6 +64,8 @@ pub fn atomically<R, E>(f: impl FnOnce() -> Result<R, E>) -> Result<R, Aborted<E
         // keep allocations in the caller's context, not the subtransaction's
         pg_sys::MemoryContextSwitchTo(old_cxt);
 
+        // both arms restore the caller's memory context and resource owner, which the
+        // subtransaction's start and end replaced
         PgTryBuilder::new(AssertUnwindSafe(|| {
             let r = f();
             if r.is_ok() {
@@ -72,6 +77,8 @@ pub fn atomically<R, E>(f: impl FnOnce() -> Result<R, E>) -> Result<R, Aborted<E
             pg_sys::CurrentResourceOwner = old_owner;
             r.map_err(Aborted::Returned)
         }))
+        // pgrx's guard has already copied and flushed the ERROR (FlushErrorState), so the rollback
+        // runs with a clean error state, as PL/pgSQL's handler does
         .catch_others(|e| {
             pg_sys::MemoryContextSwitchTo(old_cxt);
             pg_sys::RollbackAndReleaseCurrentSubTransaction();

@@ -4,7 +4,8 @@
 # the happy path under concurrent writes; execute_migration's refusal; a failed unique
 # build (its invalid index dropped, the deploy fails with the build's SQLSTATE); a
 # blocker under each policy (wait, cancel, terminate); the worker killed mid-build and
-# the caller killed mid-build, each resumed; the server stopped with -m immediate
+# the caller killed mid-build, each resumed; the caller cancelled mid-build (its worker
+# stopped with it); the server stopped with -m immediate
 # mid-build, resumed after restart.
 . "$MIGRATION_ENGINE_ROOT/tests/client/lib.sh"
 . "$MIGRATION_ENGINE_ROOT/scripts/lib/cluster.sh"
@@ -196,3 +197,19 @@ q "SELECT migration_engine.create_migration(\$\${\"name\": \"set_role\", \"versi
   \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"SELECT 1\"}]}\$\$)" >/dev/null
 check "a step outside a transaction is refused under SET ROLE (42501), and no worker starts" \
     "$(psql -qAtX -v VERBOSITY=verbose -c "SET ROLE me_admin_user" -c "CALL migration_engine.run_migration('set_role')" 2>&1 | grep -o '^ERROR:  42501' | head -1) $(q "SELECT worker_pid IS NULL FROM migration_engine.top_level_runs ORDER BY attempt_id DESC LIMIT 1")" "ERROR:  42501 t"
+
+# 12. the caller's CALL is cancelled (Ctrl-C, statement_timeout) while its build waits:
+#     the worker is stopped with it, not left building an index nobody waits for
+index_migration caller_cancelled person_n9
+hold_snapshot 60
+psql -qX -c "CALL migration_engine.run_migration('caller_cancelled')" > "$work/cancelled.out" 2>&1 &
+caller=$!
+wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'migration_engine top-level runner' AND wait_event_type = 'Lock')"
+q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CALL migration_engine.run_migration(''caller_cancelled'')%' AND pid <> pg_backend_pid()" >/dev/null
+wait $caller && fail "the cancelled CALL succeeded"
+check "the caller was cancelled" "$(grep -c 'canceling statement due to user request' "$work/cancelled.out")" "1"
+wait_for "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'migration_engine top-level runner')" 10
+check "its worker stopped too, and the snapshot holder was not touched" \
+    "$(q "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'")" "1"
+q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'" >/dev/null
+wait $HOLDER || true
