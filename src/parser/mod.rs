@@ -126,7 +126,9 @@ unsafe fn has_option(options: *mut pg_sys::List, name: &str) -> bool {
         })
 }
 
-fn tag_of(node: *mut pg_sys::Node) -> String {
+/// # Safety
+/// `node` is the live, non-null statement node of a raw parse tree.
+unsafe fn tag_of(node: *mut pg_sys::Node) -> String {
     // SAFETY: only describe calls this, with the live non-null statement node it was given;
     // CreateCommandTag accepts raw statement nodes and GetCommandTagName returns a static
     // NUL-terminated name, as cstr needs.

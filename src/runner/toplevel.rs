@@ -39,7 +39,20 @@ pub struct StatementError {
 pub struct Script {
     context: pg_sys::MemoryContext,
     _source: CString,
-    pub statements: Vec<Statement>,
+    statements: Vec<Statement>,
+}
+
+impl Script {
+    pub fn statements(&self) -> &[Statement] {
+        &self.statements
+    }
+
+    /// Run statement `index` of this script (see `run`). A method taking an index, not a
+    /// statement, so that no statement can be run with another script's (perhaps freed)
+    /// parse tree.
+    pub fn run(&self, index: usize) -> Result<(), StatementError> {
+        run(self, &self.statements[index])
+    }
 }
 
 impl Drop for Script {
@@ -51,9 +64,11 @@ impl Drop for Script {
     }
 }
 
-fn c_text(p: *const std::ffi::c_char) -> Option<String> {
-    // SAFETY: `p` is non-null here, and the only caller (describe) passes name fields of a live
-    // parse tree: NUL-terminated strings that outlive this copy.
+/// # Safety
+/// `p` is null or a NUL-terminated string that lives for the call (a name field of a live
+/// parse tree).
+unsafe fn c_text(p: *const std::ffi::c_char) -> Option<String> {
+    // SAFETY: non-null here, and NUL-terminated and alive by this function's contract
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 
@@ -158,7 +173,7 @@ fn caught<R>(f: impl FnOnce() -> R) -> Result<R, StatementError> {
 /// Run one statement of `script` as a top-level statement in a transaction of its own,
 /// committed when it succeeds and aborted when it fails. Statements that manage their
 /// own transactions (CREATE INDEX CONCURRENTLY commits between its phases) do so inside.
-pub fn run(script: &Script, statement: &Statement) -> Result<(), StatementError> {
+fn run(script: &Script, statement: &Statement) -> Result<(), StatementError> {
     let source = script._source.as_ptr();
     let activity = CString::new(statement.text.as_str()).unwrap_or_default();
     // SAFETY: main thread of the runner's worker, connected, no transaction open (as in

@@ -10,7 +10,7 @@
 //! (pg_cancel_backend) cancels the running statement, SIGTERM (pg_terminate_backend, or
 //! the caller giving up) ends the worker at once; the row then stays RUNNING with a
 //! worker that is gone, which the caller and resume_migration detect.
-use super::toplevel::{self, Statement, StatementError};
+use super::toplevel::{self, StatementError};
 use migration_engine_core::engine::state::AttemptStatus;
 use pgrx::bgworkers::BackgroundWorker;
 use pgrx::prelude::*;
@@ -92,14 +92,14 @@ fn run_script(attempt: i64, source: &str) -> (Outcome, Vec<Value>) {
         Ok(s) => s,
         Err(e) => return (Err((0, e)), cleaned),
     };
-    let total = script.statements.len() as i32;
+    let total = script.statements().len() as i32;
     BackgroundWorker::transaction(|| {
         let _ = Spi::run_with_args(
             "UPDATE migration_engine.top_level_runs SET statements_total = $2 WHERE attempt_id = $1",
             &[attempt.into(), total.into()],
         );
     });
-    for (i, statement) in script.statements.iter().enumerate() {
+    for (i, statement) in script.statements().iter().enumerate() {
         // a build that failed or was interrupted before (a retry, a resume after a
         // crash) left its index INVALID under the same name: drop it, then build again
         if let Some(target) = &statement.concurrent_index {
@@ -115,7 +115,7 @@ fn run_script(attempt: i64, source: &str) -> (Outcome, Vec<Value>) {
         } else {
             Vec::new()
         };
-        if let Err(e) = toplevel::run(&script, statement) {
+        if let Err(e) = script.run(i) {
             if statement.builds_concurrently {
                 cleaned.extend(drop_new_invalid_indexes(&before));
             }
@@ -128,7 +128,7 @@ fn run_script(attempt: i64, source: &str) -> (Outcome, Vec<Value>) {
             );
         });
     }
-    (Ok(script.statements.len()), cleaned)
+    (Ok(script.statements().len()), cleaned)
 }
 
 fn invalid_index_named(name: &str, schema: Option<&str>) -> Option<String> {
@@ -173,8 +173,7 @@ fn drop_new_invalid_indexes(before: &[String]) -> Vec<Value> {
 fn drop_concurrently(index: &str) -> Result<(), StatementError> {
     // `index` is regclass output: a name quoted as Postgres quotes it
     let script = toplevel::parse(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"))?;
-    let statement: &Statement = &script.statements[0];
-    toplevel::run(&script, statement)
+    script.run(0)
 }
 
 fn finish(attempt: i64, outcome: Outcome, cleaned: &[Value]) {

@@ -169,18 +169,27 @@ impl RunOptions {
 
 // utils/timeout.h is not in pgrx's bindings. STATEMENT_TIMEOUT is 3 in PG 13..17.
 const STATEMENT_TIMEOUT: c_int = 3;
-// SAFETY: these match utils/timeout.h: `void enable_timeout_after(TimeoutId, int)` and
-// `void disable_timeout(TimeoutId, bool)` (TimeoutId is a C enum, passed as an int; C's bool is
-// Rust's bool). They may raise, so every call goes through pg_guard_ffi_boundary.
+// SAFETY: these match utils/timeout.h (PG 15): `void enable_timeout_at(TimeoutId,
+// TimestampTz)`, `void disable_timeout(TimeoutId, bool)`, `bool get_timeout_active(TimeoutId)`,
+// `TimestampTz get_timeout_finish_time(TimeoutId)` (TimeoutId is a C enum passed as an int,
+// TimestampTz an int64, C's bool Rust's bool). They may raise, so every call goes through
+// pg_guard_ffi_boundary.
 unsafe extern "C-unwind" {
-    fn enable_timeout_after(id: c_int, delay_ms: c_int);
+    fn enable_timeout_at(id: c_int, fin_time: i64);
     fn disable_timeout(id: c_int, keep_indicator: bool);
+    fn get_timeout_active(id: c_int) -> bool;
+    fn get_timeout_finish_time(id: c_int) -> i64;
 }
 
 /// A statement timer for one step. `statement_timeout` is armed once per top-level
 /// statement, so setting the GUC inside a function would not bound a step: the timer
-/// is armed directly instead, and disarmed when the guard drops.
-struct StepTimer;
+/// is armed directly instead. The caller's own statement_timeout (the session's, armed
+/// for the CALL or SELECT that runs the migration) keeps its deadline: the step's timer
+/// fires at whichever comes first, and the caller's is re-armed when the guard drops.
+struct StepTimer {
+    /// When the caller's statement timeout fires (None: it had none).
+    callers_deadline: Option<i64>,
+}
 
 impl StepTimer {
     fn start(ms: u32) -> Option<StepTimer> {
@@ -188,22 +197,33 @@ impl StepTimer {
             return None;
         }
         // SAFETY: main backend thread (pg_guard_ffi_boundary checks it); STATEMENT_TIMEOUT is
-        // registered by InitPostgres in every backend and connected worker, as enable_timeout_after
-        // requires.
-        unsafe {
+        // registered by InitPostgres in every backend and connected worker, as the timeout
+        // functions require.
+        let callers_deadline = unsafe {
             pg_sys::ffi::pg_guard_ffi_boundary(|| {
-                enable_timeout_after(STATEMENT_TIMEOUT, ms as c_int)
+                let callers = get_timeout_active(STATEMENT_TIMEOUT)
+                    .then(|| get_timeout_finish_time(STATEMENT_TIMEOUT));
+                let step = pg_sys::GetCurrentTimestamp() + i64::from(ms) * 1000;
+                let deadline = callers.map_or(step, |c| c.min(step));
+                enable_timeout_at(STATEMENT_TIMEOUT, deadline);
+                callers
             })
         };
-        Some(StepTimer)
+        Some(StepTimer { callers_deadline })
     }
 }
 
 impl Drop for StepTimer {
     fn drop(&mut self) {
         // SAFETY: same thread and registered timeout as in start; disable_timeout on a timer
-        // that already fired (or is not armed) does nothing, so dropping late is fine.
-        unsafe { pg_sys::ffi::pg_guard_ffi_boundary(|| disable_timeout(STATEMENT_TIMEOUT, false)) };
+        // that already fired (or is not armed) does nothing, and a deadline in the past fires
+        // at once, so dropping late is fine.
+        unsafe {
+            pg_sys::ffi::pg_guard_ffi_boundary(|| match self.callers_deadline {
+                Some(deadline) => enable_timeout_at(STATEMENT_TIMEOUT, deadline),
+                None => disable_timeout(STATEMENT_TIMEOUT, false),
+            })
+        };
     }
 }
 
