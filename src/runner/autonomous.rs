@@ -79,13 +79,24 @@ pub extern "C-unwind" fn migration_engine_autonomous_worker(arg: pg_sys::Datum) 
     }
     // SAFETY: `segment` is non-null (checked above) and attached to this process.
     let base = unsafe { pg_sys::dsm_segment_address(segment) as *mut u8 };
-    // SAFETY: the caller wrote [u32 len][len bytes] into a segment of exactly 4 + len bytes before
-    // starting this worker, and keeps it attached and unwritten until the worker exits, so both
-    // reads are in bounds and race-free.
+    // SAFETY: `segment` is attached; the mapping's length bounds every read below. The caller
+    // wrote [u32 len][len bytes] before starting this worker and keeps the segment unwritten until
+    // the worker exits; the length prefix is still checked against the mapping, so a segment that
+    // is not the caller's (a handle reused after it gave up) cannot make the read overrun.
     let payload = unsafe {
+        let mapped = pg_sys::dsm_segment_map_length(segment);
         let mut len = [0u8; 4];
-        std::ptr::copy_nonoverlapping(base, len.as_mut_ptr(), 4);
-        std::slice::from_raw_parts(base.add(4), u32::from_ne_bytes(len) as usize).to_vec()
+        if mapped >= 4 {
+            std::ptr::copy_nonoverlapping(base, len.as_mut_ptr(), 4);
+        }
+        let len = u32::from_ne_bytes(len) as usize;
+        (mapped >= 4 && len <= mapped - 4)
+            .then(|| std::slice::from_raw_parts(base.add(4), len).to_vec())
+    };
+    let Some(payload) = payload else {
+        // SAFETY: `segment` is attached (non-null above) and not used after this.
+        unsafe { pg_sys::dsm_detach(segment) };
+        return;
     };
     if crate::spi::caller_worker::connect_as_caller().is_none() {
         // SAFETY: `segment` is attached (non-null above) and neither it nor `base` is used after
