@@ -4,7 +4,7 @@
 //! validated per batch. A backend also keeps the statement of the run it last began or
 //! ran, so the loop of CALL run_pipeline does not even read it again.
 use super::options::{stored_option_keys, PipelineOptions};
-use super::parse::{parse, parse_definition};
+use super::parse::parse_definition;
 use super::statement::{build, items_sql, Mode};
 use crate::errors::{MeError, MeResult};
 use crate::spi::{data_schema, first_value, quoted_ident};
@@ -195,21 +195,23 @@ fn load(run_id: Uuid) -> MeResult<Compiled> {
         Mode::History
     };
     let schema = schema.unwrap_or_else(|| "kg".into());
+    // The stored statement is never trusted on its own: pipeline_runs is writable by
+    // migration_admin, and a statement run by whoever resumes the run (a superuser,
+    // say) must be no more than what the run's definition compiles to. So it is
+    // compiled again here (the core's reading; the definition was checked in full when
+    // the run began) and compared: the stored text is a record of what runs and this
+    // backend's cache key, not a source of SQL.
+    let c = Compiled::new(
+        parse_definition(&definition)?,
+        mode,
+        opts.track,
+        opts.batch_size,
+        schema,
+    )?;
     match (sql, hash) {
-        (Some(sql), Some(hash)) if statement_hash(&sql) == hash => {
-            // checked in full when the run began: the core's reading is all a batch needs
-            let pipeline = parse_definition(&definition)?;
-            Compiled::with_sql(pipeline, mode, opts.batch_size, schema, sql, hash)
-        }
+        (Some(sql), Some(hash)) if sql == c.sql && hash == c.hash => Ok(c),
         (None, _) => {
-            // a run begun before 0.2.0 has no statement: compiled now, once, and kept
-            let c = Compiled::new(
-                parse(&definition)?,
-                mode,
-                opts.track,
-                opts.batch_size,
-                schema,
-            )?;
+            // a run begun before 0.2.0 has no statement: kept now, once
             Spi::run_with_args(
                 "UPDATE migration_engine.pipeline_runs SET batch_sql = $2, batch_sql_hash = $3 WHERE run_id = $1",
                 &[run_id.into(), c.sql.as_str().into(), c.hash.as_str().into()],
@@ -218,10 +220,10 @@ fn load(run_id: Uuid) -> MeResult<Compiled> {
         }
         _ => Err(MeError::new(
             PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-            format!("pipeline run {run_id}: its stored batch statement does not match its hash (pipeline_runs.batch_sql_hash)"),
+            format!("pipeline run {run_id}: its stored batch statement (pipeline_runs.batch_sql, batch_sql_hash) is not what its definition compiles to"),
         )
         .hint(format!(
-            "The row was changed by hand. To compile the statement again from the run's definition: \
+            "The row was changed by hand, or the run was begun by another version. To compile the statement again from the run's definition: \
              UPDATE migration_engine.pipeline_runs SET batch_sql = NULL, batch_sql_hash = NULL WHERE run_id = '{run_id}'"
         ))),
     }

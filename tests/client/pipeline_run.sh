@@ -44,3 +44,27 @@ id=$(q "SELECT migration_engine.add_field_backward_compatible('Doc', 'lang', '{\
 psql -qX -c "CALL migration_engine.run_backfill($id, 500)" > /tmp/me-backfill.out 2>&1
 check "run_backfill fills every current entity" "$(q "SELECT count(*) FROM kg.temporal_entities WHERE entity_type = 'Doc' AND valid_to = 'infinity' AND content->>'lang' = 'en'")" "4000"
 check "in committed batches" "$(q "SELECT status || ':' || batches FROM migration_engine.field_backfills WHERE backfill_id = $id")" "COMPLETED:9"
+
+# The stored batch statement is a record and a cache, never a source of SQL: a failed run
+# whose statement was rewritten (hash included) by someone who may write pipeline_runs
+# is refused on resume (XX001), the planted statement does not run; with the columns
+# cleared, the resume compiles the statement again from the definition and finishes
+q "INSERT INTO kg.temporal_entities (entity_id, entity_type, content)
+   SELECT CASE WHEN g = 300 THEN 'ffffffff-ffff-4fff-bfff-fffffffffffe'::uuid ELSE gen_random_uuid() END,
+          'Part', jsonb_build_object('n', CASE WHEN g = 300 THEN 'bad' ELSE g::text END) FROM generate_series(1, 300) g" >/dev/null
+P3='{"name": "parts", "source": {"entityType": "Part"}, "batchSize": 100, "steps": [
+    {"name": "int", "type": "MAP", "config": {"mappingRules": [{"type": "FIELD_TRANSFORM", "field": "n", "transformation": "to_integer"}]}}]}'
+psql -qX -c "CALL migration_engine.run_pipeline('$P3')" >/dev/null 2>&1 || true
+run=$(q "SELECT run_id FROM migration_engine.pipeline_runs WHERE pipeline_name = 'parts'")
+check "a run keeps its batch statement with its SHA-256" \
+    "$(q "SELECT batch_sql_hash = encode(sha256(convert_to(batch_sql, 'UTF8')), 'hex') FROM migration_engine.pipeline_runs WHERE run_id = '$run'")" "t"
+q "UPDATE migration_engine.pipeline_runs SET batch_sql = 'CREATE TABLE public.planted (x int)',
+          batch_sql_hash = encode(sha256(convert_to('CREATE TABLE public.planted (x int)', 'UTF8')), 'hex') WHERE run_id = '$run'" >/dev/null
+q "SELECT migration_engine.upsert_entity('Part', '{\"n\": \"300\"}', entity_id) FROM kg.temporal_entities WHERE entity_type = 'Part' AND valid_to = 'infinity' AND content->>'n' = 'bad'" >/dev/null
+check "a rewritten statement is refused on resume (XX001)" \
+    "$(psql -qAtX -v VERBOSITY=verbose -c "CALL migration_engine.run_pipeline('$P3', '{\"resume\": \"$run\"}')" 2>&1 | grep -o '^ERROR:  XX001' | head -1)" "ERROR:  XX001"
+check "and the planted statement did not run" "$(q "SELECT to_regclass('public.planted') IS NULL")" "t"
+q "UPDATE migration_engine.pipeline_runs SET batch_sql = NULL, batch_sql_hash = NULL WHERE run_id = '$run'" >/dev/null
+psql -qX -v ON_ERROR_STOP=1 -c "CALL migration_engine.run_pipeline('$P3', '{\"resume\": \"$run\"}')" >/dev/null 2>&1 || fail "the resume after clearing the statement failed"
+check "cleared, the statement is compiled again from the definition and the run finishes" \
+    "$(q "SELECT status || ':' || (batch_sql IS NOT NULL) FROM migration_engine.pipeline_runs WHERE run_id = '$run'") $(q "SELECT count(*) FILTER (WHERE jsonb_typeof(content->'n') = 'number') FROM kg.temporal_entities WHERE entity_type = 'Part' AND valid_to = 'infinity'")" "COMPLETED:true 300"
