@@ -2,6 +2,9 @@
 //! The pgrx shell (the crate at the repository root) reads from the database,
 //! calls these functions and writes the results back.
 
+#[macro_use]
+mod text_enum;
+
 pub mod engine;
 pub mod ident;
 pub mod jsonb;

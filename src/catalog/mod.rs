@@ -13,13 +13,13 @@ pub use rollouts::*;
 pub use step_records::*;
 
 use crate::errors::{MeError, MeResult};
+use pgrx::prelude::*;
+use pgrx::Uuid;
 
 /// What a run reports when it stops between steps on a pause request. Not a status of
 /// the migration's row (that goes back to PENDING, resumable), only the word its result
 /// shows.
 pub const PAUSED: &str = "PAUSED";
-use pgrx::prelude::*;
-use pgrx::Uuid;
 
 pub fn new_uuid() -> MeResult<Uuid> {
     Spi::get_one::<Uuid>("SELECT gen_random_uuid()")?.ok_or_else(|| MeError::internal("no uuid"))

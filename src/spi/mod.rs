@@ -158,6 +158,22 @@ pub fn with_search_path<R>(path: &str, f: impl FnOnce() -> R) -> MeResult<R> {
     Ok(result)
 }
 
+/// `with_search_path`, with the transaction-local `lock_timeout` set in the same round
+/// trip: what every step of a migration runs with, so it costs one call, not two.
+pub fn with_search_path_and_lock_timeout<R>(
+    path: &str,
+    lock_timeout_ms: u32,
+    f: impl FnOnce() -> R,
+) -> MeResult<R> {
+    Spi::run_with_args(
+        "SELECT set_config('search_path', $1, true), set_config('lock_timeout', $2, true)",
+        &[path.into(), format!("{lock_timeout_ms}ms").into()],
+    )?;
+    let result = f();
+    restore_pinned_search_path()?;
+    Ok(result)
+}
+
 /// The first column of the first row, or `None` when the query returns no row (pgrx's
 /// `Spi::get_one` treats "no row" as an error).
 pub fn first_value<T: pgrx::FromDatum + pgrx::IntoDatum>(

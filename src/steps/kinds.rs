@@ -242,17 +242,7 @@ fn with_step_settings<R>(
     lock_timeout_ms: u32,
     f: impl FnOnce() -> R,
 ) -> MeResult<R> {
-    // one round trip for both settings: this runs for every step
-    Spi::run_with_args(
-        "SELECT set_config('search_path', $1, true), set_config('lock_timeout', $2, true)",
-        &[
-            quoted_path(data_schema)?.into(),
-            format!("{lock_timeout_ms}ms").into(),
-        ],
-    )?;
-    let result = f();
-    crate::spi::restore_pinned_search_path()?;
-    Ok(result)
+    crate::spi::with_search_path_and_lock_timeout(&quoted_path(data_schema)?, lock_timeout_ms, f)
 }
 
 /// Refuse `text` unless it is one expression or query (see

@@ -30,6 +30,17 @@ hold_snapshot() {
     wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep($1)' AND state = 'active')"
 }
 
+# start_blocked_build NAME INDEX OUT: migration NAME building INDEX concurrently, started by
+# CALL run_migration in the background (its pid in $caller, its output in OUT) and
+# returned once its worker waits for the snapshot of a session that holds one (hold_snapshot)
+start_blocked_build() {
+    index_migration "$1" "$2"
+    hold_snapshot 60
+    psql -qX -c "CALL migration_engine.run_migration('$1')" > "$3" 2>&1 &
+    caller=$!
+    wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'migration_engine top-level runner' AND wait_event_type = 'Lock')"
+}
+
 q "SELECT count(migration_engine.upsert_entity('Person', jsonb_build_object('n', g % 1000, 'v', g))) FROM generate_series(1, 30000) g" >/dev/null
 
 # 1. the happy path: CIC and VACUUM in one step, on a 1,000,000-row table under 4 writers
@@ -122,11 +133,7 @@ wait $idle || true
 check "the blocker's session was ended and the build completed" "$(status_of terminates) $(valid_index person_n3)" "COMPLETED true"
 
 # 6. the worker is killed mid-build: the step fails, resume drops the invalid index first
-index_migration worker_killed person_n4
-hold_snapshot 60
-psql -qX -c "CALL migration_engine.run_migration('worker_killed')" > "$work/killed.out" 2>&1 &
-caller=$!
-wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'migration_engine top-level runner' AND wait_event_type = 'Lock')"
+start_blocked_build worker_killed person_n4 "$work/killed.out"
 q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'migration_engine top-level runner'" >/dev/null
 wait $caller && fail "CALL run_migration succeeded with its worker killed"
 q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'" >/dev/null; wait $HOLDER || true
@@ -150,11 +157,7 @@ psql -qX -v ON_ERROR_STOP=1 -c "CALL migration_engine.run_migration('caller_kill
 check "resume records the build's outcome without building again" "$(status_of caller_killed) $(attempts_of caller_killed)" "COMPLETED 1"
 
 # 8. the server stops with -m immediate mid-build; after restart resume completes
-index_migration restarted person_n6
-hold_snapshot 60
-psql -qX -c "CALL migration_engine.run_migration('restarted')" > /dev/null 2>&1 &
-caller=$!
-wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'migration_engine top-level runner' AND wait_event_type = 'Lock')"
+start_blocked_build restarted person_n6 /dev/null
 as_postgres "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate stop >/dev/null
 wait $caller || true; wait $HOLDER || true
 cluster_restart
@@ -200,11 +203,7 @@ check "a step outside a transaction is refused under SET ROLE (42501), and no wo
 
 # 12. the caller's CALL is cancelled (Ctrl-C, statement_timeout) while its build waits:
 #     the worker is stopped with it, not left building an index nobody waits for
-index_migration caller_cancelled person_n9
-hold_snapshot 60
-psql -qX -c "CALL migration_engine.run_migration('caller_cancelled')" > "$work/cancelled.out" 2>&1 &
-caller=$!
-wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'migration_engine top-level runner' AND wait_event_type = 'Lock')"
+start_blocked_build caller_cancelled person_n9 "$work/cancelled.out"
 q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CALL migration_engine.run_migration(''caller_cancelled'')%' AND pid <> pg_backend_pid()" >/dev/null
 wait $caller && fail "the cancelled CALL succeeded"
 check "the caller was cancelled" "$(grep -c 'canceling statement due to user request' "$work/cancelled.out")" "1"

@@ -9,47 +9,21 @@
 
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MigrationStatus {
-    Pending,
-    Running,
-    Completed,
-    Failed,
-    RolledBack,
+text_enum! {
+    #[derive(PartialOrd, Ord)]
+    pub enum MigrationStatus {
+        Pending => "PENDING",
+        Running => "RUNNING",
+        Completed => "COMPLETED",
+        Failed => "FAILED",
+        RolledBack => "ROLLED_BACK",
+    }
 }
 
 impl MigrationStatus {
-    pub const ALL: [Self; 5] = [
-        Self::Pending,
-        Self::Running,
-        Self::Completed,
-        Self::Failed,
-        Self::RolledBack,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Running => "RUNNING",
-            Self::Completed => "COMPLETED",
-            Self::Failed => "FAILED",
-            Self::RolledBack => "ROLLED_BACK",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
     /// Statuses from which executing (again) is the next thing to do.
     pub fn is_runnable(self) -> bool {
         matches!(self, Self::Pending | Self::Failed | Self::RolledBack)
-    }
-}
-
-impl fmt::Display for MigrationStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -131,54 +105,26 @@ pub struct ControlFlags {
     pub cancel_requested: bool,
 }
 
-/// A pipeline run (`pipeline_runs.status`): RUNNING while batches remain, then
-/// COMPLETED or FAILED; UNDONE once a rollback restored what it changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PipelineRunStatus {
-    Running,
-    Completed,
-    Failed,
-    Undone,
-}
-
-impl PipelineRunStatus {
-    pub const ALL: [Self; 4] = [Self::Running, Self::Completed, Self::Failed, Self::Undone];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "RUNNING",
-            Self::Completed => "COMPLETED",
-            Self::Failed => "FAILED",
-            Self::Undone => "UNDONE",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
+text_enum! {
+    /// A pipeline run (`pipeline_runs.status`): RUNNING while batches remain, then
+    /// COMPLETED or FAILED; UNDONE once a rollback restored what it changed.
+    pub enum PipelineRunStatus {
+        Running => "RUNNING",
+        Completed => "COMPLETED",
+        Failed => "FAILED",
+        Undone => "UNDONE",
     }
 }
 
-/// A request another session leaves for a running migration (`migration_control`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ControlRequest {
-    Pause,
-    Cancel,
+text_enum! {
+    /// A request another session leaves for a running migration (`migration_control`).
+    pub enum ControlRequest {
+        Pause => "PAUSE",
+        Cancel => "CANCEL",
+    }
 }
 
 impl ControlRequest {
-    pub const ALL: [Self; 2] = [Self::Pause, Self::Cancel];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pause => "PAUSE",
-            Self::Cancel => "CANCEL",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
     /// The verb in messages: "nothing to pause", "cancel requested".
     pub fn verb(self) -> &'static str {
         match self {
@@ -210,38 +156,17 @@ impl ControlFlags {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StepStatus {
-    Pending,
-    Running,
-    Completed,
-    Failed,
-    Skipped,
+text_enum! {
+    pub enum StepStatus {
+        Pending => "PENDING",
+        Running => "RUNNING",
+        Completed => "COMPLETED",
+        Failed => "FAILED",
+        Skipped => "SKIPPED",
+    }
 }
 
 impl StepStatus {
-    pub const ALL: [Self; 5] = [
-        Self::Pending,
-        Self::Running,
-        Self::Completed,
-        Self::Failed,
-        Self::Skipped,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Running => "RUNNING",
-            Self::Completed => "COMPLETED",
-            Self::Failed => "FAILED",
-            Self::Skipped => "SKIPPED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
     /// A step is SKIPPED before it runs (its condition was false); a FAILED step may
     /// be retried (the row's retry_count counts the attempts).
     pub fn can_transition(self, to: Self) -> bool {
@@ -253,60 +178,31 @@ impl StepStatus {
     }
 }
 
-/// One attempt of the top-level runner at a step outside a transaction
-/// (`top_level_runs.status`): queued by the caller, claimed by a worker, then over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AttemptStatus {
-    Queued,
-    Running,
-    Completed,
-    Failed,
+text_enum! {
+    /// One attempt of the top-level runner at a step outside a transaction
+    /// (`top_level_runs.status`): queued by the caller, claimed by a worker, then over.
+    pub enum AttemptStatus {
+        Queued => "QUEUED",
+        Running => "RUNNING",
+        Completed => "COMPLETED",
+        Failed => "FAILED",
+    }
 }
 
 impl AttemptStatus {
-    pub const ALL: [Self; 4] = [Self::Queued, Self::Running, Self::Completed, Self::Failed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "QUEUED",
-            Self::Running => "RUNNING",
-            Self::Completed => "COMPLETED",
-            Self::Failed => "FAILED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
     /// The worker has written an outcome (or the attempt was marked lost).
     pub fn is_over(self) -> bool {
         matches!(self, Self::Completed | Self::Failed)
     }
 }
 
-/// A field backfill (`field_backfills.status`): created PENDING, RUNNING once a batch
-/// ran, COMPLETED when a batch found fewer rows than it asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BackfillStatus {
-    Pending,
-    Running,
-    Completed,
-}
-
-impl BackfillStatus {
-    pub const ALL: [Self; 3] = [Self::Pending, Self::Running, Self::Completed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Running => "RUNNING",
-            Self::Completed => "COMPLETED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
+text_enum! {
+    /// A field backfill (`field_backfills.status`): created PENDING, RUNNING once a batch
+    /// ran, COMPLETED when a batch found fewer rows than it asked for.
+    pub enum BackfillStatus {
+        Pending => "PENDING",
+        Running => "RUNNING",
+        Completed => "COMPLETED",
     }
 }
 

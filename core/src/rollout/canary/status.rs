@@ -2,13 +2,14 @@
 //! PAUSED, then over in one of three ways. Which way it ended decides where
 //! `canary_route` sends every key from then on.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RolloutStatus {
-    Running,
-    Paused,
-    Completed,
-    RolledBack,
-    Aborted,
+text_enum! {
+    pub enum RolloutStatus {
+        Running => "RUNNING",
+        Paused => "PAUSED",
+        Completed => "COMPLETED",
+        RolledBack => "ROLLED_BACK",
+        Aborted => "ABORTED",
+    }
 }
 
 /// Where every routing key goes once a rollout is over.
@@ -19,28 +20,6 @@ pub enum FinalRoute {
 }
 
 impl RolloutStatus {
-    pub const ALL: [Self; 5] = [
-        Self::Running,
-        Self::Paused,
-        Self::Completed,
-        Self::RolledBack,
-        Self::Aborted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "RUNNING",
-            Self::Paused => "PAUSED",
-            Self::Completed => "COMPLETED",
-            Self::RolledBack => "ROLLED_BACK",
-            Self::Aborted => "ABORTED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
     /// Still steering traffic: percentages may change, metrics may be recorded.
     pub fn is_live(self) -> bool {
         matches!(self, Self::Running | Self::Paused)
@@ -66,12 +45,6 @@ impl RolloutStatus {
                 | (Paused, Running)
                 | (Running | Paused, Completed | RolledBack | Aborted)
         )
-    }
-}
-
-impl std::fmt::Display for RolloutStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
