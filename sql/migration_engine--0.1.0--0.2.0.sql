@@ -22,6 +22,11 @@ ALTER TABLE migration_engine.pipeline_runs ADD COLUMN IF NOT EXISTS batch_sql te
 DROP FUNCTION migration_engine.entity_history(uuid);
 DROP FUNCTION migration_engine.entity_as_of(uuid, timestamptz);
 
+-- lint_sql gained a third argument (options, defaulting to '{}'): CREATE OR REPLACE would
+-- leave the two-argument one beside it, and a call with one or two arguments would be
+-- ambiguous
+DROP FUNCTION migration_engine.lint_sql(text, boolean);
+
 -- rights 0.1.0 gave and 0.2.0 does not (docs/SECURITY.md, "Privilege matrix"): TRIGGER,
 -- TRUNCATE and REFERENCES on the graph for migration_admin (a trigger fires as whoever
 -- writes, the owner included), and the kg_live helpers, now the owner's alone
@@ -104,25 +109,36 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION migration_engine.data_schema_at_install() RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
-DECLARE
-    wanted text := coalesce(nullif(current_setting('migration_engine.data_schema', true), ''), 'kg');
-BEGIN
-    IF wanted !~ '^[a-z_][a-z0-9_]*$' OR octet_length(wanted) > 63 THEN
-        RAISE EXCEPTION 'migration_engine.data_schema must be a plain lower-case schema name, not %', quote_literal(wanted)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use letters, digits and underscores, for example: ALTER DATABASE ... SET migration_engine.data_schema = ''graph''; then reconnect and CREATE EXTENSION migration_engine.';
-    END IF;
-    IF wanted IN ('migration_engine', 'kg_live', 'public', 'information_schema', 'migration_engine_install_hold')
-       OR wanted LIKE 'pg\_%' THEN
-        RAISE EXCEPTION 'migration_engine.data_schema cannot be %: that name is taken', quote_literal(wanted)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Choose a name of your own, for example ''graph''.';
-    END IF;
-    RETURN wanted;
-END
-$$;
+CREATE TABLE migration_engine.deploy_failures (
+    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor          text NOT NULL DEFAULT current_user,
+    migration_name text NOT NULL,
+    version        text,
+    checksum       text,
+    definition     jsonb NOT NULL,
+    failed_step    text,
+    sqlstate       text,
+    error          text NOT NULL,
+    hint           text,
+    
+    caller_pid     integer,
+    caller_xid     bigint
+);
+
+COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
+
+CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
+
+CREATE TRIGGER deploy_failures_no_update
+    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+
+CREATE TRIGGER deploy_failures_no_truncate
+    BEFORE TRUNCATE ON migration_engine.deploy_failures
+    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
 
 CREATE OR REPLACE VIEW migration_engine.migration_status AS
 SELECT m.migration_id,
@@ -171,36 +187,62 @@ LEFT JOIN LATERAL (
 
 GRANT SELECT ON migration_engine.migration_status TO PUBLIC;
 
-CREATE TABLE migration_engine.deploy_failures (
-    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    actor          text NOT NULL DEFAULT current_user,
-    migration_name text NOT NULL,
-    version        text,
-    checksum       text,
-    definition     jsonb NOT NULL,
-    failed_step    text,
-    sqlstate       text,
-    error          text NOT NULL,
-    hint           text,
+CREATE TABLE migration_engine.top_level_runs (
+    attempt_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    migration_id     uuid NOT NULL REFERENCES migration_engine.knowledge_migrations(migration_id),
+    run_id           uuid NOT NULL,
+    step_number      integer NOT NULL,
+    step_name        text NOT NULL,
+    script           text NOT NULL,
     
-    caller_pid     integer,
-    caller_xid     bigint
+    settings         jsonb NOT NULL,
+    run_as           text NOT NULL DEFAULT current_user,
+    status           text NOT NULL DEFAULT 'QUEUED'
+                     CHECK (status IN ('QUEUED', 'RUNNING', 'COMPLETED', 'FAILED')),
+    worker_pid       integer,
+    queued_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at       timestamptz,
+    finished_at      timestamptz,
+    statements_total integer,
+    statements_done  integer NOT NULL DEFAULT 0,
+    sqlstate         text,
+    error            text,
+    
+    
+    cleaned          jsonb NOT NULL DEFAULT '[]',
+    
+    waited_for       jsonb NOT NULL DEFAULT '[]',
+    
+    blocked_since    timestamptz,
+    
+    acted_on         jsonb NOT NULL DEFAULT '[]'
 );
 
-COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
+COMMENT ON TABLE migration_engine.top_level_runs IS 'Steps run outside a transaction block by the top-level runner: one row per attempt';
 
-CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
+CREATE INDEX top_level_runs_by_step ON migration_engine.top_level_runs (migration_id, run_id, step_number, attempt_id);
 
-CREATE TRIGGER deploy_failures_no_update
-    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
-    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.top_level_runs', '');
 
-CREATE TRIGGER deploy_failures_no_truncate
-    BEFORE TRUNCATE ON migration_engine.deploy_failures
-    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
-
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
+CREATE OR REPLACE FUNCTION migration_engine.data_schema_at_install() RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    wanted text := coalesce(nullif(current_setting('migration_engine.data_schema', true), ''), 'kg');
+BEGIN
+    IF wanted !~ '^[a-z_][a-z0-9_]*$' OR octet_length(wanted) > 63 THEN
+        RAISE EXCEPTION 'migration_engine.data_schema must be a plain lower-case schema name, not %', quote_literal(wanted)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use letters, digits and underscores, for example: ALTER DATABASE ... SET migration_engine.data_schema = ''graph''; then reconnect and CREATE EXTENSION migration_engine.';
+    END IF;
+    IF wanted IN ('migration_engine', 'kg_live', 'public', 'information_schema', 'migration_engine_install_hold')
+       OR wanted LIKE 'pg\_%' THEN
+        RAISE EXCEPTION 'migration_engine.data_schema cannot be %: that name is taken', quote_literal(wanted)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Choose a name of your own, for example ''graph''.';
+    END IF;
+    RETURN wanted;
+END
+$$;
 
 CREATE OR REPLACE FUNCTION migration_engine.is_data_schema(schema_name text) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
@@ -501,43 +543,6 @@ CREATE TRIGGER active_schema_changed
     FOR EACH ROW WHEN (NEW."current_schema" IS DISTINCT FROM OLD."current_schema")
     EXECUTE FUNCTION migration_engine.on_active_schema_change();
 
-CREATE TABLE migration_engine.top_level_runs (
-    attempt_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    migration_id     uuid NOT NULL REFERENCES migration_engine.knowledge_migrations(migration_id),
-    run_id           uuid NOT NULL,
-    step_number      integer NOT NULL,
-    step_name        text NOT NULL,
-    script           text NOT NULL,
-    
-    settings         jsonb NOT NULL,
-    run_as           text NOT NULL DEFAULT current_user,
-    status           text NOT NULL DEFAULT 'QUEUED'
-                     CHECK (status IN ('QUEUED', 'RUNNING', 'COMPLETED', 'FAILED')),
-    worker_pid       integer,
-    queued_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
-    started_at       timestamptz,
-    finished_at      timestamptz,
-    statements_total integer,
-    statements_done  integer NOT NULL DEFAULT 0,
-    sqlstate         text,
-    error            text,
-    
-    
-    cleaned          jsonb NOT NULL DEFAULT '[]',
-    
-    waited_for       jsonb NOT NULL DEFAULT '[]',
-    
-    blocked_since    timestamptz,
-    
-    acted_on         jsonb NOT NULL DEFAULT '[]'
-);
-
-COMMENT ON TABLE migration_engine.top_level_runs IS 'Steps run outside a transaction block by the top-level runner: one row per attempt';
-
-CREATE INDEX top_level_runs_by_step ON migration_engine.top_level_runs (migration_id, run_id, step_number, attempt_id);
-
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.top_level_runs', '');
-
 CREATE OR REPLACE FUNCTION "abort_canary"(
 	"migration_name" TEXT  
 ) RETURNS jsonb  
@@ -738,6 +743,16 @@ STRICT VOLATILE PARALLEL RESTRICTED
 SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'history_rewrite_allowed_wrapper';
+
+CREATE OR REPLACE FUNCTION "lint_sql"(
+	"sql" TEXT,  
+	"in_transaction" bool DEFAULT true,  
+	"options" jsonb DEFAULT '{}'  
+) RETURNS jsonb  
+STRICT VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'lint_sql_wrapper';
 
 CREATE OR REPLACE FUNCTION "mark_deprecated_field"(
 	"entity_type" TEXT,  

@@ -62,7 +62,7 @@ use migration_engine_core::safety::{
     analyze, classify_type_change, codes, estimate, known_volatile_function, performance_issues,
     rollback_data_loss, rollback_data_loss_issue, rule_docs, to_json, to_markdown, AlterCommand,
     Blocks, CheckResult, ConstraintKind, Issue, LockMode, SafetyReport, Severity as SafetySeverity,
-    StatementFacts, StatementKind, TableWork, TypeChange,
+    StatementFacts, StatementKind, TableWork, TransactionOp, TypeChange,
 };
 use migration_engine_core::schema::diff::diff_docs;
 use migration_engine_core::schema::model::{parse_entity, parse_field};
@@ -2748,6 +2748,17 @@ fn alter_command() -> BoxedStrategy<AlterCommand> {
                 has_default,
                 volatile_default,
                 not_null,
+                json: has_default && not_null,
+                domain_check: volatile_default && not_null,
+                default_calls: vec!["f".into()],
+            }
+        ),
+        column_name().prop_map(|column| AlterCommand::DropNotNull { column }),
+        (rel_name(), any::<bool>(), any::<bool>()).prop_map(
+            |(partition, concurrently, has_default_partition)| AlterCommand::DetachPartition {
+                partition,
+                concurrently,
+                has_default_partition,
             }
         ),
         column_name().prop_map(|column| AlterCommand::DropColumn { column }),
@@ -2763,6 +2774,10 @@ fn alter_command() -> BoxedStrategy<AlterCommand> {
                     old_type,
                     new_type,
                     has_using,
+                    binary_coercible: has_using.then_some(true),
+                    revalidates: vec!["index i".into()],
+                    json: false,
+                    domain_check: !has_using,
                 }
             }),
         (column_name(), any::<bool>()).prop_map(|(column, validated_check_exists)| {
@@ -2779,13 +2794,24 @@ fn alter_command() -> BoxedStrategy<AlterCommand> {
         )
             .prop_map(
                 |(name, kind, not_valid, using_index)| AlterCommand::AddConstraint {
+                    proves_not_null: name.clone(),
                     name,
                     kind,
                     not_valid,
                     using_index,
+                    columns: vec!["a".into()],
+                    columns_indexed: not_valid,
+                    nullable_columns: if using_index {
+                        vec!["a".into()]
+                    } else {
+                        vec![]
+                    },
                 }
             ),
-        Just(AlterCommand::ValidateConstraint),
+        column_name().prop_map(|name| AlterCommand::ValidateConstraint {
+            proves_not_null: Some(name.clone()),
+            name,
+        }),
         arb_string().prop_map(|what| AlterCommand::Other { what }),
     ]
     .boxed()
@@ -2794,12 +2820,18 @@ fn alter_command() -> BoxedStrategy<AlterCommand> {
 /// Every statement kind, with every flag and name the shell could fill in.
 fn statement_kind() -> BoxedStrategy<StatementKind> {
     prop_oneof![
-        rel_name().prop_map(|table| StatementKind::CreateTable { table }),
+        rel_name().prop_map(|table| StatementKind::CreateTable {
+            json_columns: vec![table.clone()],
+            table
+        }),
         (rel_name(), any::<bool>(), any::<bool>()).prop_map(|(table, concurrently, unique)| {
             StatementKind::CreateIndex {
                 table,
                 concurrently,
                 unique,
+                columns: vec!["a".into()],
+                partitioned: unique,
+                only: concurrently,
             }
         }),
         any::<bool>().prop_map(|concurrently| StatementKind::DropIndex { concurrently }),
@@ -2818,6 +2850,7 @@ fn statement_kind() -> BoxedStrategy<StatementKind> {
         (any::<bool>(), prop::option::of(rel_name())).prop_map(|(concurrently, table)| {
             StatementKind::Reindex {
                 concurrently,
+                target: if table.is_some() { "TABLE" } else { "SYSTEM" }.into(),
                 table,
             }
         }),
@@ -2832,7 +2865,20 @@ fn statement_kind() -> BoxedStrategy<StatementKind> {
         (rel_name(), prop::collection::vec(column_name(), 0..3))
             .prop_map(|(table, columns)| StatementKind::Update { table, columns }),
         rel_name().prop_map(|table| StatementKind::Insert { table }),
-        Just(StatementKind::TransactionControl),
+        prop::sample::select(vec![
+            TransactionOp::Begin,
+            TransactionOp::End,
+            TransactionOp::Savepoint
+        ])
+        .prop_map(|op| StatementKind::TransactionControl { op }),
+        (column_name(), any::<bool>())
+            .prop_map(|(name, volatile)| StatementKind::CreateFunction { name, volatile }),
+        (rel_name(), arb_string())
+            .prop_map(|(type_name, value)| StatementKind::RenameEnumValue { type_name, value }),
+        rel_name().prop_map(|schema| StatementKind::RenameSchema { schema }),
+        rel_name().prop_map(|database| StatementKind::DropDatabase { database }),
+        prop::sample::select(vec!["lock_timeout", "search_path"])
+            .prop_map(|name| StatementKind::SetVariable { name: name.into() }),
         arb_string().prop_map(|tag| StatementKind::Other { tag }),
     ]
     .boxed()

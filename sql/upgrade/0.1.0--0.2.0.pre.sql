@@ -17,6 +17,11 @@ ALTER TABLE migration_engine.pipeline_runs ADD COLUMN IF NOT EXISTS batch_sql te
 DROP FUNCTION migration_engine.entity_history(uuid);
 DROP FUNCTION migration_engine.entity_as_of(uuid, timestamptz);
 
+-- lint_sql gained a third argument (options, defaulting to '{}'): CREATE OR REPLACE would
+-- leave the two-argument one beside it, and a call with one or two arguments would be
+-- ambiguous
+DROP FUNCTION migration_engine.lint_sql(text, boolean);
+
 -- rights 0.1.0 gave and 0.2.0 does not (docs/SECURITY.md, "Privilege matrix"): TRIGGER,
 -- TRUNCATE and REFERENCES on the graph for migration_admin (a trigger fires as whoever
 -- writes, the owner included), and the kg_live helpers, now the owner's alone

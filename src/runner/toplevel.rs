@@ -176,6 +176,23 @@ fn caught<R>(f: impl FnOnce() -> R) -> Result<R, StatementError> {
 fn run(script: &Script, statement: &Statement) -> Result<(), StatementError> {
     let source = script._source.as_ptr();
     let activity = CString::new(statement.text.as_str()).unwrap_or_default();
+    // The query and plan trees live in a context of the statement's own, as
+    // exec_simple_query keeps them in MessageContext: a statement that commits inside
+    // (DETACH PARTITION ... CONCURRENTLY, CREATE INDEX CONCURRENTLY) frees the transaction's
+    // memory while the portal still runs its plan, which then read freed memory.
+    // SAFETY: main thread of the runner's worker; the name is a static C string.
+    let (caller_context, statement_context) = unsafe {
+        (
+            pg_sys::CurrentMemoryContext,
+            pg_sys::AllocSetContextCreateExtended(
+                pg_sys::TopMemoryContext,
+                c"migration_engine top-level statement".as_ptr(),
+                pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
+                pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
+                pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
+            ),
+        )
+    };
     // SAFETY: main thread of the runner's worker, connected, no transaction open (as in
     // exec_simple_query); every caller passes a statement of this same `script`, borrowed for the
     // call, so its parse tree and query text outlive the portal. An ERROR is caught by `caught`.
@@ -183,6 +200,7 @@ fn run(script: &Script, statement: &Statement) -> Result<(), StatementError> {
         // pg_stat_activity shows the statement, as for a client's query
         pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, activity.as_ptr());
         pg_sys::StartTransactionCommand();
+        pg_sys::MemoryContextSwitchTo(statement_context);
         let raw = statement.raw;
         let snapshot = pg_sys::analyze_requires_snapshot(raw);
         if snapshot {
@@ -243,6 +261,13 @@ fn run(script: &Script, statement: &Statement) -> Result<(), StatementError> {
         // its transaction (or the one a CIC-style statement had open) as PostgresMain's error
         // recovery would, and does nothing when none is open.
         unsafe { pg_sys::AbortCurrentTransaction() };
+    }
+    // SAFETY: the caller's context outlives this call (it is the worker's, not a transaction's);
+    // the statement context is this call's alone, no longer current, and its portal is dropped
+    // (or, after an ERROR, cleaned up by the abort above).
+    unsafe {
+        pg_sys::MemoryContextSwitchTo(caller_context);
+        pg_sys::MemoryContextDelete(statement_context);
     }
     // SAFETY: main thread of a connected worker, whose backend status entry exists; a null query
     // string is allowed with STATE_IDLE.

@@ -13,7 +13,7 @@ use crate::spi::jsonb_arg::JsonArg;
 use checks::CHECKS;
 use migration_engine_core::engine::state::MigrationStatus;
 use migration_engine_core::safety::codes;
-use migration_engine_core::safety::{to_json, to_markdown, CheckResult, SafetyReport};
+use migration_engine_core::safety::{to_json, to_markdown, CheckResult, LintOptions, SafetyReport};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -174,13 +174,17 @@ pub fn gate(row: &MigrationRow, force: bool) -> MeResult<Option<Value>> {
 }
 
 /// Lint SQL the way the safety checks do (squawk-style, but with Postgres's own parser
-/// and this database's catalog): the lock/rewrite findings of each statement.
+/// and this database's catalog): the lock/rewrite findings of each statement, reading the
+/// input as one script. `options`: `outsideEngine` (the script runs by psql or a deploy
+/// tool: no step policy sets its lock_timeout, and it manages its own transactions).
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn lint_sql(
     sql: &str,
     in_transaction: default!(bool, true),
+    options: default!(JsonB, "'{}'"),
 ) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+    let options = lint_options(&options.0)?;
     let schema = crate::spi::data_schema()?;
     let path = format!(
         "{}, public, pg_catalog",
@@ -195,6 +199,18 @@ fn lint_sql(
             format!("the SQL does not parse: {e}"),
         )
     })?;
-    let findings = migration_engine_core::safety::analyze(&facts);
+    let findings = migration_engine_core::safety::analyze_with(&facts, &options);
     Ok(JsonB(serde_json::to_value(findings).unwrap_or(Value::Null)))
+}
+
+fn lint_options(options: &Value) -> MeResult<LintOptions> {
+    let obj = crate::spi::args::options_object(options, &["outsideEngine"])?;
+    let mut out = LintOptions::default();
+    if let Some(v) = obj.get("outsideEngine") {
+        out.outside_engine = v.as_bool().ok_or_else(|| {
+            MeError::invalid_parameter("options.outsideEngine must be true or false")
+                .hint("Pass {\"outsideEngine\": true} for a script run by psql or a deploy tool.")
+        })?;
+    }
+    Ok(out)
 }

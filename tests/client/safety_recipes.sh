@@ -30,6 +30,19 @@ fixture() {
 declare -A prepare=(
     [TRANSACTION_CONTROL_IN_STEP]="ALTER TABLE public.users DROP COLUMN email"
     [DROP_INDEX_NOT_CONCURRENTLY]="CREATE INDEX orders_customer_idx ON public.orders (customer_id)"
+    [CONCURRENTLY_ON_PARTITIONED_TABLE]="DROP TABLE IF EXISTS public.measurements;
+        CREATE TABLE public.measurements (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+        CREATE TABLE public.measurements_2026 PARTITION OF public.measurements FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+        INSERT INTO public.measurements SELECT '2026-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, 1000) g"
+    [DETACH_PARTITION_NOT_CONCURRENTLY]="DROP TABLE IF EXISTS public.measurements;
+        CREATE TABLE public.measurements (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+        CREATE TABLE public.measurements_2025 PARTITION OF public.measurements FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+        INSERT INTO public.measurements SELECT '2025-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, 1000) g"
+    [ENUM_VALUE_RENAMED]="DROP TYPE IF EXISTS public.order_status CASCADE; CREATE TYPE public.order_status AS ENUM ('new', 'shipped')"
+    [PRIMARY_KEY_USING_NULLABLE_INDEX]="DROP TABLE IF EXISTS public.imports;
+        CREATE TABLE public.imports (id int, note text);
+        INSERT INTO public.imports SELECT g, 'n' FROM generate_series(1, 1000) g;
+        CREATE UNIQUE INDEX imports_id_key ON public.imports (id)"
 )
 cat > "$work/write.sql" <<'SQL'
 INSERT INTO public.orders (customer_id) VALUES (1 + (random() * 99)::int);
@@ -86,4 +99,7 @@ PY
     [ "$flagged" = 0 ] || echo "# note: lint_sql flags $code's own good example ($flagged critical)"
     ran=$((ran + 1))
 done < <(q "SELECT code || E'\t' || replace(replace(good_example, E'\\\\', E'\\\\\\\\'), E'\n', '\n') FROM migration_engine.safety_rules() ORDER BY code")
-check "the recipes ran" "$([ "$ran" -ge 19 ] && echo yes)" "yes"
+check "the recipes ran" "$([ "$ran" -ge 33 ] && echo yes)" "yes"
+# the README's rule count is the registry's, not a number typed once
+rules=$(q "SELECT count(*) FROM migration_engine.safety_rules()")
+check "README states the rule count" "$(grep -o "($rules lock rules" "$MIGRATION_ENGINE_ROOT/README.md" | head -1)" "($rules lock rules"

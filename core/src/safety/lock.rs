@@ -109,12 +109,29 @@ impl Blocks {
     }
 }
 
+/// What kind of harm a finding is about: the report groups and words them by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Traffic waits on a lock, a rewrite or a scan.
+    Lock,
+    /// The statement fails (here, or on a table with rows).
+    Failure,
+    /// Clients written for the old schema break, though nothing waits.
+    Compatibility,
+    /// Rows are destroyed.
+    DataLoss,
+    /// Works, but a better form exists (cost later, not now).
+    Style,
+}
+
 /// One problem a lock rule found in one statement.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LockFinding {
     /// The rule's stable code, e.g. "CREATE_INDEX_NOT_CONCURRENTLY".
     pub code: &'static str,
     pub severity: Severity,
+    pub category: Category,
     /// What happens, naming the table/column.
     pub message: String,
     /// The table lock the statement takes, when that is the problem.
@@ -138,6 +155,7 @@ impl LockFinding {
         LockFinding {
             code: doc.code,
             severity: doc.severity,
+            category: doc.category,
             message,
             lock_mode: None,
             rewrites_table: false,

@@ -15,6 +15,7 @@ mod lock;
 mod report;
 mod rollback_loss;
 mod rules;
+mod script;
 mod statement;
 mod text;
 mod types;
@@ -25,16 +26,20 @@ mod proptests;
 pub use estimate::{
     estimate, performance_issues, Estimate, EstimateError, TableEstimate, TableWork,
 };
-pub use lock::{Blocks, LockFinding, LockMode};
+pub use lock::{Blocks, Category, LockFinding, LockMode};
 pub use report::{
     codes, recommendations, to_json, to_markdown, CheckResult, Issue, Recommendation, SafetyReport,
 };
 pub use rollback_loss::{rollback_data_loss, rollback_data_loss_issue, LostData};
-pub use rules::{analyze, rule_docs, LockRule, RuleDoc, RULES};
+pub use rules::{
+    analyze, analyze_with, rule_doc, rule_docs, LockRule, RuleDoc, ScriptRule, RULES, SCRIPT_RULES,
+};
+pub use script::{read_script, LintOptions, Scripted};
 pub use statement::{
     known_volatile_function, AlterCommand, ConstraintKind, StatementFacts, StatementKind,
+    TransactionOp,
 };
-pub use types::{classify_type_change, TypeChange};
+pub use types::{classify_type_change, classify_type_change_with, TypeChange};
 
 use serde::{Deserialize, Serialize};
 

@@ -6,12 +6,18 @@ use proptest::prelude::*;
 fn kind() -> impl Strategy<Value = StatementKind> {
     let name = "[a-z]{1,3}";
     prop_oneof![
-        name.prop_map(|table| StatementKind::CreateTable { table }),
+        name.prop_map(|table| StatementKind::CreateTable {
+            table,
+            json_columns: vec![],
+        }),
         (name, any::<bool>(), any::<bool>()).prop_map(|(table, concurrently, unique)| {
             StatementKind::CreateIndex {
                 table,
                 concurrently,
                 unique,
+                columns: vec![],
+                partitioned: false,
+                only: false,
             }
         }),
         any::<bool>().prop_map(|concurrently| StatementKind::DropIndex { concurrently }),
@@ -21,6 +27,10 @@ fn kind() -> impl Strategy<Value = StatementKind> {
                 old_type: Some(old),
                 new_type: new,
                 has_using,
+                binary_coercible: None,
+                revalidates: vec![],
+                json: false,
+                domain_check: false,
             };
             StatementKind::AlterTable {
                 table,
@@ -36,7 +46,9 @@ fn kind() -> impl Strategy<Value = StatementKind> {
             mode
         }),
         any::<bool>().prop_map(|full| StatementKind::Vacuum { full, table: None }),
-        Just(StatementKind::TransactionControl),
+        Just(StatementKind::TransactionControl {
+            op: crate::safety::TransactionOp::Begin,
+        }),
     ]
 }
 

@@ -88,7 +88,7 @@ fn forward_effects(forward: &[StatementFacts]) -> Vec<Touched<'_>> {
     let mut out = Vec::new();
     for s in forward {
         match &s.kind {
-            CreateTable { table } => out.push((table.as_str(), None, CREATED)),
+            CreateTable { table, .. } => out.push((table.as_str(), None, CREATED)),
             Insert { table } => out.push((table.as_str(), None, FILLED)),
             Update { table, columns } => out.extend(
                 columns
@@ -161,6 +161,9 @@ mod tests {
             has_default,
             volatile_default,
             not_null,
+            json: false,
+            domain_check: false,
+            default_calls: vec![],
         };
         alter("ALTER TABLE t ADD COLUMN x int", vec![add])
     }
@@ -206,6 +209,7 @@ mod tests {
             "CREATE TABLE public.n ()",
             CreateTable {
                 table: "public.n".into(),
+                json_columns: vec![],
             },
         );
         let drop = s(

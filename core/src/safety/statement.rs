@@ -9,6 +9,7 @@
 //! validated `CHECK (col IS NOT NULL)` exists, a default's volatility) are
 //! looked up by the shell before it builds these values.
 
+use super::lock::LockMode;
 use serde::{Deserialize, Serialize};
 
 /// One SQL statement of a migration step.
@@ -47,7 +48,7 @@ impl StatementFacts {
     pub fn target_tables(&self) -> Vec<&str> {
         use StatementKind::*;
         match &self.kind {
-            CreateTable { table }
+            CreateTable { table, .. }
             | CreateIndex { table, .. }
             | AlterTable { table, .. }
             | RenameTable { table }
@@ -60,8 +61,50 @@ impl StatementFacts {
             Vacuum { table, .. } | Cluster { table } | Reindex { table, .. } => {
                 table.iter().map(String::as_str).collect()
             }
-            DropIndex { .. } | TransactionControl | Other { .. } => Vec::new(),
+            DropIndex { .. }
+            | TransactionControl { .. }
+            | CreateFunction { .. }
+            | RenameEnumValue { .. }
+            | RenameSchema { .. }
+            | DropDatabase { .. }
+            | SetVariable { .. }
+            | Other { .. } => Vec::new(),
         }
+    }
+
+    /// The strongest table lock the statement takes on a table it names, read from
+    /// the "Explicit Locking" chapter of the PostgreSQL manual; `None` for statements
+    /// that wait on no table lock worth a `lock_timeout` (SELECT, SET, CREATE FUNCTION,
+    /// CREATE TABLE of a new table).
+    pub fn table_lock(&self) -> Option<LockMode> {
+        use LockMode::*;
+        use StatementKind::*;
+        Some(match &self.kind {
+            CreateIndex {
+                concurrently: true, ..
+            }
+            | DropIndex { concurrently: true }
+            | Reindex {
+                concurrently: true, ..
+            }
+            | Vacuum { full: false, .. } => ShareUpdateExclusive,
+            CreateIndex { .. } | Reindex { .. } => Share,
+            AlterTable { commands, .. } => commands
+                .iter()
+                .map(AlterCommand::lock)
+                .max()
+                .unwrap_or(AccessExclusive),
+            DropIndex { .. }
+            | RenameTable { .. }
+            | RenameColumn { .. }
+            | DropTable { .. }
+            | Truncate { .. }
+            | Cluster { .. }
+            | Vacuum { full: true, .. } => AccessExclusive,
+            LockTable { mode, .. } => LockMode::parse(mode).unwrap_or(AccessExclusive),
+            Update { .. } | Insert { .. } => RowExclusive,
+            _ => return None,
+        })
     }
 
     /// `(table, commands)` for an ALTER TABLE, else `None`.
@@ -79,12 +122,28 @@ impl StatementFacts {
 pub enum StatementKind {
     /// `CREATE TABLE` (also `CREATE TABLE AS`): later statements on this table
     /// in the same migration lock nobody.
-    CreateTable { table: String },
-    /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] ... ON table`.
+    CreateTable {
+        table: String,
+        /// Columns declared with type `json` (not `jsonb`).
+        #[serde(default)]
+        json_columns: Vec<String>,
+    },
+    /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] ... ON table (columns)`.
     CreateIndex {
         table: String,
         concurrently: bool,
         unique: bool,
+        /// Key columns in order (an expression key is `""`).
+        #[serde(default)]
+        columns: Vec<String>,
+        /// The table is partitioned (`relkind = 'p'`): PostgreSQL 15 cannot build
+        /// its index CONCURRENTLY.
+        #[serde(default)]
+        partitioned: bool,
+        /// `ON ONLY`: on a partitioned table it builds nothing (an invalid parent index
+        /// that partitions' indexes are attached to later).
+        #[serde(default)]
+        only: bool,
     },
     /// `DROP INDEX [CONCURRENTLY]`.
     DropIndex { concurrently: bool },
@@ -111,6 +170,9 @@ pub enum StatementKind {
     Reindex {
         concurrently: bool,
         table: Option<String>,
+        /// INDEX, TABLE, SCHEMA, DATABASE or SYSTEM. SYSTEM has no CONCURRENTLY form.
+        #[serde(default)]
+        target: String,
     },
     /// `LOCK [TABLE] a, b [IN mode MODE]`; `mode` as PostgreSQL spells it,
     /// "ACCESS EXCLUSIVE" when the statement gives none (the default).
@@ -120,7 +182,18 @@ pub enum StatementKind {
     /// `INSERT INTO table ...`.
     Insert { table: String },
     /// BEGIN, START TRANSACTION, COMMIT, ROLLBACK, SAVEPOINT, ... (`TransactionStmt`).
-    TransactionControl,
+    TransactionControl { op: TransactionOp },
+    /// `CREATE [OR REPLACE] FUNCTION|PROCEDURE name`; `volatile` unless it is declared
+    /// IMMUTABLE or STABLE (PostgreSQL's default is VOLATILE).
+    CreateFunction { name: String, volatile: bool },
+    /// `ALTER TYPE name RENAME VALUE 'a' TO 'b'`.
+    RenameEnumValue { type_name: String, value: String },
+    /// `ALTER SCHEMA name RENAME TO ...`.
+    RenameSchema { schema: String },
+    /// `DROP DATABASE name`.
+    DropDatabase { database: String },
+    /// `SET [LOCAL] name ...` (`name` lower case).
+    SetVariable { name: String },
     /// Anything else; `tag` is the command tag, e.g. "CREATE FUNCTION".
     Other { tag: String },
 }
@@ -142,6 +215,18 @@ pub enum AlterCommand {
         volatile_default: bool,
         /// Declared NOT NULL.
         not_null: bool,
+        /// The type is `json` (not `jsonb`).
+        #[serde(default)]
+        json: bool,
+        /// The type is a domain with a CHECK constraint: PostgreSQL evaluates it
+        /// for every existing row, rewriting the table.
+        #[serde(default)]
+        domain_check: bool,
+        /// Functions the default calls that the catalog does not know (bare names):
+        /// one created earlier in the script is judged by its declaration, any other
+        /// is taken as volatile.
+        #[serde(default)]
+        default_calls: Vec<String>,
     },
     DropColumn {
         column: String,
@@ -155,6 +240,34 @@ pub enum AlterCommand {
         new_type: String,
         /// A USING expression other than the bare column: forces a rewrite.
         has_using: bool,
+        /// From `pg_cast`: the old type's base type converts to the new one's
+        /// without a function (`castmethod = 'b'`, or the same type). `None` when
+        /// the catalog could not tell (a type that does not exist yet).
+        #[serde(default)]
+        binary_coercible: Option<bool>,
+        /// What still reads every row or rebuilds without a rewrite: "a domain
+        /// CHECK", "CHECK constraint c", "index i".
+        #[serde(default)]
+        revalidates: Vec<String>,
+        /// The new type is `json`.
+        #[serde(default)]
+        json: bool,
+        /// The new type is a domain with a CHECK constraint: PostgreSQL rewrites the
+        /// table to test every value (`ATColumnChangeRequiresRewrite`).
+        #[serde(default)]
+        domain_check: bool,
+    },
+    /// `ALTER COLUMN column DROP NOT NULL`.
+    DropNotNull {
+        column: String,
+    },
+    /// `DETACH PARTITION partition [CONCURRENTLY]`.
+    DetachPartition {
+        partition: String,
+        concurrently: bool,
+        /// The partitioned table has a DEFAULT partition (the concurrent form is refused).
+        #[serde(default)]
+        has_default_partition: bool,
     },
     /// `ALTER COLUMN column SET NOT NULL`.
     SetNotNull {
@@ -172,13 +285,65 @@ pub enum AlterCommand {
         not_valid: bool,
         /// `UNIQUE/PRIMARY KEY USING INDEX existing_index`.
         using_index: bool,
+        /// The constrained (for a foreign key: the referencing) columns.
+        #[serde(default)]
+        columns: Vec<String>,
+        /// Foreign key: an index of the table starts with `columns` (from the
+        /// catalog; the script pass adds indexes created earlier in the script).
+        #[serde(default)]
+        columns_indexed: bool,
+        /// PRIMARY KEY USING INDEX: the index's columns that are nullable now
+        /// (PostgreSQL sets NOT NULL on them, scanning the table).
+        #[serde(default)]
+        nullable_columns: Vec<String>,
+        /// CHECK (`column` IS NOT NULL): the column it proves non-null.
+        #[serde(default)]
+        proves_not_null: Option<String>,
     },
     /// `VALIDATE CONSTRAINT name` (SHARE UPDATE EXCLUSIVE: the safe second half).
-    ValidateConstraint,
+    ValidateConstraint {
+        #[serde(default)]
+        name: String,
+        /// The constraint is an existing NOT VALID `CHECK (column IS NOT NULL)` (from the
+        /// catalog): once validated, it proves `column` non-null.
+        #[serde(default)]
+        proves_not_null: Option<String>,
+    },
     /// Any other subcommand; `what` names it for messages ("SET DEFAULT").
     Other {
         what: String,
     },
+}
+
+impl AlterCommand {
+    /// The table lock this subcommand needs (ALTER TABLE takes the strongest of its
+    /// commands'): most need ACCESS EXCLUSIVE; the ones PostgreSQL documents lower are
+    /// listed.
+    pub fn lock(&self) -> LockMode {
+        match self {
+            AlterCommand::ValidateConstraint { .. }
+            | AlterCommand::DetachPartition {
+                concurrently: true, ..
+            } => LockMode::ShareUpdateExclusive,
+            AlterCommand::AddConstraint {
+                kind: ConstraintKind::ForeignKey,
+                ..
+            } => LockMode::ShareRowExclusive,
+            _ => LockMode::AccessExclusive,
+        }
+    }
+}
+
+/// What a `TransactionStmt` does, as far as the analysis cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TransactionOp {
+    /// BEGIN / START TRANSACTION: the statements up to COMMIT share one transaction.
+    Begin,
+    /// COMMIT, ROLLBACK (and their PREPARED forms): the transaction ends.
+    End,
+    /// SAVEPOINT, RELEASE, ROLLBACK TO: inside the same transaction.
+    Savepoint,
 }
 
 /// `Constraint.contype` of an added table constraint.
@@ -237,6 +402,10 @@ mod tests {
                     kind: ConstraintKind::ForeignKey,
                     not_valid: true,
                     using_index: false,
+                    columns: vec!["a".into()],
+                    columns_indexed: false,
+                    nullable_columns: vec![],
+                    proves_not_null: None,
                 }],
             },
         );

@@ -27,7 +27,27 @@ pub enum TypeChange {
 /// Classify a change from `old` to `new` (types as `format_type` or the
 /// statement spells them: "character varying(20)", "numeric(10,2)", "text[]").
 pub fn classify_type_change(old: &str, new: &str) -> TypeChange {
+    classify_type_change_with(old, new, None)
+}
+
+/// The same, with what the catalog says: `binary_coercible` is `pg_cast`'s verdict
+/// for the two base types (`castmethod = 'b'`, e.g. `text -> citext`, a domain to its
+/// base type). A binary-coercible cast to a type without modifiers is a relabel, so no
+/// rewrite, whatever the list below knows; with modifiers the length coercion must be
+/// provably a no-op, which only the same-type rules can tell.
+pub fn classify_type_change_with(
+    old: &str,
+    new: &str,
+    binary_coercible: Option<bool>,
+) -> TypeChange {
     let (old, new) = (PgType::parse(old), PgType::parse(new));
+    if binary_coercible == Some(true)
+        && old.name != new.name
+        && new.mods.is_empty()
+        && old.array == new.array
+    {
+        return TypeChange::NoRewrite;
+    }
     if old == new {
         return TypeChange::NoRewrite;
     }
@@ -47,9 +67,11 @@ pub fn classify_type_change(old: &str, new: &str) -> TypeChange {
             ([p, os @ ..], [p2, ns @ ..]) => p2 >= p && scale(os) == scale(ns),
             _ => false,
         },
-        ("timestamp", "timestamp") | ("timestamptz", "timestamptz") => {
-            timestamp_widened(&old.mods, &new.mods)
-        }
+        ("timestamp", "timestamp")
+        | ("timestamptz", "timestamptz")
+        | ("time", "time")
+        | ("timetz", "timetz")
+        | ("interval", "interval") => timestamp_widened(&old.mods, &new.mods),
         ("timestamp", "timestamptz") | ("timestamptz", "timestamp") => {
             return if timestamp_widened(&old.mods, &new.mods) {
                 TypeChange::NoRewriteIfUtc
@@ -118,6 +140,8 @@ impl PgType {
             "decimal" | "numeric" => "numeric",
             "timestamp" | "timestamp without time zone" => "timestamp",
             "timestamptz" | "timestamp with time zone" => "timestamptz",
+            "time" | "time without time zone" => "time",
+            "timetz" | "time with time zone" => "timetz",
             "bit varying" | "varbit" => "varbit",
             "int" | "integer" | "int4" => "int4",
             "smallint" | "int2" => "int2",
@@ -154,9 +178,36 @@ mod tests {
             ("integer", "int4"),
             ("text[]", "text[]"),
             ("timestamp(3)", "timestamp(6)"),
+            ("time(2) without time zone", "time(4)"),
+            ("time with time zone", "timetz"),
+            ("interval(3)", "interval(6)"),
+            ("bit varying(4)", "varbit(8)"),
         ] {
             assert_eq!(classify_type_change(old, new), NoRewrite, "{old} -> {new}");
         }
+    }
+
+    #[test]
+    fn the_catalog_decides_between_different_types() {
+        // text -> citext is binary-coercible in pg_cast; the list does not know citext.
+        assert_eq!(classify_type_change("text", "citext"), Rewrite);
+        assert_eq!(
+            classify_type_change_with("text", "citext", Some(true)),
+            NoRewrite
+        );
+        // binary-coercible, but a length limit to check: the same-type rules decide
+        assert_eq!(
+            classify_type_change_with("text", "varchar(10)", Some(true)),
+            Rewrite
+        );
+        assert_eq!(
+            classify_type_change_with("int4", "int8", Some(false)),
+            Rewrite
+        );
+        assert_eq!(
+            classify_type_change_with("text[]", "citext", Some(true)),
+            Rewrite
+        );
     }
 
     #[test]
@@ -171,6 +222,8 @@ mod tests {
             ("inet", "cidr"),
             ("varchar(10)[]", "varchar(20)[]"),
             ("timestamp(6)", "timestamp(3)"),
+            ("time(4)", "time(2)"),
+            ("interval(6)", "interval(2)"),
         ] {
             assert_eq!(classify_type_change(old, new), Rewrite, "{old} -> {new}");
         }

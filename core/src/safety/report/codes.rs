@@ -5,7 +5,7 @@
 //! built from that rule's [`RuleDoc`](crate::safety::RuleDoc).
 
 use super::{CheckResult, Recommendation};
-use crate::safety::{RuleDoc, Severity, RULES};
+use crate::safety::{rule_doc, RuleDoc, Severity};
 
 pub const DATA_INTEGRITY_CHECK: &str = "DataIntegrityCheck";
 pub const PERFORMANCE_IMPACT_CHECK: &str = "PerformanceImpactCheck";
@@ -122,8 +122,7 @@ pub fn recommendations(results: &[CheckResult]) -> Vec<Recommendation> {
 
 /// `{rule}: {fix}`; CRITICAL findings must be fixed, others have a safer way.
 fn lock_recommendation(rule: Option<&str>, severity: Severity) -> Recommendation {
-    let doc: Option<&RuleDoc> =
-        rule.and_then(|code| RULES.iter().map(|r| r.doc()).find(|d| d.code == code));
+    let doc: Option<&RuleDoc> = rule.and_then(rule_doc);
     let (message, action) = match doc {
         Some(d) => (format!("{}: {}", d.code, d.fix), d.action),
         None => (

@@ -150,6 +150,9 @@ mod tests {
                 table: "t".into(),
                 concurrently: false,
                 unique: false,
+                columns: vec!["a".into()],
+                partitioned: false,
+                only: false,
             },
         );
         let mut issues: Vec<Issue> = analyze(&[index]).iter().map(Issue::from_lock).collect();

@@ -47,10 +47,16 @@ impl Issue {
     /// finding, so `details.code` names the lock rule and `details.recipe`
     /// the safe way.
     pub fn from_lock(f: &LockFinding) -> Self {
+        use super::lock::Category;
+        let lead = match f.category {
+            Category::Compatibility => "Compatibility risk",
+            Category::Style => "Better form",
+            Category::Lock | Category::Failure | Category::DataLoss => "Potential database lock",
+        };
         Issue::new(
             f.severity,
             codes::POTENTIAL_LOCK,
-            format!("Potential database lock: {}", f.message),
+            format!("{lead}: {}", f.message),
         )
         .with_details(serde_json::to_value(f).unwrap_or(Value::Null))
     }

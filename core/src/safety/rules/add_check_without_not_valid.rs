@@ -53,6 +53,10 @@ mod tests {
                 kind: ConstraintKind::Check,
                 not_valid,
                 using_index: false,
+                columns: vec![],
+                columns_indexed: false,
+                nullable_columns: vec![],
+                proves_not_null: None,
             }],
         )
     }
@@ -71,7 +75,10 @@ mod tests {
         assert!(AddCheckWithoutNotValid.check(&check(true)).is_empty());
         let validate = alter(
             "ALTER TABLE t VALIDATE CONSTRAINT t_pos",
-            vec![AlterCommand::ValidateConstraint],
+            vec![AlterCommand::ValidateConstraint {
+                name: "t_pos".into(),
+                proves_not_null: None,
+            }],
         );
         assert!(AddCheckWithoutNotValid.check(&validate).is_empty());
     }

@@ -70,6 +70,9 @@ mod tests {
                 has_default,
                 volatile_default,
                 not_null: false,
+                json: false,
+                domain_check: false,
+                default_calls: vec![],
             }],
         )
     }

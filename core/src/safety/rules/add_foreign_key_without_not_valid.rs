@@ -52,6 +52,10 @@ mod tests {
                 kind: ConstraintKind::ForeignKey,
                 not_valid,
                 using_index: false,
+                columns: vec![],
+                columns_indexed: false,
+                nullable_columns: vec![],
+                proves_not_null: None,
             }],
         )
     }

@@ -82,6 +82,10 @@ mod tests {
                 kind,
                 not_valid: false,
                 using_index,
+                columns: vec![],
+                columns_indexed: false,
+                nullable_columns: vec![],
+                proves_not_null: None,
             }],
         )
     }

@@ -10,7 +10,7 @@
 use super::{LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
 use crate::safety::statement::{AlterCommand, StatementFacts};
-use crate::safety::types::{classify_type_change, TypeChange};
+use crate::safety::types::{classify_type_change_with, TypeChange};
 use crate::safety::Severity;
 
 lock_rule! {
@@ -42,7 +42,18 @@ impl LockRule for AlterColumnTypeRewrite {
                     old_type,
                     new_type,
                     has_using,
-                } => finding(s, table, column, old_type.as_deref(), new_type, *has_using),
+                    binary_coercible,
+                    domain_check,
+                    ..
+                } => finding(
+                    s,
+                    table,
+                    column,
+                    old_type.as_deref(),
+                    new_type,
+                    *has_using || *domain_check,
+                    *binary_coercible,
+                ),
                 _ => None,
             })
             .collect()
@@ -56,12 +67,9 @@ fn finding(
     old: Option<&str>,
     new: &str,
     has_using: bool,
+    binary_coercible: Option<bool>,
 ) -> Option<LockFinding> {
-    let change = match old {
-        _ if has_using => TypeChange::Rewrite,
-        Some(old) => classify_type_change(old, new),
-        None => TypeChange::Rewrite,
-    };
+    let change = type_change(old, new, has_using, binary_coercible);
     let from = old.unwrap_or("its current type (unknown, assumed incompatible)");
     let recipe = format!(
         "ALTER TABLE {table} ADD COLUMN {column}_new {new}; backfill it in batches \
@@ -92,6 +100,21 @@ fn finding(
     Some(f.lock(LockMode::AccessExclusive))
 }
 
+/// The cost of one ALTER COLUMN TYPE: a USING expression or an unknown current type
+/// is assumed to rewrite (a false alarm costs a review, a missed rewrite an outage).
+pub(crate) fn type_change(
+    old: Option<&str>,
+    new: &str,
+    has_using: bool,
+    binary_coercible: Option<bool>,
+) -> TypeChange {
+    match old {
+        _ if has_using => TypeChange::Rewrite,
+        Some(old) => classify_type_change_with(old, new, binary_coercible),
+        None => TypeChange::Rewrite,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
@@ -105,6 +128,10 @@ mod tests {
                 old_type: old.map(str::to_string),
                 new_type: new.into(),
                 has_using,
+                binary_coercible: None,
+                revalidates: vec![],
+                json: false,
+                domain_check: false,
             }],
         )
     }

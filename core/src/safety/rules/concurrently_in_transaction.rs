@@ -11,6 +11,7 @@ lock_rule! {
     ConcurrentlyInTransaction {
         code: "CONCURRENTLY_IN_TRANSACTION",
         severity: Critical,
+        category: Failure,
         summary: "A CONCURRENTLY statement in a step that runs in a transaction fails.",
         fix: "Move the statement to its own step with \"transaction\": false.",
         action: "MOVE_TO_NON_TRANSACTIONAL_STEP",
@@ -35,7 +36,17 @@ impl LockRule for ConcurrentlyInTransaction {
                     concurrently: true,
                     ..
                 }
-        );
+        ) || s.alter_commands().is_some_and(|(_, commands)| {
+            commands.iter().any(|c| {
+                matches!(
+                    c,
+                    crate::safety::statement::AlterCommand::DetachPartition {
+                        concurrently: true,
+                        ..
+                    }
+                )
+            })
+        });
         if !(concurrent && s.in_transaction) {
             return vec![];
         }

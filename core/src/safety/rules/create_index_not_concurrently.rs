@@ -29,16 +29,34 @@ impl LockRule for CreateIndexNotConcurrently {
         let StatementKind::CreateIndex {
             table,
             concurrently: false,
+            partitioned,
+            only,
             ..
         } = &s.kind
         else {
             return vec![];
         };
-        let safe = insert_after(&s.sql, &["INDEX"], "CONCURRENTLY")
-            .unwrap_or_else(|| format!("CREATE INDEX CONCURRENTLY ... ON {table} (...)"));
-        let recipe = format!(
-            "In a step with \"transaction\": false: {safe}; if it fails, DROP INDEX CONCURRENTLY the INVALID index it leaves and retry"
-        );
+        if *partitioned && *only {
+            // builds nothing: the partitions' indexes are built (CONCURRENTLY) and attached later
+            return vec![];
+        }
+        // PostgreSQL 15 cannot build a partitioned table's index CONCURRENTLY: the
+        // recipe must not name a statement that fails.
+        let recipe = if *partitioned {
+            let only = insert_after(&s.sql, &["ON"], "ONLY")
+                .unwrap_or_else(|| format!("CREATE INDEX ... ON ONLY {table} (...)"));
+            format!(
+                "{only} (an invalid parent index, instant); then for each partition, in a step with \"transaction\": false: \
+                 CREATE INDEX CONCURRENTLY ... ON <partition> (...); ALTER INDEX <parent index> ATTACH PARTITION <partition index> \
+                 (the parent index becomes valid when every partition's is attached)"
+            )
+        } else {
+            let safe = insert_after(&s.sql, &["INDEX"], "CONCURRENTLY")
+                .unwrap_or_else(|| format!("CREATE INDEX CONCURRENTLY ... ON {table} (...)"));
+            format!(
+                "In a step with \"transaction\": false: {safe}; if it fails, DROP INDEX CONCURRENTLY the INVALID index it leaves and retry"
+            )
+        };
         let message = format!(
             "Building the index on {table} holds a SHARE lock: writes to {table} wait for the whole build ({})",
             trim_sql(&s.sql)
@@ -62,6 +80,9 @@ mod tests {
                 table: "orders".into(),
                 concurrently,
                 unique: true,
+                columns: vec!["customer_id".into()],
+                partitioned: false,
+                only: false,
             },
         )
     }
@@ -82,5 +103,19 @@ mod tests {
     fn passes_good() {
         let good = index(true).outside_transaction();
         assert!(CreateIndexNotConcurrently.check(&good).is_empty());
+    }
+
+    #[test]
+    fn never_recommends_concurrently_on_a_partitioned_table() {
+        let mut s = index(false);
+        if let CreateIndex { partitioned, .. } = &mut s.kind {
+            *partitioned = true;
+        }
+        let recipe = &CreateIndexNotConcurrently.check(&s)[0].recipe;
+        assert!(
+            recipe.starts_with("CREATE UNIQUE INDEX orders_idx ON ONLY orders"),
+            "{recipe}"
+        );
+        assert!(!recipe.contains("CONCURRENTLY orders_idx ON orders"));
     }
 }

@@ -12,6 +12,7 @@ lock_rule! {
     DropColumn {
         code: "DROP_COLUMN",
         severity: High,
+        category: DataLoss,
         summary: "Dropping a column destroys its data and breaks clients still using it.",
         fix: "Deprecate first: stop writing and reading the column, back it up if needed, drop it in a later migration.",
         action: "DEPRECATE_BEFORE_DROP",

@@ -12,6 +12,7 @@ lock_rule! {
     DropTable {
         code: "DROP_TABLE",
         severity: High,
+        category: DataLoss,
         summary: "Dropping a table destroys its data and breaks clients still using it.",
         fix: "Stop using the table first, keep a backup (or rename it aside), and drop it in a later migration.",
         action: "BACKUP_BEFORE_DROP",

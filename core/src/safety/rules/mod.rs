@@ -6,10 +6,21 @@
 //! Adding a rule = a file here + one `mod` line + one entry in [`RULES`].
 
 use super::lock::LockFinding;
+use super::script::{read_script, LintOptions, Scripted};
 use super::statement::StatementFacts;
-pub(crate) use super::text::{insert_after, same_table, trim_sql};
+pub(crate) use super::text::{insert_after, trim_sql};
 use super::Severity;
 use serde::Serialize;
+
+/// A rule's category: `Lock` unless the declaration names another.
+macro_rules! category_or_lock {
+    () => {
+        $crate::safety::lock::Category::Lock
+    };
+    ($cat:ident) => {
+        $crate::safety::lock::Category::$cat
+    };
+}
 
 /// Declares a rule's unit struct and its `DOC`, from one set of literals.
 macro_rules! lock_rule {
@@ -18,6 +29,7 @@ macro_rules! lock_rule {
         $name:ident {
             code: $code:literal,
             severity: $sev:ident,
+            $(category: $cat:ident,)?
             summary: $summary:literal,
             fix: $fix:literal,
             action: $action:literal,
@@ -34,6 +46,7 @@ macro_rules! lock_rule {
             pub const DOC: $crate::safety::rules::RuleDoc = $crate::safety::rules::RuleDoc {
                 code: $code,
                 severity: $crate::safety::Severity::$sev,
+                category: category_or_lock!($($cat)?),
                 summary: $summary,
                 fix: $fix,
                 action: $action,
@@ -44,20 +57,36 @@ macro_rules! lock_rule {
     };
 }
 
+mod access_exclusive_held_across_statements;
 mod add_check_without_not_valid;
+mod add_column_domain_check;
+mod add_column_not_null_without_default;
 mod add_column_volatile_default;
 mod add_foreign_key_without_not_valid;
 mod add_unique_without_index;
+mod alter_column_type_revalidates;
 mod alter_column_type_rewrite;
+mod alters_could_be_combined;
 mod cluster;
 mod concurrently_in_transaction;
+mod concurrently_on_partitioned_table;
 mod create_index_not_concurrently;
+mod detach_partition_not_concurrently;
 mod drop_column;
+mod drop_database;
 mod drop_index_not_concurrently;
+mod drop_not_null;
 mod drop_table;
+mod enum_value_renamed;
+mod foreign_key_without_index;
 mod lock_table;
+mod missing_lock_timeout;
+mod not_valid_validated_in_same_transaction;
+mod prefer_jsonb;
+mod primary_key_using_nullable_index;
 mod reindex_not_concurrently;
 mod rename_column;
+mod rename_schema;
 mod rename_table;
 mod set_not_null_without_check;
 mod transaction_control_in_step;
@@ -72,6 +101,7 @@ pub struct RuleDoc {
     pub code: &'static str,
     /// Default severity; a rule may lower it for a milder case.
     pub severity: Severity,
+    pub category: super::lock::Category,
     /// What goes wrong, in one sentence.
     pub summary: &'static str,
     /// The safe way, in one sentence (the recommendation's message).
@@ -99,6 +129,13 @@ pub trait LockRule: Sync {
     /// migration (empty, unused). False for rules about failures.
     fn harmless_on_new_table(&self) -> bool {
         true
+    }
+
+    /// True when the rule is about the engine's way of running steps, so it does not
+    /// apply to a script linted with `outside_engine` (a psql or Flyway file manages its
+    /// own transactions).
+    fn engine_only(&self) -> bool {
+        false
     }
 }
 
@@ -156,33 +193,78 @@ pub static RULES: &[&dyn LockRule] = &[
     &truncate_table::TruncateTable,
     &truncate_cascade::TruncateCascade,
     &lock_table::LockTable,
+    &concurrently_on_partitioned_table::ConcurrentlyOnPartitionedTable,
+    &add_column_not_null_without_default::AddColumnNotNullWithoutDefault,
+    &add_column_domain_check::AddColumnDomainCheck,
+    &alter_column_type_revalidates::AlterColumnTypeRevalidates,
+    &primary_key_using_nullable_index::PrimaryKeyUsingNullableIndex,
+    &foreign_key_without_index::ForeignKeyWithoutIndex,
+    &detach_partition_not_concurrently::DetachPartitionNotConcurrently,
+    &drop_not_null::DropNotNull,
+    &enum_value_renamed::EnumValueRenamed,
+    &rename_schema::RenameSchema,
+    &drop_database::DropDatabase,
+    &prefer_jsonb::PreferJsonb,
 ];
 
-/// Run every rule over the statements of a migration, in order.
+/// A rule over the whole script: what one statement does to the ones after it
+/// (a lock still held, a validation in the same transaction, a missing timeout).
+pub trait ScriptRule: Sync {
+    fn doc(&self) -> &'static RuleDoc;
+
+    fn check_script(&self, script: &[Scripted], options: &LintOptions) -> Vec<LockFinding>;
+}
+
+/// The script rules; their findings follow the per-statement ones.
+pub static SCRIPT_RULES: &[&dyn ScriptRule] = &[
+    &not_valid_validated_in_same_transaction::NotValidValidatedInSameTransaction,
+    &access_exclusive_held_across_statements::AccessExclusiveHeldAcrossStatements,
+    &alters_could_be_combined::AltersCouldBeCombined,
+    &missing_lock_timeout::MissingLockTimeout,
+];
+
+/// Run every rule over the statements of a migration, in order, as the engine runs
+/// them.
 pub fn analyze(statements: &[StatementFacts]) -> Vec<LockFinding> {
-    let mut created: Vec<&str> = Vec::new();
+    analyze_with(statements, &LintOptions::default())
+}
+
+/// The same, for a script run as `options` say. Per-statement findings come in
+/// statement order (then registry order), script findings after them.
+pub fn analyze_with(statements: &[StatementFacts], options: &LintOptions) -> Vec<LockFinding> {
+    let script = read_script(statements);
     let mut out = Vec::new();
-    for s in statements {
-        let targets = s.target_tables();
-        let on_new_table = !targets.is_empty()
-            && targets
-                .iter()
-                .all(|t| created.iter().any(|c| same_table(c, t)));
+    for st in &script {
         for rule in RULES {
-            if !(on_new_table && rule.harmless_on_new_table()) {
-                out.extend(rule.check(s));
+            let skipped = (st.on_new_table && rule.harmless_on_new_table())
+                || (options.outside_engine && rule.engine_only());
+            if !skipped {
+                out.extend(rule.check(&st.facts));
             }
         }
-        if let super::StatementKind::CreateTable { table } = &s.kind {
-            created.push(table);
-        }
+    }
+    for rule in SCRIPT_RULES {
+        out.extend(rule.check_script(&script, options));
     }
     out
 }
 
-/// Every rule's documentation, in registry order.
+/// Every rule's documentation: per-statement rules, then script rules.
 pub fn rule_docs() -> Vec<RuleDoc> {
-    RULES.iter().map(|r| *r.doc()).collect()
+    RULES
+        .iter()
+        .map(|r| *r.doc())
+        .chain(SCRIPT_RULES.iter().map(|r| *r.doc()))
+        .collect()
+}
+
+/// The documentation of the rule with this code.
+pub fn rule_doc(code: &str) -> Option<&'static RuleDoc> {
+    RULES
+        .iter()
+        .map(|r| r.doc())
+        .chain(SCRIPT_RULES.iter().map(|r| r.doc()))
+        .find(|d| d.code == code)
 }
 
 #[cfg(test)]
@@ -195,6 +277,14 @@ pub(crate) mod testing {
         StatementFacts::new("s1", sql, kind)
     }
 
+    /// `CREATE TABLE name (...)` without json columns.
+    pub fn new_table(name: &str) -> StatementKind {
+        CreateTable {
+            table: name.into(),
+            json_columns: vec![],
+        }
+    }
+
     /// `ALTER TABLE t <commands>`.
     pub fn alter(sql: &str, commands: Vec<AlterCommand>) -> StatementFacts {
         stmt(
@@ -203,6 +293,68 @@ pub(crate) mod testing {
                 table: "t".into(),
                 commands,
             },
+        )
+    }
+
+    /// The fields of a plain `ADD COLUMN`, for `add_column`'s closure to change.
+    pub struct NewColumn {
+        pub has_default: bool,
+        pub volatile_default: bool,
+        pub not_null: bool,
+        pub json: bool,
+        pub domain_check: bool,
+        pub default_calls: Vec<String>,
+    }
+
+    /// `ADD COLUMN column int`, changed by `set`.
+    pub fn add_column(column: &str, set: impl FnOnce(&mut NewColumn)) -> AlterCommand {
+        let mut c = NewColumn {
+            has_default: false,
+            volatile_default: false,
+            not_null: false,
+            json: false,
+            domain_check: false,
+            default_calls: vec![],
+        };
+        set(&mut c);
+        AlterCommand::AddColumn {
+            column: column.into(),
+            has_default: c.has_default,
+            volatile_default: c.volatile_default,
+            not_null: c.not_null,
+            json: c.json,
+            domain_check: c.domain_check,
+            default_calls: c.default_calls,
+        }
+    }
+
+    /// `ADD <kind>` (unnamed, validated, no columns), changed by `set`.
+    pub fn constraint(
+        kind: crate::safety::ConstraintKind,
+        set: impl FnOnce(&mut AlterCommand),
+    ) -> AlterCommand {
+        let mut c = AlterCommand::AddConstraint {
+            name: None,
+            kind,
+            not_valid: false,
+            using_index: false,
+            columns: vec![],
+            columns_indexed: false,
+            nullable_columns: vec![],
+            proves_not_null: None,
+        };
+        set(&mut c);
+        c
+    }
+
+    /// A script rule's findings over `statements` run by the engine.
+    pub fn check_script(
+        rule: &dyn super::ScriptRule,
+        statements: &[StatementFacts],
+    ) -> Vec<crate::safety::LockFinding> {
+        rule.check_script(
+            &crate::safety::script::read_script(statements),
+            &Default::default(),
         )
     }
 }
@@ -214,10 +366,10 @@ mod tests {
 
     #[test]
     fn codes_are_unique_upper_snake_and_documented() {
-        let mut codes: Vec<_> = RULES.iter().map(|r| r.code()).collect();
+        let mut codes: Vec<_> = rule_docs().iter().map(|d| d.code).collect();
         codes.sort_unstable();
         codes.dedup();
-        assert_eq!(codes.len(), RULES.len());
+        assert_eq!(codes.len(), RULES.len() + SCRIPT_RULES.len());
         for d in rule_docs() {
             assert!(d.code.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
             assert!(!d.bad.is_empty() && !d.good.is_empty() && !d.fix.is_empty());
@@ -227,13 +379,16 @@ mod tests {
 
     #[test]
     fn statements_on_a_table_created_earlier_are_not_flagged() {
-        let create = stmt("CREATE TABLE t (a int)", CreateTable { table: "t".into() });
+        let create = stmt("CREATE TABLE t (a int)", new_table("t"));
         let index = stmt(
             "CREATE INDEX ON public.t (a)",
             CreateIndex {
                 table: "public.t".into(),
                 concurrently: false,
                 unique: false,
+                columns: vec!["a".into()],
+                partitioned: false,
+                only: false,
             },
         );
         assert!(analyze(&[create.clone(), index.clone()]).is_empty());
@@ -244,10 +399,13 @@ mod tests {
                 table: "t".into(),
                 concurrently: true,
                 unique: false,
+                columns: vec!["a".into()],
+                partitioned: false,
+                only: false,
             },
             ..index
         };
-        let created = stmt("CREATE TABLE t ()", CreateTable { table: "t".into() });
+        let created = stmt("CREATE TABLE t ()", new_table("t"));
         let codes: Vec<_> = analyze(&[created, concurrent])
             .iter()
             .map(|f| f.code)

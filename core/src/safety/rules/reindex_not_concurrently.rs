@@ -28,11 +28,20 @@ impl LockRule for ReindexNotConcurrently {
         let StatementKind::Reindex {
             concurrently: false,
             table,
+            target,
         } = &s.kind
         else {
             return vec![];
         };
         let what = table.as_deref().unwrap_or("the index's table");
+        if target.eq_ignore_ascii_case("SYSTEM") {
+            // System catalogs cannot be reindexed concurrently: there is no form to offer.
+            let message = "REINDEX SYSTEM locks every system catalog it rebuilds: every session that plans a query waits".to_string();
+            let recipe = "REINDEX SYSTEM has no CONCURRENTLY form: run it in a maintenance window, or REINDEX only the catalog indexes that need it".to_string();
+            return vec![LockFinding::new(&Self::DOC, s, message, recipe)
+                .lock(LockMode::AccessExclusive)
+                .scans()];
+        }
         let safe = insert_after(
             &s.sql,
             &["INDEX", "TABLE", "SCHEMA", "DATABASE"],
@@ -59,8 +68,26 @@ mod tests {
             Reindex {
                 concurrently,
                 table,
+                target: "TABLE".into(),
             },
         )
+    }
+
+    #[test]
+    fn offers_no_concurrently_form_for_system_catalogs() {
+        let system = stmt(
+            "REINDEX SYSTEM kg;",
+            Reindex {
+                concurrently: false,
+                table: None,
+                target: "SYSTEM".into(),
+            },
+        );
+        let f = ReindexNotConcurrently.check(&system);
+        assert!(f[0]
+            .recipe
+            .starts_with("REINDEX SYSTEM has no CONCURRENTLY form"));
+        assert!(!f[0].recipe.contains("SYSTEM CONCURRENTLY"));
     }
 
     #[test]

@@ -64,6 +64,9 @@ mod tests {
                 has_default: false,
                 volatile_default: false,
                 not_null: false,
+                json: false,
+                domain_check: false,
+                default_calls: vec![],
             }],
         );
         assert!(RenameColumn.check(&good).is_empty());

@@ -12,6 +12,7 @@ lock_rule! {
     TransactionControlInStep {
         code: "TRANSACTION_CONTROL_IN_STEP",
         severity: Critical,
+        category: Failure,
         summary: "BEGIN/COMMIT/ROLLBACK/SAVEPOINT inside a step fails and would break the step's atomicity.",
         fix: "Remove the transaction statements; split the work into steps where separate commits are needed.",
         action: "REMOVE_TRANSACTION_CONTROL",
@@ -26,7 +27,7 @@ impl LockRule for TransactionControlInStep {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        if s.kind != StatementKind::TransactionControl {
+        if !matches!(s.kind, StatementKind::TransactionControl { .. }) {
             return vec![];
         }
         let sql = trim_sql(&s.sql);
@@ -44,6 +45,10 @@ impl LockRule for TransactionControlInStep {
     fn harmless_on_new_table(&self) -> bool {
         false
     }
+
+    fn engine_only(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
@@ -53,7 +58,12 @@ mod tests {
 
     #[test]
     fn flags_bad() {
-        let bad = stmt("COMMIT;", TransactionControl);
+        let bad = stmt(
+            "COMMIT;",
+            TransactionControl {
+                op: crate::safety::TransactionOp::End,
+            },
+        );
         assert!(TransactionControlInStep.check(&bad)[0]
             .message
             .contains("`COMMIT`"));

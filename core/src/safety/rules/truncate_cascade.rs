@@ -11,6 +11,7 @@ lock_rule! {
     TruncateCascade {
         code: "TRUNCATE_CASCADE",
         severity: Critical,
+        category: DataLoss,
         summary: "TRUNCATE ... CASCADE silently empties every table that references the named ones.",
         fix: "Truncate or delete from each table explicitly, naming every table that loses rows.",
         action: "NAME_TRUNCATED_TABLES",

@@ -10,6 +10,7 @@ lock_rule! {
     TruncateTable {
         code: "TRUNCATE_TABLE",
         severity: High,
+        category: DataLoss,
         summary: "TRUNCATE deletes every row of the named tables under ACCESS EXCLUSIVE.",
         fix: "Delete only the rows you mean to, in batches, after a backup.",
         action: "DELETE_IN_BATCHES",

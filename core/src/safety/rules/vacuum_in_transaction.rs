@@ -9,6 +9,7 @@ lock_rule! {
     VacuumInTransaction {
         code: "VACUUM_IN_TRANSACTION",
         severity: Critical,
+        category: Failure,
         summary: "VACUUM in a step that runs in a transaction fails.",
         fix: "Move VACUUM to its own step with \"transaction\": false (or leave it to autovacuum).",
         action: "MOVE_TO_NON_TRANSACTIONAL_STEP",

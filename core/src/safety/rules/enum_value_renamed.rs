@@ -1,0 +1,66 @@
+//! Why: `ALTER TYPE ... RENAME VALUE` is instant, but every client, stored query,
+//! CHECK, default or function body that spells the old label now fails or stops
+//! matching (22P02 "invalid input value for enum"). Old application versions still
+//! running during a deploy break. Add the new value, migrate the rows, and drop the
+//! old one only when no client uses it.
+
+use super::{LockRule, RuleDoc};
+use crate::safety::lock::LockFinding;
+use crate::safety::statement::{StatementFacts, StatementKind};
+
+lock_rule! {
+    EnumValueRenamed {
+        code: "ENUM_VALUE_RENAMED",
+        severity: High,
+        category: Compatibility,
+        summary: "Renaming an enum value breaks every client and query that still uses the old label.",
+        fix: "Add the new value, move rows to it, and retire the old label only once no client writes or reads it.",
+        action: "ADD_ENUM_VALUE_INSTEAD",
+        bad: "ALTER TYPE order_status RENAME VALUE 'shipped' TO 'dispatched';",
+        good: "ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'dispatched';\n-- later, in batches: UPDATE orders SET status = 'dispatched' WHERE status = 'shipped' AND ...",
+    }
+}
+
+impl LockRule for EnumValueRenamed {
+    fn doc(&self) -> &'static RuleDoc {
+        &Self::DOC
+    }
+
+    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+        let StatementKind::RenameEnumValue { type_name, value } = &s.kind else {
+            return vec![];
+        };
+        let message = format!("Renaming {type_name} value '{value}' breaks clients and queries that still use '{value}'");
+        let recipe = format!("ALTER TYPE {type_name} ADD VALUE '<new>'; move rows from '{value}' in batches; stop using '{value}' in every client before retiring it");
+        vec![LockFinding::new(&Self::DOC, s, message, recipe)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn flags_bad() {
+        let bad = stmt(
+            "ALTER TYPE s RENAME VALUE 'a' TO 'b'",
+            RenameEnumValue {
+                type_name: "s".into(),
+                value: "a".into(),
+            },
+        );
+        assert!(EnumValueRenamed.check(&bad)[0].message.contains("'a'"));
+    }
+
+    #[test]
+    fn passes_good() {
+        let good = stmt(
+            "ALTER TYPE s ADD VALUE 'b'",
+            Other {
+                tag: "ALTER TYPE".into(),
+            },
+        );
+        assert!(EnumValueRenamed.check(&good).is_empty());
+    }
+}
