@@ -108,11 +108,7 @@ unsafe fn range_vars(list: *mut pg_sys::List) -> Vec<String> {
 // SAFETY: callers pass NIL or a live List whose cells are all String nodes (a qualified name of the
 // raw grammar: any_name, TypeName.names), each sval a NUL-terminated string.
 unsafe fn dotted(list: *mut pg_sys::List) -> String {
-    PgList::<pg_sys::String>::from_pg(list)
-        .iter_ptr()
-        .map(|s| cstr((*s).sval))
-        .collect::<Vec<_>>()
-        .join(".")
+    names(list).join(".")
 }
 
 // SAFETY: callers pass NIL or a live List of DefElem (VACUUM / REINDEX options of the raw tree);
