@@ -747,7 +747,7 @@ AS 'MODULE_PATHNAME', 'history_rewrite_allowed_wrapper';
 CREATE OR REPLACE FUNCTION "lint_sql"(
 	"sql" TEXT,  
 	"in_transaction" bool DEFAULT true,  
-	"options" jsonb DEFAULT '{}'  
+	"options" jsonb DEFAULT '{}'::jsonb  
 ) RETURNS jsonb  
 STRICT VOLATILE
 SET search_path TO migration_engine, pg_catalog, pg_temp

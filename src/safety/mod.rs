@@ -182,9 +182,9 @@ pub fn gate(row: &MigrationRow, force: bool) -> MeResult<Option<Value>> {
 fn lint_sql(
     sql: &str,
     in_transaction: default!(bool, true),
-    options: default!(JsonB, "'{}'"),
+    options: default!(JsonArg, "'{}'::jsonb"),
 ) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
-    let options = lint_options(&options.0)?;
+    let options = lint_options(&options.0 .0)?;
     let schema = crate::spi::data_schema()?;
     let path = format!(
         "{}, public, pg_catalog",
