@@ -109,36 +109,25 @@ BEGIN
 END
 $$;
 
-CREATE TABLE migration_engine.deploy_failures (
-    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    actor          text NOT NULL DEFAULT current_user,
-    migration_name text NOT NULL,
-    version        text,
-    checksum       text,
-    definition     jsonb NOT NULL,
-    failed_step    text,
-    sqlstate       text,
-    error          text NOT NULL,
-    hint           text,
-    
-    caller_pid     integer,
-    caller_xid     bigint
-);
-
-COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
-
-CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
-
-CREATE TRIGGER deploy_failures_no_update
-    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
-    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
-
-CREATE TRIGGER deploy_failures_no_truncate
-    BEFORE TRUNCATE ON migration_engine.deploy_failures
-    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
-
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
+CREATE OR REPLACE FUNCTION migration_engine.data_schema_at_install() RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    wanted text := coalesce(nullif(current_setting('migration_engine.data_schema', true), ''), 'kg');
+BEGIN
+    IF wanted !~ '^[a-z_][a-z0-9_]*$' OR octet_length(wanted) > 63 THEN
+        RAISE EXCEPTION 'migration_engine.data_schema must be a plain lower-case schema name, not %', quote_literal(wanted)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use letters, digits and underscores, for example: ALTER DATABASE ... SET migration_engine.data_schema = ''graph''; then reconnect and CREATE EXTENSION migration_engine.';
+    END IF;
+    IF wanted IN ('migration_engine', 'kg_live', 'public', 'information_schema', 'migration_engine_install_hold')
+       OR wanted LIKE 'pg\_%' THEN
+        RAISE EXCEPTION 'migration_engine.data_schema cannot be %: that name is taken', quote_literal(wanted)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Choose a name of your own, for example ''graph''.';
+    END IF;
+    RETURN wanted;
+END
+$$;
 
 CREATE OR REPLACE VIEW migration_engine.migration_status AS
 SELECT m.migration_id,
@@ -224,25 +213,36 @@ CREATE INDEX top_level_runs_by_step ON migration_engine.top_level_runs (migratio
 
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.top_level_runs', '');
 
-CREATE OR REPLACE FUNCTION migration_engine.data_schema_at_install() RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
-DECLARE
-    wanted text := coalesce(nullif(current_setting('migration_engine.data_schema', true), ''), 'kg');
-BEGIN
-    IF wanted !~ '^[a-z_][a-z0-9_]*$' OR octet_length(wanted) > 63 THEN
-        RAISE EXCEPTION 'migration_engine.data_schema must be a plain lower-case schema name, not %', quote_literal(wanted)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use letters, digits and underscores, for example: ALTER DATABASE ... SET migration_engine.data_schema = ''graph''; then reconnect and CREATE EXTENSION migration_engine.';
-    END IF;
-    IF wanted IN ('migration_engine', 'kg_live', 'public', 'information_schema', 'migration_engine_install_hold')
-       OR wanted LIKE 'pg\_%' THEN
-        RAISE EXCEPTION 'migration_engine.data_schema cannot be %: that name is taken', quote_literal(wanted)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Choose a name of your own, for example ''graph''.';
-    END IF;
-    RETURN wanted;
-END
-$$;
+CREATE TABLE migration_engine.deploy_failures (
+    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor          text NOT NULL DEFAULT current_user,
+    migration_name text NOT NULL,
+    version        text,
+    checksum       text,
+    definition     jsonb NOT NULL,
+    failed_step    text,
+    sqlstate       text,
+    error          text NOT NULL,
+    hint           text,
+    
+    caller_pid     integer,
+    caller_xid     bigint
+);
+
+COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
+
+CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
+
+CREATE TRIGGER deploy_failures_no_update
+    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+
+CREATE TRIGGER deploy_failures_no_truncate
+    BEFORE TRUNCATE ON migration_engine.deploy_failures
+    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
 
 CREATE OR REPLACE FUNCTION migration_engine.is_data_schema(schema_name text) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
@@ -633,6 +633,15 @@ VOLATILE
 SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'cancel_migration_wrapper';
+
+CREATE OR REPLACE FUNCTION "check_compatibility_against_data"(
+	"schema_definition" jsonb,  
+	"options" jsonb DEFAULT '{}'::jsonb  
+) RETURNS jsonb  
+STABLE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'check_compatibility_against_data_wrapper';
 
 CREATE OR REPLACE FUNCTION "create_migration"(
 	"definition" jsonb  
@@ -1299,7 +1308,7 @@ DECLARE
     for_everyone text[] := ARRAY[
         'active_schema', 'canary_route', 'compatibility_mode', 'detect_breaking_changes',
         'entity_as_of', 'entity_history', 'evaluate_canary', 'is_type_compatible', 'lint_sql',
-        'migration_graph', 'migration_plan', 'safety_rules', 'validate_entities',
+        'migration_graph', 'migration_plan', 'safety_rules', 'validate_entities', 'check_compatibility_against_data',
         'deprecated_field_usage', 'canary_metric_value_ok', 'history_rewrite_allowed',
         'upsert_entity', 'upsert_relation', 'delete_entity', 'delete_relation'];
     -- functions and procedures that change state or run user SQL

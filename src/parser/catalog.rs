@@ -120,6 +120,20 @@ pub fn is_partitioned(table: &str) -> MeResult<bool> {
     .unwrap_or(false))
 }
 
+/// (relpersistence, access method name) of an existing table: `('p', 'heap')`.
+pub fn table_storage(table: &str) -> MeResult<Option<(String, String)>> {
+    let persistence = first_value::<String>(
+        "SELECT c.relpersistence::text FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)",
+        &[table.into()],
+    )?;
+    let method = first_value::<String>(
+        "SELECT a.amname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am a ON a.oid = c.relam \
+         WHERE c.oid = pg_catalog.to_regclass($1)",
+        &[table.into()],
+    )?;
+    Ok(persistence.map(|p| (p, method.unwrap_or_default())))
+}
+
 /// The partitioned table has a DEFAULT partition.
 pub fn has_default_partition(table: &str) -> MeResult<bool> {
     Ok(first_value::<bool>(

@@ -549,6 +549,30 @@ unsafe fn alter_command(
             proves_not_null: catalog::not_null_check_column(table, &column)?,
             name: column,
         }),
+        At::AT_SetLogged | At::AT_SetUnLogged | At::AT_SetAccessMethod | At::AT_SetTableSpace => {
+            let storage = catalog::table_storage(table)?;
+            let (what, changes) = match cmd.subtype {
+                At::AT_SetLogged => (
+                    "SET LOGGED".to_owned(),
+                    storage.is_none_or(|(p, _)| p != "p"),
+                ),
+                At::AT_SetUnLogged => (
+                    "SET UNLOGGED".to_owned(),
+                    storage.is_none_or(|(p, _)| p != "u"),
+                ),
+                // SET ACCESS METHOD of the table's own method is a no-op
+                At::AT_SetAccessMethod => (
+                    format!("SET ACCESS METHOD {column}"),
+                    storage.is_none_or(|(_, m)| m != column),
+                ),
+                _ => (format!("SET TABLESPACE {column}"), true),
+            };
+            out.push(if changes {
+                AlterCommand::MovesStorage { what }
+            } else {
+                AlterCommand::Other { what }
+            });
+        }
         other => out.push(AlterCommand::Other {
             what: format!("ALTER TABLE subcommand {other}"),
         }),

@@ -98,11 +98,29 @@ fn validate_migration_safety(
             result["duration_ms"] = json!(ms);
         }
     }
+    let trace = trial_trace(&v);
     if let Some(obj) = v.as_object_mut() {
         obj.remove("migration");
         obj.insert("migration_name".into(), json!(migration_name));
+        if options.0.get("trial") == Some(&Value::Bool(true)) {
+            obj.insert("trace".into(), trace);
+        }
     }
     Ok(JsonB(v))
+}
+
+/// The trial's statement traces, in the order they ran: the `details` of its
+/// TRIAL_TRACE issues, lifted to the top of the report.
+fn trial_trace(report: &Value) -> Value {
+    let traces = report["all_results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["issues"].as_array().into_iter().flatten())
+        .filter(|i| i["code"] == codes::TRIAL_TRACE)
+        .map(|i| i["details"].clone())
+        .collect();
+    Value::Array(traces)
 }
 
 /// The same report as Markdown, for psql and pull-request comments.

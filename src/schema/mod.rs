@@ -2,6 +2,7 @@
 //! compatibility mode, add/deprecate field with backfill, validation of entities.
 //! The rules live in the core's `schema` module.
 pub(crate) mod backfill;
+mod data_compat;
 mod diff;
 mod evolve;
 pub(crate) mod registry;

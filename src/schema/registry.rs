@@ -66,7 +66,7 @@ pub fn version_exists(number: &str) -> MeResult<bool> {
     .is_some())
 }
 
-fn current_mode() -> MeResult<CompatibilityMode> {
+pub(crate) fn current_mode() -> MeResult<CompatibilityMode> {
     let text = first_value::<String>(
         "SELECT compatibility_mode FROM migration_engine.registry_settings WHERE id = 1",
         &[],

@@ -342,6 +342,21 @@ pub fn run_step(step: &Step, data_schema: &str, opts: &RunOptions) -> MeResult<i
     })?
 }
 
+/// One statement of a SQL step, under the step's settings (search path, lock and
+/// statement timeouts): what the trial runs to trace a step statement by statement.
+pub fn run_statement(
+    step: &Step,
+    sql: &str,
+    data_schema: &str,
+    opts: &RunOptions,
+) -> MeResult<i64> {
+    let timeout = step.timeout_ms.unwrap_or(opts.statement_timeout_ms);
+    with_step_settings(data_schema, opts.lock_timeout_ms, || {
+        let _timer = StepTimer::start(timeout);
+        run_sql(sql)
+    })?
+}
+
 fn run_sql(script: &str) -> MeResult<i64> {
     Spi::connect_mut(|client| client.update(script, None, &[]).map(|t| t.len() as i64))
         .map_err(MeError::from)

@@ -1054,3 +1054,23 @@ CREATE VIEW corpus.customer_emails AS SELECT id, email FROM corpus.customers;
 -- expect: none
 -- because: INSERT takes ROW EXCLUSIVE, which blocks no reads and no other writes (PG docs, Explicit Locking)
 INSERT INTO corpus.legacy_notes (id, body) VALUES (11, 'eleventh note');
+
+-- case: set-unlogged
+-- expect: ALTER_TABLE_REWRITES_STORAGE
+-- because: SET UNLOGGED rewrites the table into a new relfilenode under ACCESS EXCLUSIVE (tablecmds.c, ATPrepChangePersistence sets AT_REWRITE_ALTER_PERSISTENCE); found by the trial run
+ALTER TABLE corpus.customers SET UNLOGGED;
+
+-- case: set-logged-on-a-logged-table
+-- expect: none
+-- because: SET LOGGED on a table that is already logged is a no-op (tablecmds.c, ATPrepChangePersistence returns early when the persistence already matches)
+ALTER TABLE corpus.customers SET LOGGED;
+
+-- case: set-access-method-changes
+-- expect: ALTER_TABLE_REWRITES_STORAGE
+-- because: SET ACCESS METHOD to another method rewrites the table (PG 15 docs, ALTER TABLE, SET ACCESS METHOD: "rewriting the table"); the heap2 method is a copy of heap created by setup.sql
+ALTER TABLE corpus.customers SET ACCESS METHOD heap2;
+
+-- case: set-access-method-same
+-- expect: none
+-- because: SET ACCESS METHOD of the table's own method changes nothing (tablecmds.c, ATPrepSetAccessMethod: no rewrite when the method is the same)
+ALTER TABLE corpus.customers SET ACCESS METHOD heap;

@@ -4,6 +4,12 @@
 -- search_path does not matter.
 DROP SCHEMA IF EXISTS corpus CASCADE;
 CREATE SCHEMA corpus;
+-- a second table access method (heap's own handler under another name), database-wide
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_am WHERE amname = 'heap2') THEN
+        CREATE ACCESS METHOD heap2 TYPE TABLE HANDLER heap_tableam_handler;
+    END IF;
+END $$;
 
 -- types: an enum, a domain with a CHECK, a domain without one
 CREATE TYPE corpus.order_status AS ENUM ('new', 'paid', 'shipped');

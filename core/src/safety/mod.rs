@@ -18,6 +18,7 @@ mod rules;
 mod script;
 mod statement;
 mod text;
+mod trace;
 mod types;
 
 #[cfg(test)]
@@ -39,6 +40,7 @@ pub use statement::{
     known_volatile_function, AlterCommand, ConstraintKind, StatementFacts, StatementKind,
     TransactionOp,
 };
+pub use trace::{contradictions, ObservedLock, StatementTrace};
 pub use types::{classify_type_change, classify_type_change_with, TypeChange};
 
 use serde::{Deserialize, Serialize};

@@ -68,10 +68,13 @@ macro_rules! change_kinds {
 }
 
 change_kinds! {
-    /// An entity type disappeared: its stored data has no schema and nobody can read or write it.
-    EntityRemoved = "ENTITY_REMOVED", High, readers: true, writers: true;
-    /// A new entity type: nothing existing is affected.
-    EntityAdded = "ENTITY_ADDED", Info, readers: false, writers: false;
+    /// An entity type disappeared: its stored entities have no schema, so readers on the
+    /// new schema cannot read old data. Data written with the new schema holds no such
+    /// entity, so old readers are not hurt (as removing a branch of a union in Avro).
+    EntityRemoved = "ENTITY_REMOVED", High, readers: false, writers: true;
+    /// A new entity type: existing data is unaffected, but readers still on the previous
+    /// schema meet entities of a type they do not know (as adding a branch to a union).
+    EntityAdded = "ENTITY_ADDED", Info, readers: true, writers: false;
     /// Entity declared with `renamed_from`: both sides must use the new name (or an alias).
     EntityRenamed = "ENTITY_RENAMED", Medium, readers: true, writers: true;
     /// A field disappeared. Its values are lost; old readers fail if they required it
@@ -97,14 +100,18 @@ change_kinds! {
     /// A field lost its `enum`: old readers may meet any value.
     EnumConstraintRemoved = "ENUM_CONSTRAINT_REMOVED", Low, readers: true, writers: false;
     /// Default changed. Removing the default of a not-nullable field is MEDIUM and
-    /// breaks writers that relied on it.
+    /// breaks writers that relied on it. Adding one breaks nobody: defaults are applied
+    /// when writing, so stored content always holds the value.
     FieldDefaultChanged = "FIELD_DEFAULT_CHANGED", Low, readers: false, writers: false;
     /// A deprecated field with a `removal_version` was removed before that version
     /// (reported next to its FIELD_REMOVED, with the same flags).
     DeprecatedFieldRemovedEarly = "DEPRECATED_FIELD_REMOVED_EARLY", High, readers: true, writers: false;
     /// A field was marked deprecated: a warning for its users, nothing breaks yet.
     FieldDeprecated = "FIELD_DEPRECATED", Info, readers: false, writers: false;
-    /// Field declared with `renamed_from`: old data and old readers use the old key.
+    /// Field declared with `renamed_from`: old data and old readers use the old key. It
+    /// breaks readers when the old field was required (old readers miss it in new data)
+    /// and writers when the new one is (old data lacks it); an optional field renamed to
+    /// an optional one breaks neither, though readers without the alias see nulls.
     FieldRenamed = "FIELD_RENAMED", Medium, readers: true, writers: true;
 }
 
@@ -238,7 +245,7 @@ mod tests {
         assert_eq!(
             c.to_json(),
             json!({"type": "ENTITY_REMOVED", "entity": "Person", "severity": "HIGH",
-                   "description": "Entity Person was removed", "breaks_readers": true, "breaks_writers": true})
+                   "description": "Entity Person was removed", "breaks_readers": false, "breaks_writers": true})
         );
         let t = Change::new(ChangeKind::FieldTypeChanged, "P", Some("age"), "d".into())
             .with_types("integer", "bigint")

@@ -16,6 +16,9 @@
 
 pub mod change;
 pub mod compat;
+#[cfg(test)]
+mod compat_matrix;
+pub mod data_compat;
 pub mod diff;
 pub mod evolve;
 pub mod model;

@@ -66,6 +66,11 @@ issue_codes! {
     SAFETY_CHECK_FAILURE => RERUN;
     /// The forward steps, run and rolled back, raised an error (its SQLSTATE in the details).
     TRIAL_RUN_FAILED => None;
+    /// What one statement did in the trial run: locks, rewrites, rows read, duration.
+    TRIAL_TRACE => None;
+    /// The trial saw a rewrite, or a stronger lock, that the static analysis did not
+    /// predict (CRITICAL), or no rewrite where it predicted one (LOW).
+    STATIC_VERDICT_CONTRADICTED => Some(("INVESTIGATE", Severity::High, "The trial run contradicted the static analysis: plan the statement by what the trial saw, and report the rule that was wrong", "TRUST_THE_TRIAL"));
 }
 
 // Codes of the engine's refusals and endings, answered instead of running (not issues

@@ -66,6 +66,7 @@ mod add_foreign_key_without_not_valid;
 mod add_unique_without_index;
 mod alter_column_type_revalidates;
 mod alter_column_type_rewrite;
+mod alter_table_rewrites_storage;
 mod alters_could_be_combined;
 mod cluster;
 mod concurrently_in_transaction;
@@ -185,6 +186,7 @@ pub static RULES: &[&dyn LockRule] = &[
     &add_check_without_not_valid::AddCheckWithoutNotValid,
     &add_unique_without_index::AddUniqueWithoutIndex,
     &vacuum_full::VacuumFull,
+    &alter_table_rewrites_storage::AlterTableRewritesStorage,
     &cluster::Cluster,
     &rename_column::RenameColumn,
     &rename_table::RenameTable,

@@ -2,7 +2,9 @@
 //!
 //! A new default only affects future writes: LOW, nothing breaks. Removing the
 //! default of a not-nullable field is MEDIUM and breaks writers: producers
-//! that omitted the field, relying on the default, are now refused.
+//! that omitted the field, relying on the default, are now refused. Adding a
+//! default to a not-nullable field breaks nobody: the store applies defaults
+//! when writing, so stored content holds the value and old readers find it.
 
 use super::{qualified, Rule};
 use crate::schema::change::{Change, ChangeKind, Severity};

@@ -49,7 +49,10 @@ mod tests {
         );
         assert_eq!(changes[0].description, "Entity A was removed");
         assert_eq!(changes[0].severity, Severity::High);
-        assert!(changes[0].breaks_readers && changes[0].breaks_writers);
+        // new readers cannot read stored A entities; old readers never meet one again
+        assert!(!changes[0].breaks_readers && changes[0].breaks_writers);
+        // old readers meet C entities they do not know
+        assert!(changes[1].breaks_readers && !changes[1].breaks_writers);
         // Fields of a new entity are part of ENTITY_ADDED, not reported one by one.
         assert_eq!(
             (changes[1].entity.as_str(), changes[1].severity),

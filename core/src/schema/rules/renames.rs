@@ -1,9 +1,11 @@
 //! ENTITY_RENAMED, FIELD_RENAMED.
 //!
 //! Declared with `renamed_from` and paired in `diff.rs`, so the pair is not
-//! also reported as removed + added. Both sides break until data and clients
-//! move to the new name: old rows and old writers use the old key, old readers
-//! look for it.
+//! also reported as removed + added. An entity rename breaks both sides until
+//! data and clients move to the new name. A field rename breaks what a missing
+//! key breaks: old readers when the old field was required (new data lacks the
+//! old key), new readers when the new field is required (old data lacks the new
+//! key), the same predicate FIELD_REMOVED and REQUIRED_FIELD_ADDED use.
 
 use super::Rule;
 use crate::schema::change::{Change, ChangeKind};
@@ -42,6 +44,7 @@ impl Rule for Renames {
                 f.new.name
             );
             let c = Change::new(ChangeKind::FieldRenamed, e.name(), Some(f.name()), desc)
+                .with_breaks(!f.old.is_optional(), !f.new.is_optional())
                 .with_details(json!({"old_name": f.old.name}));
             out.push(c);
         }
