@@ -14,3 +14,21 @@ BEGIN
     RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(times) x)::numeric(12, 3);
 END
 $$;
+
+-- The median and the spread (min, max) of `runs` timings of one statement, in ms.
+CREATE OR REPLACE FUNCTION bench.spread_ms(sql text, runs int DEFAULT 5,
+    OUT median_ms numeric, OUT min_ms numeric, OUT max_ms numeric)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t timestamptz;
+    times numeric[] := '{}';
+BEGIN
+    FOR i IN 1..runs LOOP
+        t := clock_timestamp();
+        EXECUTE sql;
+        times := times || (extract(epoch FROM clock_timestamp() - t) * 1000)::numeric;
+    END LOOP;
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x)::numeric(12, 3), min(x)::numeric(12, 3), max(x)::numeric(12, 3)
+    INTO median_ms, min_ms, max_ms FROM unnest(times) x;
+END
+$$;

@@ -4,7 +4,7 @@
 //! NULL), so it rewrites the table under ACCESS EXCLUSIVE (`ATExecAddColumn`,
 //! confirmed on PostgreSQL 15: the relfilenode changes).
 
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
 use crate::safety::statement::{AlterCommand, StatementFacts};
 
@@ -26,16 +26,17 @@ impl LockRule for AddColumnDomainCheck {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
-                AlterCommand::AddColumn { column, domain_check: true, .. } => Some(column),
+        per_command(
+            s,
+            |c| match c {
+                AlterCommand::AddColumn {
+                    column,
+                    domain_check: true,
+                    ..
+                } => Some(column),
                 _ => None,
-            })
-            .map(|column| {
+            },
+            |table, column| {
                 let message = format!(
                     "{table}.{column} has a domain type with a CHECK: adding it tests every row and rewrites {table} under ACCESS EXCLUSIVE"
                 );
@@ -46,8 +47,8 @@ impl LockRule for AddColumnDomainCheck {
                 LockFinding::new(&Self::DOC, s, message, recipe)
                     .lock(LockMode::AccessExclusive)
                     .rewrites()
-            })
-            .collect()
+            },
+        )
     }
 }
 

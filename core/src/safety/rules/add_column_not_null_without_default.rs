@@ -3,7 +3,7 @@
 //! (23502, "column contains null values"). strong_migrations and squawk report it.
 //! Harmless on a table created earlier in the same migration (it is empty).
 
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::LockFinding;
 use crate::safety::statement::{AlterCommand, StatementFacts};
 
@@ -26,12 +26,9 @@ impl LockRule for AddColumnNotNullWithoutDefault {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
+        per_command(
+            s,
+            |c| match c {
                 AlterCommand::AddColumn {
                     column,
                     not_null: true,
@@ -39,8 +36,8 @@ impl LockRule for AddColumnNotNullWithoutDefault {
                     ..
                 } => Some(column),
                 _ => None,
-            })
-            .map(|column| {
+            },
+            |table, column| {
                 let message = format!(
                     "Adding {table}.{column} NOT NULL without a default fails if {table} has any row (existing rows would hold NULL)"
                 );
@@ -49,8 +46,8 @@ impl LockRule for AddColumnNotNullWithoutDefault {
                      fill it in batches, then ADD CONSTRAINT ... CHECK ({column} IS NOT NULL) NOT VALID, VALIDATE it, and SET NOT NULL"
                 );
                 LockFinding::new(&Self::DOC, s, message, recipe)
-            })
-            .collect()
+            },
+        )
     }
 }
 

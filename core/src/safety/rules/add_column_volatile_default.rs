@@ -4,7 +4,7 @@
 //! serial/identity) or a stored generated column must be computed per row, so
 //! the table is rewritten under ACCESS EXCLUSIVE.
 
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
 use crate::safety::statement::{AlterCommand, StatementFacts};
 
@@ -26,12 +26,9 @@ impl LockRule for AddColumnVolatileDefault {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
+        per_command(
+            s,
+            |c| match c {
                 AlterCommand::AddColumn {
                     column,
                     has_default: true,
@@ -39,8 +36,8 @@ impl LockRule for AddColumnVolatileDefault {
                     ..
                 } => Some(column),
                 _ => None,
-            })
-            .map(|column| {
+            },
+            |table, column| {
                 let message = format!(
                     "Adding {table}.{column} with a volatile default rewrites every row of {table} under ACCESS EXCLUSIVE"
                 );
@@ -52,8 +49,8 @@ impl LockRule for AddColumnVolatileDefault {
                 LockFinding::new(&Self::DOC, s, message, recipe)
                     .lock(LockMode::AccessExclusive)
                     .rewrites()
-            })
-            .collect()
+            },
+        )
     }
 }
 

@@ -7,7 +7,7 @@
 //! Exclusion constraints are reported too, though they have no USING INDEX
 //! form: the only remedies are an empty table or a maintenance window.
 
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
 use crate::safety::statement::{AlterCommand, ConstraintKind, StatementFacts};
 
@@ -29,12 +29,9 @@ impl LockRule for AddUniqueWithoutIndex {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
+        per_command(
+            s,
+            |c| match c {
                 AlterCommand::AddConstraint {
                     kind,
                     name,
@@ -48,8 +45,8 @@ impl LockRule for AddUniqueWithoutIndex {
                     Some((*kind, name.as_deref().unwrap_or("<constraint name>")))
                 }
                 _ => None,
-            })
-            .map(|(kind, name)| {
+            },
+            |table, (kind, name)| {
                 let (what, recipe) = match kind {
                     ConstraintKind::Exclusion => ("an exclusion constraint", "Exclusion constraints cannot be attached from an index: add it while the table is empty or in a maintenance window".to_string()),
                     ConstraintKind::PrimaryKey => ("a primary key", format!(
@@ -60,12 +57,13 @@ impl LockRule for AddUniqueWithoutIndex {
                         "In a step with \"transaction\": false: CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} (<columns>); \
                          then: ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}")),
                 };
-                let message = format!("Adding {what} to {table} builds its index under ACCESS EXCLUSIVE");
+                let message =
+                    format!("Adding {what} to {table} builds its index under ACCESS EXCLUSIVE");
                 LockFinding::new(&Self::DOC, s, message, recipe)
                     .lock(LockMode::AccessExclusive)
                     .scans()
-            })
-            .collect()
+            },
+        )
     }
 }
 

@@ -7,7 +7,7 @@
 //! includes this, so this rule speaks only when there is no rewrite.
 
 use super::alter_column_type_rewrite::type_change;
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
 use crate::safety::statement::{AlterCommand, StatementFacts};
 use crate::safety::types::TypeChange;
@@ -30,12 +30,9 @@ impl LockRule for AlterColumnTypeRevalidates {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
+        per_command(
+            s,
+            |c| match c {
                 AlterCommand::AlterColumnType {
                     column,
                     old_type,
@@ -46,14 +43,18 @@ impl LockRule for AlterColumnTypeRevalidates {
                     domain_check: false,
                     ..
                 } if !revalidates.is_empty()
-                    && type_change(old_type.as_deref(), new_type, *has_using, *binary_coercible)
-                        != TypeChange::Rewrite =>
+                    && type_change(
+                        old_type.as_deref(),
+                        new_type,
+                        *has_using,
+                        *binary_coercible,
+                    ) != TypeChange::Rewrite =>
                 {
                     Some((column, revalidates.join(", ")))
                 }
                 _ => None,
-            })
-            .map(|(column, what)| {
+            },
+            |table, (column, what)| {
                 let message = format!(
                     "Changing {table}.{column} does not rewrite {table}, but re-checks or rebuilds {what} over every row under ACCESS EXCLUSIVE"
                 );
@@ -64,8 +65,8 @@ impl LockRule for AlterColumnTypeRevalidates {
                 LockFinding::new(&Self::DOC, s, message, recipe)
                     .lock(LockMode::AccessExclusive)
                     .scans()
-            })
-            .collect()
+            },
+        )
     }
 }
 

@@ -7,7 +7,7 @@
 //! logged table, the table's own access method) is left alone; the parser asks the
 //! catalog.
 
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
 use crate::safety::statement::{AlterCommand, StatementFacts};
 
@@ -29,16 +29,13 @@ impl LockRule for AlterTableRewritesStorage {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
+        per_command(
+            s,
+            |c| match c {
                 AlterCommand::MovesStorage { what } => Some(what),
                 _ => None,
-            })
-            .map(|what| {
+            },
+            |table, what| {
                 let message = format!(
                     "ALTER TABLE {table} {what} copies every row of {table} into new storage under ACCESS EXCLUSIVE"
                 );
@@ -48,8 +45,8 @@ impl LockRule for AlterTableRewritesStorage {
                 LockFinding::new(&Self::DOC, s, message, recipe)
                     .lock(LockMode::AccessExclusive)
                     .rewrites()
-            })
-            .collect()
+            },
+        )
     }
 }
 

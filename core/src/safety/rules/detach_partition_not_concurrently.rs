@@ -4,7 +4,7 @@
 //! the table has a DEFAULT partition, where the concurrent form is refused: then no
 //! concurrent form exists and the recipe says so.
 
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
 use crate::safety::statement::{AlterCommand, StatementFacts};
 
@@ -26,20 +26,17 @@ impl LockRule for DetachPartitionNotConcurrently {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
+        per_command(
+            s,
+            |c| match c {
                 AlterCommand::DetachPartition {
                     partition,
                     concurrently: false,
                     has_default_partition,
                 } => Some((partition, *has_default_partition)),
                 _ => None,
-            })
-            .map(|(partition, has_default)| {
+            },
+            |table, (partition, has_default)| {
                 let message = format!(
                     "Detaching {partition} locks {table} ACCESS EXCLUSIVE: queries on every partition of {table} wait"
                 );
@@ -49,8 +46,8 @@ impl LockRule for DetachPartitionNotConcurrently {
                     format!("In a step with \"transaction\": false: ALTER TABLE {table} DETACH PARTITION {partition} CONCURRENTLY")
                 };
                 LockFinding::new(&Self::DOC, s, message, recipe).lock(LockMode::AccessExclusive)
-            })
-            .collect()
+            },
+        )
     }
 }
 

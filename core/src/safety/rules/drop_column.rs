@@ -4,7 +4,7 @@
 //! deprecation, and blocking every such migration would teach people to ignore
 //! the report.
 
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
 use crate::safety::statement::{AlterCommand, StatementFacts};
 
@@ -27,16 +27,13 @@ impl LockRule for DropColumn {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
+        per_command(
+            s,
+            |c| match c {
                 AlterCommand::DropColumn { column } => Some(column),
                 _ => None,
-            })
-            .map(|column| {
+            },
+            |table, column| {
                 let message = format!(
                     "Dropping {table}.{column} destroys its data and breaks clients still using it"
                 );
@@ -46,8 +43,8 @@ impl LockRule for DropColumn {
                      then drop it"
                 );
                 LockFinding::new(&Self::DOC, s, message, recipe).lock(LockMode::AccessExclusive)
-            })
-            .collect()
+            },
+        )
     }
 }
 

@@ -3,7 +3,7 @@
 //! written, old code that reads it fails or mis-handles it. A compatibility
 //! change (expand before clients handle NULL), not a lock problem.
 
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::LockFinding;
 use crate::safety::statement::{AlterCommand, StatementFacts};
 
@@ -26,21 +26,18 @@ impl LockRule for DropNotNull {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
+        per_command(
+            s,
+            |c| match c {
                 AlterCommand::DropNotNull { column } => Some(column),
                 _ => None,
-            })
-            .map(|column| {
+            },
+            |table, column| {
                 let message = format!("{table}.{column} may hold NULL from now on: readers of the old schema assume it never does");
                 let recipe = format!("Deploy readers that handle a NULL {column} before this step");
                 LockFinding::new(&Self::DOC, s, message, recipe)
-            })
-            .collect()
+            },
+        )
     }
 }
 

@@ -6,7 +6,7 @@
 //! "require-index-on-fk"-style linters do. The index may exist or be created
 //! earlier in the same migration.
 
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::LockFinding;
 use crate::safety::statement::{AlterCommand, ConstraintKind, StatementFacts};
 
@@ -28,12 +28,9 @@ impl LockRule for ForeignKeyWithoutIndex {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
+        per_command(
+            s,
+            |c| match c {
                 AlterCommand::AddConstraint {
                     kind: ConstraintKind::ForeignKey,
                     columns,
@@ -41,8 +38,8 @@ impl LockRule for ForeignKeyWithoutIndex {
                     ..
                 } if !columns.is_empty() => Some(columns.join(", ")),
                 _ => None,
-            })
-            .map(|columns| {
+            },
+            |table, columns| {
                 let message = format!(
                     "No index of {table} starts with ({columns}): each DELETE or key UPDATE on the referenced table scans {table}"
                 );
@@ -50,8 +47,8 @@ impl LockRule for ForeignKeyWithoutIndex {
                     "In an earlier step with \"transaction\": false: CREATE INDEX CONCURRENTLY ON {table} ({columns})"
                 );
                 LockFinding::new(&Self::DOC, s, message, recipe).scans()
-            })
-            .collect()
+            },
+        )
     }
 }
 

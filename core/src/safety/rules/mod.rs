@@ -7,7 +7,7 @@
 
 use super::lock::LockFinding;
 use super::script::{read_script, LintOptions, Scripted};
-use super::statement::StatementFacts;
+use super::statement::{AlterCommand, StatementFacts};
 pub(crate) use super::text::{insert_after, trim_sql};
 use super::Severity;
 use serde::Serialize;
@@ -140,6 +140,24 @@ pub trait LockRule: Sync {
     }
 }
 
+/// The findings of a rule that judges an ALTER TABLE's subcommands one by one: `pick`
+/// chooses the subcommands the rule is about (and what it needs of them), `finding`
+/// turns each, with the table's name, into a finding. Any other statement gives none.
+pub(crate) fn per_command<'s, T>(
+    s: &'s StatementFacts,
+    pick: impl Fn(&'s AlterCommand) -> Option<T>,
+    finding: impl Fn(&'s str, T) -> LockFinding,
+) -> Vec<LockFinding> {
+    let Some((table, commands)) = s.alter_commands() else {
+        return vec![];
+    };
+    commands
+        .iter()
+        .filter_map(pick)
+        .map(|picked| finding(table, picked))
+        .collect()
+}
+
 /// The findings for constraints of `kind` that an ALTER TABLE adds without `NOT VALID`
 /// (shared by the CHECK and FOREIGN KEY rules, which differ only in lock and message):
 /// the recipe is the same statement `NOT VALID`, then `VALIDATE CONSTRAINT` later.
@@ -150,25 +168,27 @@ pub(super) fn added_without_not_valid(
     lock: super::lock::LockMode,
     message: impl Fn(&str) -> String,
 ) -> Vec<LockFinding> {
-    let Some((table, commands)) = s.alter_commands() else {
-        return vec![];
-    };
-    commands
-        .iter()
-        .filter_map(|c| match c {
-            super::statement::AlterCommand::AddConstraint { kind: k, not_valid: false, name, .. } if *k == kind => {
-                Some(name.as_deref().unwrap_or("<constraint name>"))
-            }
+    per_command(
+        s,
+        |c| match c {
+            AlterCommand::AddConstraint {
+                kind: k,
+                not_valid: false,
+                name,
+                ..
+            } if *k == kind => Some(name.as_deref().unwrap_or("<constraint name>")),
             _ => None,
-        })
-        .map(|name| {
+        },
+        |table, name| {
             let recipe = format!(
                 "{} NOT VALID; then in a later step: ALTER TABLE {table} VALIDATE CONSTRAINT {name}",
                 trim_sql(&s.sql)
             );
-            LockFinding::new(doc, s, message(table), recipe).lock(lock).scans()
-        })
-        .collect()
+            LockFinding::new(doc, s, message(table), recipe)
+                .lock(lock)
+                .scans()
+        },
+    )
 }
 
 /// The registry. Findings come out in statement order, then in this order.

@@ -3,7 +3,7 @@
 //! index, which scans the whole table under ACCESS EXCLUSIVE (squawk's
 //! "adding-primary-key-constraint"; eugene E11). Prove the columns non-null first.
 
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
 use crate::safety::statement::{AlterCommand, ConstraintKind, StatementFacts};
 
@@ -25,12 +25,9 @@ impl LockRule for PrimaryKeyUsingNullableIndex {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
+        per_command(
+            s,
+            |c| match c {
                 AlterCommand::AddConstraint {
                     kind: ConstraintKind::PrimaryKey,
                     using_index: true,
@@ -38,8 +35,8 @@ impl LockRule for PrimaryKeyUsingNullableIndex {
                     ..
                 } if !nullable_columns.is_empty() => Some(nullable_columns.join(", ")),
                 _ => None,
-            })
-            .map(|columns| {
+            },
+            |table, columns| {
                 let message = format!(
                     "The primary key on {table} sets NOT NULL on {columns}, scanning all of {table} under ACCESS EXCLUSIVE"
                 );
@@ -50,8 +47,8 @@ impl LockRule for PrimaryKeyUsingNullableIndex {
                 LockFinding::new(&Self::DOC, s, message, recipe)
                     .lock(LockMode::AccessExclusive)
                     .scans()
-            })
-            .collect()
+            },
+        )
     }
 }
 

@@ -4,7 +4,7 @@
 //! it, and such a check can be validated under SHARE UPDATE EXCLUSIVE, which
 //! lets traffic through.
 
-use super::{LockRule, RuleDoc};
+use super::{per_command, LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
 use crate::safety::statement::{AlterCommand, StatementFacts};
 
@@ -26,19 +26,16 @@ impl LockRule for SetNotNullWithoutCheck {
     }
 
     fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
-        let Some((table, commands)) = s.alter_commands() else {
-            return vec![];
-        };
-        commands
-            .iter()
-            .filter_map(|c| match c {
+        per_command(
+            s,
+            |c| match c {
                 AlterCommand::SetNotNull {
                     column,
                     validated_check_exists: false,
                 } => Some(column),
                 _ => None,
-            })
-            .map(|column| {
+            },
+            |table, column| {
                 let name = format!("{}_{column}_not_null", bare(table));
                 let message = format!(
                     "SET NOT NULL on {table}.{column} scans all of {table} under ACCESS EXCLUSIVE"
@@ -52,8 +49,8 @@ impl LockRule for SetNotNullWithoutCheck {
                 LockFinding::new(&Self::DOC, s, message, recipe)
                     .lock(LockMode::AccessExclusive)
                     .scans()
-            })
-            .collect()
+            },
+        )
     }
 }
 
