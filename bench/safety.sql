@@ -30,11 +30,11 @@ SELECT string_agg(s->>'script', '; ' ORDER BY n) AS sql
 FROM migration_engine.knowledge_migrations m, jsonb_array_elements(m.definition->'forward') WITH ORDINALITY AS f(s, n)
 WHERE m.migration_name = 'two_hundred';
 CREATE TEMP TABLE timings AS
-SELECT 'full report' AS what, (bench.spread_ms($$SELECT migration_engine.validate_migration_safety('two_hundred')$$, 5)).*
+SELECT 'full report' AS what, t.* FROM bench.spread_ms($$SELECT migration_engine.validate_migration_safety('two_hundred')$$, 5) t
 UNION ALL
-SELECT 'without integrity', (bench.spread_ms($$SELECT migration_engine.validate_migration_safety('two_hundred', '{"skipIntegrity": true}')$$, 5)).*
+SELECT 'without integrity', t.* FROM bench.spread_ms($$SELECT migration_engine.validate_migration_safety('two_hundred', '{"skipIntegrity": true}')$$, 5) t
 UNION ALL
-SELECT 'lint_sql baseline', (bench.spread_ms($$SELECT migration_engine.lint_sql((SELECT sql FROM script))$$, 5)).*;
+SELECT 'lint_sql baseline', t.* FROM bench.spread_ms($$SELECT migration_engine.lint_sql((SELECT sql FROM script))$$, 5) t;
 SELECT what, median_ms, min_ms, max_ms,
        round(median_ms / (SELECT median_ms FROM timings WHERE what = 'lint_sql baseline'), 2) AS ratio_to_lint,
        CASE WHEN what = 'full report' THEN (median_ms < 2000)::text ELSE '' END AS meets_target
@@ -42,4 +42,4 @@ FROM timings;
 SELECT c->>'check_name' AS check_name, jsonb_array_length(c->'issues') AS issues, c->>'duration_ms' AS duration_ms
 FROM jsonb_array_elements(migration_engine.validate_migration_safety('two_hundred')->'all_results') c;
 \echo 'the trial (every statement run and rolled back, each traced; 40 of them build an index on 100,000 rows):'
-SELECT (bench.spread_ms($$SELECT migration_engine.validate_migration_safety('two_hundred', '{"trial": true, "skipIntegrity": true}')$$, 5)).*;
+SELECT t.* FROM bench.spread_ms($$SELECT migration_engine.validate_migration_safety('two_hundred', '{"trial": true, "skipIntegrity": true}')$$, 5) t;

@@ -70,6 +70,7 @@ DECLARE
         'active_schema', 'canary_route', 'compatibility_mode', 'detect_breaking_changes',
         'entity_as_of', 'entity_history', 'evaluate_canary', 'is_type_compatible', 'lint_sql',
         'migration_graph', 'migration_plan', 'safety_rules', 'validate_entities', 'check_compatibility_against_data',
+        'uuid_v7', 'uuid_v7_time',
         'deprecated_field_usage', 'canary_metric_value_ok', 'history_rewrite_allowed',
         'upsert_entity', 'upsert_relation', 'delete_entity', 'delete_relation'];
     -- functions and procedures that change state or run user SQL

@@ -129,121 +129,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE VIEW migration_engine.migration_status AS
-SELECT m.migration_id,
-       m.migration_name,
-       m.version,
-       m.migration_type,
-       m.priority,
-       CASE
-           WHEN m.status = 'PENDING' AND m.control_request = 'PAUSE' THEN 'PAUSED'
-           WHEN m.status = 'RUNNING' AND NOT EXISTS (
-                    SELECT 1 FROM pg_catalog.pg_stat_activity a
-                    WHERE a.pid = m.backend_pid AND a.backend_start = m.backend_start) THEN 'STALE'
-           ELSE m.status
-       END AS display_status,
-       m.status,
-       m.started_at,
-       m.completed_at,
-       round(extract(epoch FROM (coalesce(m.completed_at, CASE WHEN m.status = 'RUNNING' THEN clock_timestamp() END) - m.started_at)) * 1000)::bigint AS duration_ms,
-       coalesce(jsonb_array_length(m.definition -> 'forward'), 0) AS total_steps,
-       coalesce(p.done_steps, 0) AS done_steps,
-       CASE WHEN m.status = 'COMPLETED' THEN 100.0
-            WHEN coalesce(jsonb_array_length(m.definition -> 'forward'), 0) = 0 THEN NULL
-            ELSE round(100.0 * coalesce(p.done_steps, 0) / jsonb_array_length(m.definition -> 'forward'), 1) END AS progress_pct,
-       m.last_error,
-       m.executed_by,
-       m.backend_pid,
-       (SELECT array_agg(d.migration_name ORDER BY d.migration_name)
-        FROM migration_engine.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)) AS depends_on,
-       
-       CASE WHEN m.status = 'RUNNING' THEN p.running_step END AS running_step,
-       CASE WHEN m.status = 'RUNNING' THEN p.running_since END AS running_step_started_at,
-       CASE WHEN m.status = 'RUNNING' THEN round(extract(epoch FROM clock_timestamp() - p.running_since), 1) END AS running_step_seconds
-FROM migration_engine.knowledge_migrations m
-LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE s.step_status IN ('COMPLETED', 'SKIPPED')) AS done_steps,
-           min(s.step_name) FILTER (WHERE s.step_status = 'RUNNING') AS running_step,
-           min(s.started_at) FILTER (WHERE s.step_status = 'RUNNING') AS running_since
-    FROM (SELECT DISTINCT ON (step_number) step_number, step_status, step_name, started_at
-          FROM migration_engine.migration_execution_state e
-          WHERE e.migration_id = m.migration_id AND e.direction = 'forward'
-            AND e.run_id = (SELECT run_id FROM migration_engine.migration_execution_state l
-                            WHERE l.migration_id = m.migration_id AND l.direction = 'forward'
-                            ORDER BY l.started_at DESC LIMIT 1)
-          ORDER BY step_number, started_at DESC, completed_at DESC NULLS LAST) s
-) p ON true;
-
-GRANT SELECT ON migration_engine.migration_status TO PUBLIC;
-
-CREATE TABLE migration_engine.top_level_runs (
-    attempt_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    migration_id     uuid NOT NULL REFERENCES migration_engine.knowledge_migrations(migration_id),
-    run_id           uuid NOT NULL,
-    step_number      integer NOT NULL,
-    step_name        text NOT NULL,
-    script           text NOT NULL,
-    
-    settings         jsonb NOT NULL,
-    run_as           text NOT NULL DEFAULT current_user,
-    status           text NOT NULL DEFAULT 'QUEUED'
-                     CHECK (status IN ('QUEUED', 'RUNNING', 'COMPLETED', 'FAILED')),
-    worker_pid       integer,
-    queued_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
-    started_at       timestamptz,
-    finished_at      timestamptz,
-    statements_total integer,
-    statements_done  integer NOT NULL DEFAULT 0,
-    sqlstate         text,
-    error            text,
-    
-    
-    cleaned          jsonb NOT NULL DEFAULT '[]',
-    
-    waited_for       jsonb NOT NULL DEFAULT '[]',
-    
-    blocked_since    timestamptz,
-    
-    acted_on         jsonb NOT NULL DEFAULT '[]'
-);
-
-COMMENT ON TABLE migration_engine.top_level_runs IS 'Steps run outside a transaction block by the top-level runner: one row per attempt';
-
-CREATE INDEX top_level_runs_by_step ON migration_engine.top_level_runs (migration_id, run_id, step_number, attempt_id);
-
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.top_level_runs', '');
-
-CREATE TABLE migration_engine.deploy_failures (
-    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    actor          text NOT NULL DEFAULT current_user,
-    migration_name text NOT NULL,
-    version        text,
-    checksum       text,
-    definition     jsonb NOT NULL,
-    failed_step    text,
-    sqlstate       text,
-    error          text NOT NULL,
-    hint           text,
-    
-    caller_pid     integer,
-    caller_xid     bigint
-);
-
-COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
-
-CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
-
-CREATE TRIGGER deploy_failures_no_update
-    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
-    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
-
-CREATE TRIGGER deploy_failures_no_truncate
-    BEFORE TRUNCATE ON migration_engine.deploy_failures
-    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
-
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
-
 CREATE OR REPLACE FUNCTION migration_engine.is_data_schema(schema_name text) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
     SELECT count(*) = 2 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -542,6 +427,121 @@ CREATE TRIGGER active_schema_changed
     AFTER UPDATE OF "current_schema" ON migration_engine.active_schema_version
     FOR EACH ROW WHEN (NEW."current_schema" IS DISTINCT FROM OLD."current_schema")
     EXECUTE FUNCTION migration_engine.on_active_schema_change();
+
+CREATE TABLE migration_engine.deploy_failures (
+    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor          text NOT NULL DEFAULT current_user,
+    migration_name text NOT NULL,
+    version        text,
+    checksum       text,
+    definition     jsonb NOT NULL,
+    failed_step    text,
+    sqlstate       text,
+    error          text NOT NULL,
+    hint           text,
+    
+    caller_pid     integer,
+    caller_xid     bigint
+);
+
+COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
+
+CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
+
+CREATE TRIGGER deploy_failures_no_update
+    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+
+CREATE TRIGGER deploy_failures_no_truncate
+    BEFORE TRUNCATE ON migration_engine.deploy_failures
+    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
+
+CREATE OR REPLACE VIEW migration_engine.migration_status AS
+SELECT m.migration_id,
+       m.migration_name,
+       m.version,
+       m.migration_type,
+       m.priority,
+       CASE
+           WHEN m.status = 'PENDING' AND m.control_request = 'PAUSE' THEN 'PAUSED'
+           WHEN m.status = 'RUNNING' AND NOT EXISTS (
+                    SELECT 1 FROM pg_catalog.pg_stat_activity a
+                    WHERE a.pid = m.backend_pid AND a.backend_start = m.backend_start) THEN 'STALE'
+           ELSE m.status
+       END AS display_status,
+       m.status,
+       m.started_at,
+       m.completed_at,
+       round(extract(epoch FROM (coalesce(m.completed_at, CASE WHEN m.status = 'RUNNING' THEN clock_timestamp() END) - m.started_at)) * 1000)::bigint AS duration_ms,
+       coalesce(jsonb_array_length(m.definition -> 'forward'), 0) AS total_steps,
+       coalesce(p.done_steps, 0) AS done_steps,
+       CASE WHEN m.status = 'COMPLETED' THEN 100.0
+            WHEN coalesce(jsonb_array_length(m.definition -> 'forward'), 0) = 0 THEN NULL
+            ELSE round(100.0 * coalesce(p.done_steps, 0) / jsonb_array_length(m.definition -> 'forward'), 1) END AS progress_pct,
+       m.last_error,
+       m.executed_by,
+       m.backend_pid,
+       (SELECT array_agg(d.migration_name ORDER BY d.migration_name)
+        FROM migration_engine.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)) AS depends_on,
+       
+       CASE WHEN m.status = 'RUNNING' THEN p.running_step END AS running_step,
+       CASE WHEN m.status = 'RUNNING' THEN p.running_since END AS running_step_started_at,
+       CASE WHEN m.status = 'RUNNING' THEN round(extract(epoch FROM clock_timestamp() - p.running_since), 1) END AS running_step_seconds
+FROM migration_engine.knowledge_migrations m
+LEFT JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE s.step_status IN ('COMPLETED', 'SKIPPED')) AS done_steps,
+           min(s.step_name) FILTER (WHERE s.step_status = 'RUNNING') AS running_step,
+           min(s.started_at) FILTER (WHERE s.step_status = 'RUNNING') AS running_since
+    FROM (SELECT DISTINCT ON (step_number) step_number, step_status, step_name, started_at
+          FROM migration_engine.migration_execution_state e
+          WHERE e.migration_id = m.migration_id AND e.direction = 'forward'
+            AND e.run_id = (SELECT run_id FROM migration_engine.migration_execution_state l
+                            WHERE l.migration_id = m.migration_id AND l.direction = 'forward'
+                            ORDER BY l.started_at DESC LIMIT 1)
+          ORDER BY step_number, started_at DESC, completed_at DESC NULLS LAST) s
+) p ON true;
+
+GRANT SELECT ON migration_engine.migration_status TO PUBLIC;
+
+CREATE TABLE migration_engine.top_level_runs (
+    attempt_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    migration_id     uuid NOT NULL REFERENCES migration_engine.knowledge_migrations(migration_id),
+    run_id           uuid NOT NULL,
+    step_number      integer NOT NULL,
+    step_name        text NOT NULL,
+    script           text NOT NULL,
+    
+    settings         jsonb NOT NULL,
+    run_as           text NOT NULL DEFAULT current_user,
+    status           text NOT NULL DEFAULT 'QUEUED'
+                     CHECK (status IN ('QUEUED', 'RUNNING', 'COMPLETED', 'FAILED')),
+    worker_pid       integer,
+    queued_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at       timestamptz,
+    finished_at      timestamptz,
+    statements_total integer,
+    statements_done  integer NOT NULL DEFAULT 0,
+    sqlstate         text,
+    error            text,
+    
+    
+    cleaned          jsonb NOT NULL DEFAULT '[]',
+    
+    waited_for       jsonb NOT NULL DEFAULT '[]',
+    
+    blocked_since    timestamptz,
+    
+    acted_on         jsonb NOT NULL DEFAULT '[]'
+);
+
+COMMENT ON TABLE migration_engine.top_level_runs IS 'Steps run outside a transaction block by the top-level runner: one row per attempt';
+
+CREATE INDEX top_level_runs_by_step ON migration_engine.top_level_runs (migration_id, run_id, step_number, attempt_id);
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.top_level_runs', '');
 
 CREATE OR REPLACE FUNCTION "abort_canary"(
 	"migration_name" TEXT  
@@ -1239,6 +1239,28 @@ SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'undo_pipeline_run_wrapper';
 
+CREATE OR REPLACE FUNCTION "uuid_v7"() RETURNS uuid  
+STRICT VOLATILE PARALLEL SAFE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'uuid_v7_wrapper';
+
+ALTER TABLE migration_engine.knowledge_migrations ALTER COLUMN migration_id SET DEFAULT migration_engine.uuid_v7();
+
+ALTER TABLE migration_engine.migration_execution_state ALTER COLUMN execution_id SET DEFAULT migration_engine.uuid_v7();
+
+ALTER TABLE migration_engine.schema_versions ALTER COLUMN version_id SET DEFAULT migration_engine.uuid_v7();
+
+ALTER TABLE migration_engine.pipeline_runs ALTER COLUMN run_id SET DEFAULT migration_engine.uuid_v7();
+
+CREATE OR REPLACE FUNCTION "uuid_v7_time"(
+	"id" uuid  
+) RETURNS timestamp with time zone  
+IMMUTABLE STRICT PARALLEL SAFE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'uuid_v7_time_wrapper';
+
 CREATE OR REPLACE FUNCTION "validate_migration_safety"(
 	"migration_name" TEXT,  
 	"options" jsonb DEFAULT '{}'::jsonb  
@@ -1309,6 +1331,7 @@ DECLARE
         'active_schema', 'canary_route', 'compatibility_mode', 'detect_breaking_changes',
         'entity_as_of', 'entity_history', 'evaluate_canary', 'is_type_compatible', 'lint_sql',
         'migration_graph', 'migration_plan', 'safety_rules', 'validate_entities', 'check_compatibility_against_data',
+        'uuid_v7', 'uuid_v7_time',
         'deprecated_field_usage', 'canary_metric_value_ok', 'history_rewrite_allowed',
         'upsert_entity', 'upsert_relation', 'delete_entity', 'delete_relation'];
     -- functions and procedures that change state or run user SQL
@@ -1418,5 +1441,26 @@ BEGIN
                        migration_engine.active_schema());
     END IF;
     REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA kg_live FROM migration_admin;
+END
+$$;
+
+-- time-ordered ids for new rows (sql/ids.sql; the catalog's tables are altered by the
+-- generated part): the graph's tables in every data schema there is (the active one may not be kg after a blue-green switch;
+-- a schema a switch retired keeps its rows, and gets the default too)
+-- upgrade: handles table migration_engine.knowledge_migrations
+-- upgrade: handles table migration_engine.migration_execution_state
+-- upgrade: handles table migration_engine.schema_versions
+-- upgrade: handles table migration_engine.pipeline_runs
+-- upgrade: handles table kg.temporal_entities
+-- upgrade: handles table kg.temporal_relations
+-- upgrade: skip ^ALTER TABLE kg\.temporal_(entities|relations) ALTER COLUMN
+DO $$
+DECLARE
+    s text;
+BEGIN
+    FOR s IN SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE migration_engine.is_data_schema(n.nspname) LOOP
+        EXECUTE format('ALTER TABLE %I.temporal_entities ALTER COLUMN entity_id SET DEFAULT migration_engine.uuid_v7()', s);
+        EXECUTE format('ALTER TABLE %I.temporal_relations ALTER COLUMN relation_id SET DEFAULT migration_engine.uuid_v7()', s);
+    END LOOP;
 END
 $$;

@@ -95,6 +95,17 @@ extension_sql_file!(
         "deploy"
     ]
 );
+extension_sql_file!(
+    "../sql/ids.sql",
+    name = "ids",
+    requires = [
+        "catalog",
+        "kg_store",
+        "engine_catalog",
+        "pipelines",
+        uuid_v7
+    ]
+);
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]

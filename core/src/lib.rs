@@ -7,6 +7,7 @@ mod text_enum;
 
 pub mod engine;
 pub mod ident;
+pub mod ids;
 pub mod jsonb;
 pub mod keys;
 pub mod pipeline;

@@ -55,3 +55,24 @@ BEGIN
     REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA kg_live FROM migration_admin;
 END
 $$;
+
+-- time-ordered ids for new rows (sql/ids.sql; the catalog's tables are altered by the
+-- generated part): the graph's tables in every data schema there is (the active one may not be kg after a blue-green switch;
+-- a schema a switch retired keeps its rows, and gets the default too)
+-- upgrade: handles table migration_engine.knowledge_migrations
+-- upgrade: handles table migration_engine.migration_execution_state
+-- upgrade: handles table migration_engine.schema_versions
+-- upgrade: handles table migration_engine.pipeline_runs
+-- upgrade: handles table kg.temporal_entities
+-- upgrade: handles table kg.temporal_relations
+-- upgrade: skip ^ALTER TABLE kg\.temporal_(entities|relations) ALTER COLUMN
+DO $$
+DECLARE
+    s text;
+BEGIN
+    FOR s IN SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE migration_engine.is_data_schema(n.nspname) LOOP
+        EXECUTE format('ALTER TABLE %I.temporal_entities ALTER COLUMN entity_id SET DEFAULT migration_engine.uuid_v7()', s);
+        EXECUTE format('ALTER TABLE %I.temporal_relations ALTER COLUMN relation_id SET DEFAULT migration_engine.uuid_v7()', s);
+    END LOOP;
+END
+$$;

@@ -12,8 +12,7 @@ pub use new_migrations::*;
 pub use rollouts::*;
 pub use step_records::*;
 
-use crate::errors::{MeError, MeResult};
-use pgrx::prelude::*;
+use crate::errors::MeResult;
 use pgrx::Uuid;
 
 /// What a run reports when it stops between steps on a pause request. Not a status of
@@ -21,8 +20,10 @@ use pgrx::Uuid;
 /// shows.
 pub const PAUSED: &str = "PAUSED";
 
+/// A new time-ordered id for a catalog row (runs, rollouts, failures), made here rather
+/// than asked of the server.
 pub fn new_uuid() -> MeResult<Uuid> {
-    Spi::get_one::<Uuid>("SELECT gen_random_uuid()")?.ok_or_else(|| MeError::internal("no uuid"))
+    Ok(crate::spi::ids::new_v7())
 }
 
 pub fn now_epoch() -> f64 {

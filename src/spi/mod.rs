@@ -8,6 +8,7 @@ use serde_json::Value;
 pub mod args;
 pub mod caller_worker;
 pub mod expression;
+pub mod ids;
 pub mod jsonb_arg;
 pub mod subxact;
 

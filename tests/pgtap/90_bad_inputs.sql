@@ -208,7 +208,7 @@ CROSS JOIN LATERAL generate_series(1, f.pronargs) a(pos);
 CREATE FUNCTION bad_inputs.strict_readers() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY['active_schema', 'canary_route', 'detect_breaking_changes', 'entity_as_of', 'entity_history',
                  'is_type_compatible', 'lint_sql', 'migration_graph', 'safety_report', 'deprecated_field_usage',
-                 'evaluate_canary', 'safety_rules', 'migration_plan', 'compatibility_mode']
+                 'evaluate_canary', 'safety_rules', 'migration_plan', 'compatibility_mode', 'uuid_v7_time']
 $$;
 
 -- A plausible valid value for each argument (SQL expression text): its default if it has
