@@ -3,7 +3,7 @@
 //! caller's search_path (the data schema first); an object that does not exist yet
 //! (created earlier in the same script) gives the answer that reports more, not less.
 use crate::errors::MeResult;
-use crate::spi::first_value;
+use crate::spi::{first_row, first_value};
 
 /// A column's current type (`format_type`), `None` if the column is unknown.
 pub fn column_type(table: &str, column: &str) -> MeResult<Option<String>> {
@@ -122,16 +122,17 @@ pub fn is_partitioned(table: &str) -> MeResult<bool> {
 
 /// (relpersistence, access method name) of an existing table: `('p', 'heap')`.
 pub fn table_storage(table: &str) -> MeResult<Option<(String, String)>> {
-    let persistence = first_value::<String>(
-        "SELECT c.relpersistence::text FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)",
+    first_row(
+        "SELECT c.relpersistence::text, coalesce(a.amname::text, '') FROM pg_catalog.pg_class c \
+         LEFT JOIN pg_catalog.pg_am a ON a.oid = c.relam WHERE c.oid = pg_catalog.to_regclass($1)",
         &[table.into()],
-    )?;
-    let method = first_value::<String>(
-        "SELECT a.amname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am a ON a.oid = c.relam \
-         WHERE c.oid = pg_catalog.to_regclass($1)",
-        &[table.into()],
-    )?;
-    Ok(persistence.map(|p| (p, method.unwrap_or_default())))
+        |row| {
+            Ok((
+                row.get::<String>(1)?.unwrap_or_default(),
+                row.get::<String>(2)?.unwrap_or_default(),
+            ))
+        },
+    )
 }
 
 /// The partitioned table has a DEFAULT partition.

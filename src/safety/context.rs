@@ -65,6 +65,15 @@ fn parse_expressions(def: &MigrationDefinition) -> Expressions {
     out
 }
 
+/// The search_path a step's SQL is parsed under: unqualified names resolve as they will
+/// when the steps run, data schema first.
+pub fn parse_search_path(data_schema: &str) -> MeResult<String> {
+    Ok(format!(
+        "{}, public, pg_catalog",
+        quoted_ident("data schema", data_schema)?
+    ))
+}
+
 impl Context {
     pub fn load(migration_name: &str, options: &Value) -> MeResult<Context> {
         Self::for_row(load(migration_name, false)?, options)
@@ -72,11 +81,7 @@ impl Context {
 
     pub fn for_row(migration: MigrationRow, options: &Value) -> MeResult<Context> {
         let schema = data_schema()?;
-        // Unqualified names resolve as they will when the steps run: data schema first.
-        let path = format!(
-            "{}, public, pg_catalog",
-            quoted_ident("data schema", &schema)?
-        );
+        let path = parse_search_path(&schema)?;
         let (forward, forward_errors, hidden, rollback, rollback_errors) =
             with_search_path(&path, || {
                 let (mut forward, mut forward_errors) = parse_steps(&migration.definition.forward);

@@ -12,8 +12,8 @@ use super::schema_error;
 use super::validate::violation_predicate;
 use crate::errors::{MeError, MeResult, PgResult};
 use crate::spi::args::options_object;
-use crate::spi::data_table;
 use crate::spi::jsonb_arg::JsonArg;
+use crate::spi::{all_rows, data_table};
 use migration_engine_core::schema::data_compat::{changes_hit, successor, DataCheck, VersionRange};
 use migration_engine_core::schema::diff::diff_docs;
 use migration_engine_core::schema::{parse_schema, CompatibilityMode};
@@ -60,25 +60,20 @@ fn parse_options(options: &Value) -> MeResult<Options> {
 /// Which version was active when: one range per activation, merged when a version
 /// is activated again while active; the first starts at -infinity.
 fn activation_ranges() -> MeResult<Vec<VersionRange>> {
-    let events: Vec<(String, String)> = Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT object_name, occurred_at::text FROM migration_engine.audit_log \
-             WHERE object_type = 'schema_version' \
-               AND (operation = 'schema_version_activated' \
-                    OR (operation = 'schema_version_registered' AND detail->>'active' = 'true')) \
-             ORDER BY occurred_at, audit_id",
-            None,
-            &[],
-        )?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push((
+    let events = all_rows(
+        "SELECT object_name, occurred_at::text FROM migration_engine.audit_log \
+         WHERE object_type = 'schema_version' \
+           AND (operation = 'schema_version_activated' \
+                OR (operation = 'schema_version_registered' AND detail->>'active' = 'true')) \
+         ORDER BY occurred_at, audit_id",
+        &[],
+        |r| {
+            Ok((
                 r.get::<String>(1)?.unwrap_or_default(),
                 r.get::<String>(2)?.unwrap_or_default(),
-            ));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })?;
+            ))
+        },
+    )?;
     let mut ranges: Vec<VersionRange> = Vec::new();
     for (version, at) in events {
         if ranges.last().is_some_and(|r| r.version == version) {
@@ -119,23 +114,18 @@ fn flagged_versions(
          WHERE entity_type = $1 AND NOT is_deleted \
            AND valid_from >= $2::timestamptz AND valid_from < $3::timestamptz AND ({predicate})"
     );
-    Ok(Spi::connect(|client| {
-        let rows = client.select(
-            &sql,
-            None,
-            &[
-                entity_type.into(),
-                range.since.as_str().into(),
-                range.until.as_str().into(),
-            ],
-        )?;
-        let mut out = Vec::new();
-        for r in rows {
+    all_rows(
+        &sql,
+        &[
+            entity_type.into(),
+            range.since.as_str().into(),
+            range.until.as_str().into(),
+        ],
+        |r| {
             let id = r.get::<Uuid>(1)?.map(|u| u.to_string()).unwrap_or_default();
-            out.push((id, r.get::<JsonB>(2)?.map(|j| j.0).unwrap_or(Value::Null)));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })?)
+            Ok((id, r.get::<JsonB>(2)?.map(|j| j.0).unwrap_or(Value::Null)))
+        },
+    )
 }
 
 fn count_versions(table: &str, entity_type: &str, range: &VersionRange) -> MeResult<u64> {

@@ -208,6 +208,21 @@ pub fn first_row<T>(
     .map_err(MeError::from)
 }
 
+/// Every row of a read-only query, each read by `row` (columns from 1).
+pub fn all_rows<T>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid],
+    row: impl Fn(&pgrx::spi::SpiHeapTupleData) -> Result<T, pgrx::spi::Error>,
+) -> MeResult<Vec<T>> {
+    Spi::connect(|client| {
+        client
+            .select(sql, None, args)?
+            .map(|r| row(&r))
+            .collect::<Result<Vec<T>, _>>()
+    })
+    .map_err(MeError::from)
+}
+
 /// Like `first_value`, for a read-only query over many rows: `first_value` asks the
 /// executor for one row, and Postgres then runs a parallel plan without its workers;
 /// this runs the query to completion, so big scans can use parallel workers.

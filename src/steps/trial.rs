@@ -7,8 +7,8 @@
 use super::kinds::{condition_holds, run_statement, run_step, RunOptions};
 use crate::catalog::MigrationRow;
 use crate::errors::MeResult;
-use crate::spi::data_schema;
 use crate::spi::subxact::{atomically, Aborted};
+use crate::spi::{all_rows, data_schema};
 use migration_engine_core::engine::definition::{Step, StepKind};
 use migration_engine_core::safety::{ObservedLock, StatementFacts, StatementTrace};
 use pgrx::prelude::*;
@@ -193,7 +193,9 @@ const USER_RELATIONS: &str =
     "n.nspname NOT IN ('pg_catalog', 'pg_toast', 'information_schema', 'migration_engine') \
      AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'";
 
-/// Relation locks this backend holds on user tables (regclass text, lock mode).
+/// Relation locks this backend holds on user tables (regclass text, lock mode). An
+/// unreadable catalog gives no rows here and below: the trace then shows nothing for it
+/// rather than failing the check.
 fn held_locks() -> Vec<(String, String)> {
     let sql = format!(
         "SELECT l.relation::regclass::text, l.mode FROM pg_catalog.pg_locks l \
@@ -203,15 +205,11 @@ fn held_locks() -> Vec<(String, String)> {
            AND {USER_RELATIONS} AND c.relkind IN ('r', 'p', 'm') \
          ORDER BY 1, 2"
     );
-    Spi::connect(|client| {
-        let mut out = Vec::new();
-        for r in client.select(&sql, None, &[])? {
-            out.push((
-                r.get::<String>(1)?.unwrap_or_default(),
-                r.get::<String>(2)?.unwrap_or_default(),
-            ));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
+    all_rows(&sql, &[], |r| {
+        Ok((
+            r.get::<String>(1)?.unwrap_or_default(),
+            r.get::<String>(2)?.unwrap_or_default(),
+        ))
     })
     .unwrap_or_default()
 }
@@ -236,17 +234,13 @@ fn rows_read() -> BTreeMap<u32, (String, i64)> {
     ))
 }
 
-/// (oid, name, number) rows keyed by oid. An unreadable catalog gives no rows: the
-/// trace then shows nothing for it rather than failing the check.
+/// (oid, name, number) rows keyed by oid.
 fn per_relation(sql: &str) -> BTreeMap<u32, (String, i64)> {
-    Spi::connect(|client| {
-        let mut out = BTreeMap::new();
-        for r in client.select(sql, None, &[])? {
-            let oid = r.get::<pg_sys::Oid>(1)?.map_or(0, |o| o.to_u32());
-            let name = r.get::<String>(2)?.unwrap_or_default();
-            out.insert(oid, (name, r.get::<i64>(3)?.unwrap_or(0)));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
+    all_rows(sql, &[], |r| {
+        let oid = r.get::<pg_sys::Oid>(1)?.map_or(0, |o| o.to_u32());
+        let name = r.get::<String>(2)?.unwrap_or_default();
+        Ok((oid, (name, r.get::<i64>(3)?.unwrap_or(0))))
     })
+    .map(|rows| rows.into_iter().collect())
     .unwrap_or_default()
 }

@@ -162,58 +162,39 @@ pub fn contradictions(
         return Vec::new();
     }
     let predicted = predict(facts, findings);
+    let statement = short(&facts.sql);
+    let step = &facts.step;
+    // one issue of the code, with what was predicted and what was seen in `details`
+    let contradiction =
+        |severity, table: &str, predicted: &str, observed: &str, message: String| {
+            Issue::new(severity, STATIC_VERDICT_CONTRADICTED, message).with_details(json!({
+                "step": facts.step, "statement": facts.sql, "table": table,
+                "predicted": predicted, "observed": observed,
+            }))
+        };
     let mut out = Vec::new();
     for table in &trace.rewritten {
-        let name = bare(table);
-        if !predicted.new_storage.contains(&name) {
-            out.push(
-                Issue::new(
-                    Severity::Critical,
-                    STATIC_VERDICT_CONTRADICTED,
-                    format!(
-                        "The static analysis found no rewrite in {:?} (step {}), but the trial saw {table} get new storage (relfilenode changed): treat it as a rewrite, and report this as a bug of migration_engine's rules",
-                        short(&facts.sql), facts.step
-                    ),
-                )
-                .with_details(json!({"step": facts.step, "statement": facts.sql, "table": table,
-                    "predicted": "no rewrite", "observed": "rewrite"})),
-            );
+        if !predicted.new_storage.contains(&bare(table)) {
+            out.push(contradiction(Severity::Critical, table, "no rewrite", "rewrite", format!(
+                "The static analysis found no rewrite in {statement:?} (step {step}), but the trial saw {table} get new storage (relfilenode changed): treat it as a rewrite, and report this as a bug of migration_engine's rules"
+            )));
         }
     }
     for table in &predicted.new_storage {
         if !trace.rewritten.iter().any(|t| bare(t) == *table) && was_there(trace, table) {
-            out.push(
-                Issue::new(
-                    Severity::Low,
-                    STATIC_VERDICT_CONTRADICTED,
-                    format!(
-                        "The static analysis expected {:?} (step {}) to rewrite {table}, but the trial saw its storage kept: the rules are more cautious than PostgreSQL here",
-                        short(&facts.sql), facts.step
-                    ),
-                )
-                .with_details(json!({"step": facts.step, "statement": facts.sql, "table": table,
-                    "predicted": "rewrite", "observed": "no rewrite"})),
-            );
+            out.push(contradiction(Severity::Low, table, "rewrite", "no rewrite", format!(
+                "The static analysis expected {statement:?} (step {step}) to rewrite {table}, but the trial saw its storage kept: the rules are more cautious than PostgreSQL here"
+            )));
         }
     }
     if let Some(expected) = predicted.lock {
         for lock in &trace.locks {
-            let Some(mode) = LockMode::parse(&lock.mode) else {
-                continue;
-            };
-            if mode > expected && predicted.targets.contains(&bare(&lock.table)) {
-                out.push(
-                    Issue::new(
-                        Severity::Critical,
-                        STATIC_VERDICT_CONTRADICTED,
-                        format!(
-                            "The static analysis expected {:?} (step {}) to take at most {} on {}, but the trial saw {}: report this as a bug of migration_engine's rules",
-                            short(&facts.sql), facts.step, expected.as_str(), lock.table, lock.mode
-                        ),
-                    )
-                    .with_details(json!({"step": facts.step, "statement": facts.sql, "table": lock.table,
-                        "predicted": expected.as_str(), "observed": lock.mode})),
-                );
+            let stronger = LockMode::parse(&lock.mode).is_some_and(|mode| mode > expected);
+            if stronger && predicted.targets.contains(&bare(&lock.table)) {
+                out.push(contradiction(Severity::Critical, &lock.table, expected.as_str(), &lock.mode, format!(
+                    "The static analysis expected {statement:?} (step {step}) to take at most {} on {}, but the trial saw {}: report this as a bug of migration_engine's rules",
+                    expected.as_str(), lock.table, lock.mode
+                )));
             }
         }
     }

@@ -267,10 +267,6 @@ mod tests {
     use crate::schema::diff::diff_docs;
     use crate::schema::model::parse_schema;
 
-    fn doc(v: Value) -> Value {
-        v
-    }
-
     fn hits(old: &Value, new: &Value, stored_type: &str, content: Value) -> Vec<&'static str> {
         let (o, n) = (parse_schema(old).unwrap(), parse_schema(new).unwrap());
         let changes = diff_docs(&o, &n);
@@ -286,10 +282,8 @@ mod tests {
 
     #[test]
     fn a_required_field_is_hit_only_by_content_without_it() {
-        let old = doc(json!({"entities": {"P": {"fields": {"a": {"type": "text"}}}}}));
-        let new = doc(
-            json!({"entities": {"P": {"fields": {"a": {"type": "text"}, "b": {"type": "integer", "nullable": false}}}}}),
-        );
+        let old = json!({"entities": {"P": {"fields": {"a": {"type": "text"}}}}});
+        let new = json!({"entities": {"P": {"fields": {"a": {"type": "text"}, "b": {"type": "integer", "nullable": false}}}}});
         assert_eq!(
             hits(&old, &new, "P", json!({"a": "x"})),
             ["REQUIRED_FIELD_ADDED"]

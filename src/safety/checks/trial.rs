@@ -4,8 +4,9 @@
 //! compared with the static verdict, so that a rule that is wrong about PostgreSQL shows.
 use crate::errors::MeResult;
 use crate::parser::parse_step;
+use crate::safety::context::parse_search_path;
 use crate::safety::{Context, SafetyCheck};
-use crate::spi::{quoted_ident, with_search_path};
+use crate::spi::with_search_path;
 use crate::steps::trial_run;
 use migration_engine_core::safety::codes::{POTENTIAL_LOCK, TRIAL_RUN_FAILED};
 use migration_engine_core::safety::{
@@ -26,12 +27,8 @@ impl SafetyCheck for TrialRunCheck {
         if !ctx.trial {
             return Ok(CheckResult::new(self.name(), issues));
         }
-        // Parsed when the step is reached, as the static analysis resolves names: data
-        // schema first.
-        let path = format!(
-            "{}, public, pg_catalog",
-            quoted_ident("data schema", &ctx.data_schema)?
-        );
+        // parsed when the step is reached, as the static analysis parses it
+        let path = parse_search_path(&ctx.data_schema)?;
         let split = |step: &migration_engine_core::engine::definition::Step| {
             let script = step.kind.statement_text()?;
             with_search_path(&path, || parse_step(&step.name, script, step.transaction))
