@@ -1,7 +1,7 @@
 -- Schema: check_compatibility_against_data, compatibility verdicts tested against the
 -- stored entity versions, each judged by the schema version active when it was written.
 BEGIN;
-SELECT plan(21);
+SELECT plan(23);
 
 SELECT throws_ok($$SELECT migration_engine.check_compatibility_against_data('{"entities": {}}')$$, '55000', NULL,
                  'with no schema version ever active there is nothing to judge by');
@@ -75,6 +75,17 @@ SELECT is((SELECT x->>'verdict' || ' ' || (x->>'affected_entities') || ' ' || (x
           'THEORETICAL 0 true LOW', 'a narrowing no stored value runs into is downgraded, and says so');
 SELECT is((SELECT (v->>'compatible')::boolean FROM t), true,
           'once theoretical breaks are cleared the proposal is BACKWARD compatible with the data');
+
+-- it runs with the caller's rights (not SECURITY DEFINER): reading the graph needs SELECT on it
+SET ROLE me_plain_user;
+SELECT throws_ok($$SELECT migration_engine.check_compatibility_against_data('{"entities": {}}')$$, '42501', NULL,
+                 'a role that may not read the graph may not test a proposal against it');
+RESET ROLE;
+GRANT kg_reader TO me_plain_user;
+SET ROLE me_plain_user;
+SELECT lives_ok($$SELECT migration_engine.check_compatibility_against_data('{"entities": {}}')$$,
+                'a graph reader may');
+RESET ROLE;
 
 -- bad input changes nothing and says what to do
 SELECT throws_ok($$SELECT migration_engine.check_compatibility_against_data('{"entities": {}}', '{"sample_size": 3}')$$, '22023', NULL,
