@@ -43,3 +43,23 @@ SELECT c->>'check_name' AS check_name, jsonb_array_length(c->'issues') AS issues
 FROM jsonb_array_elements(migration_engine.validate_migration_safety('two_hundred')->'all_results') c;
 \echo 'the trial (every statement run and rolled back, each traced; 40 of them build an index on 100,000 rows):'
 SELECT t.* FROM bench.spread_ms($$SELECT migration_engine.validate_migration_safety('two_hundred', '{"trial": true, "skipIntegrity": true}')$$, 5) t;
+\echo 'the integrity scans against the forms they replaced (same data, same run, ms over 5 runs):'
+\echo '  conformance: content_conforms (the stored bytes read in place, parallel) vs the SQL/JSON path predicate'
+\echo '  duplicates: the parallel aggregate repeated_hashes vs array_agg (not parallel in PostgreSQL 15) of the same hashes'
+SELECT schema_definition->'entities'->'Person' AS person FROM migration_engine.schema_versions WHERE is_active \gset
+CREATE TEMP TABLE scans AS
+SELECT 'conformance: content_conforms' AS what, t.* FROM bench.spread_ms(format($$SELECT count(*), count(*) FILTER (WHERE NOT migration_engine.content_conforms(content, %L))
+    FROM kg.temporal_entities WHERE entity_type = 'Person' AND valid_to = 'infinity' AND NOT is_deleted$$, :'person'), 5) t
+UNION ALL
+SELECT 'conformance: SQL/JSON path (baseline)', t.* FROM bench.spread_ms($$SELECT count(*), count(*) FILTER (WHERE content @? '$ ? (!(exists(@."name" ? (@.type() != "null"))) || exists(@."name" ? (@.type() != "string" && @.type() != "null")) || exists(@."email" ? (@.type() != "string" && @.type() != "null")) || exists(@."age" ? (@.type() != "number" && @.type() != "null")) || exists(@."age" ? (@.type() == "number" && @ != @.floor())))')
+    FROM kg.temporal_entities WHERE entity_type = 'Person' AND valid_to = 'infinity' AND NOT is_deleted$$, 5) t
+UNION ALL
+SELECT 'duplicates: repeated_hashes', t.* FROM bench.spread_ms($$SELECT migration_engine.repeated_hashes(jsonb_hash_extended(coalesce(content -> 'email', 'null'), 1))
+    FROM kg.temporal_entities WHERE valid_to = 'infinity' AND NOT is_deleted$$, 5) t
+UNION ALL
+SELECT 'duplicates: array_agg (baseline)', t.* FROM bench.spread_ms($$SELECT array_agg(jsonb_hash_extended(coalesce(content -> 'email', 'null'), 1))
+    FROM kg.temporal_entities WHERE valid_to = 'infinity' AND NOT is_deleted$$, 5) t;
+SELECT what, median_ms, min_ms, max_ms,
+       round((SELECT median_ms FROM scans b WHERE b.what = split_part(s.what, ':', 1) || CASE split_part(s.what, ':', 1)
+                  WHEN 'conformance' THEN ': SQL/JSON path (baseline)' ELSE ': array_agg (baseline)' END) / median_ms, 2) AS speedup
+FROM scans s;

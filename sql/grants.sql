@@ -70,7 +70,7 @@ DECLARE
         'active_schema', 'canary_route', 'compatibility_mode', 'detect_breaking_changes',
         'entity_as_of', 'entity_history', 'evaluate_canary', 'is_type_compatible', 'lint_sql',
         'migration_graph', 'migration_plan', 'safety_rules', 'validate_entities', 'check_compatibility_against_data',
-        'uuid_v7', 'uuid_v7_time',
+        'uuid_v7', 'uuid_v7_time', 'content_conforms', 'repeated_hashes',
         'deprecated_field_usage', 'canary_metric_value_ok', 'history_rewrite_allowed',
         'upsert_entity', 'upsert_relation', 'delete_entity', 'delete_relation'];
     -- functions and procedures that change state or run user SQL
@@ -95,7 +95,11 @@ DECLARE
         'forbid_schema_version_edit', 'forbid_singleton_removal', 'refuse_write_to_retired_schema',
         'point_live_view', 'drop_live_view', 'on_active_schema_change', 'forbid_migration_edit',
         'routines_called_by_schema', 'is_data_schema', 'protect_history', 'protect_history_of',
-        'purge_history', 'restore_singleton', 'data_schema_at_install'];
+        'purge_history', 'restore_singleton', 'data_schema_at_install',
+        -- the support functions of the aggregate repeated_hashes (PostgreSQL checks the
+        -- aggregate's owner's right to call them, not the caller's)
+        'repeated_hashes_add', 'repeated_hashes_combine', 'repeated_hashes_serialize',
+        'repeated_hashes_deserialize', 'repeated_hashes_final'];
     f record;
     unknown text[];
 BEGIN

@@ -129,37 +129,6 @@ BEGIN
 END
 $$;
 
-CREATE TABLE migration_engine.deploy_failures (
-    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    actor          text NOT NULL DEFAULT current_user,
-    migration_name text NOT NULL,
-    version        text,
-    checksum       text,
-    definition     jsonb NOT NULL,
-    failed_step    text,
-    sqlstate       text,
-    error          text NOT NULL,
-    hint           text,
-    
-    caller_pid     integer,
-    caller_xid     bigint
-);
-
-COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
-
-CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
-
-CREATE TRIGGER deploy_failures_no_update
-    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
-    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
-
-CREATE TRIGGER deploy_failures_no_truncate
-    BEFORE TRUNCATE ON migration_engine.deploy_failures
-    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
-
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
-
 CREATE OR REPLACE VIEW migration_engine.migration_status AS
 SELECT m.migration_id,
        m.migration_name,
@@ -543,6 +512,37 @@ CREATE TRIGGER active_schema_changed
     FOR EACH ROW WHEN (NEW."current_schema" IS DISTINCT FROM OLD."current_schema")
     EXECUTE FUNCTION migration_engine.on_active_schema_change();
 
+CREATE TABLE migration_engine.deploy_failures (
+    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor          text NOT NULL DEFAULT current_user,
+    migration_name text NOT NULL,
+    version        text,
+    checksum       text,
+    definition     jsonb NOT NULL,
+    failed_step    text,
+    sqlstate       text,
+    error          text NOT NULL,
+    hint           text,
+    
+    caller_pid     integer,
+    caller_xid     bigint
+);
+
+COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
+
+CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
+
+CREATE TRIGGER deploy_failures_no_update
+    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+
+CREATE TRIGGER deploy_failures_no_truncate
+    BEFORE TRUNCATE ON migration_engine.deploy_failures
+    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
+
 CREATE OR REPLACE FUNCTION "abort_canary"(
 	"migration_name" TEXT  
 ) RETURNS jsonb  
@@ -642,6 +642,14 @@ STABLE
 SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'check_compatibility_against_data_wrapper';
+
+CREATE OR REPLACE FUNCTION "content_conforms"(
+	"content" jsonb,  
+	"entity_definition" jsonb  
+) RETURNS bool  
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'content_conforms_wrapper';
 
 CREATE OR REPLACE FUNCTION "create_migration"(
 	"definition" jsonb  
@@ -983,6 +991,58 @@ VOLATILE
 SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'record_canary_metric_wrapper';
+
+CREATE OR REPLACE FUNCTION "repeated_hashes_add"(
+	"state" internal,  
+	"hash" bigint  
+) RETURNS internal  
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'repeated_hashes_add_wrapper';
+
+CREATE OR REPLACE FUNCTION "repeated_hashes_combine"(
+	"into" internal,  
+	"other" internal  
+) RETURNS internal  
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'repeated_hashes_combine_wrapper';
+
+CREATE OR REPLACE FUNCTION "repeated_hashes_deserialize"(
+	"bytes" bytea,  
+	"_unused" internal  
+) RETURNS internal  
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'repeated_hashes_deserialize_wrapper';
+
+CREATE OR REPLACE FUNCTION "repeated_hashes_final"(
+	"state" internal  
+) RETURNS bigint[]  
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'repeated_hashes_final_wrapper';
+
+CREATE OR REPLACE FUNCTION "repeated_hashes_serialize"(
+	"state" internal  
+) RETURNS bytea  
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'repeated_hashes_serialize_wrapper';
+
+CREATE AGGREGATE repeated_hashes(bigint) (
+    SFUNC = repeated_hashes_add,
+    STYPE = internal,
+    COMBINEFUNC = repeated_hashes_combine,
+    SERIALFUNC = repeated_hashes_serialize,
+    DESERIALFUNC = repeated_hashes_deserialize,
+    FINALFUNC = repeated_hashes_final,
+    FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE repeated_hashes(bigint) IS
+    'The values that occur more than once, the most frequent first (ties by value); NULLs are skipped. Parallel: each worker collects its own.';
 
 CREATE OR REPLACE FUNCTION "replay_dead_letters"(
 	"run_id" uuid  
@@ -1329,7 +1389,7 @@ DECLARE
         'active_schema', 'canary_route', 'compatibility_mode', 'detect_breaking_changes',
         'entity_as_of', 'entity_history', 'evaluate_canary', 'is_type_compatible', 'lint_sql',
         'migration_graph', 'migration_plan', 'safety_rules', 'validate_entities', 'check_compatibility_against_data',
-        'uuid_v7', 'uuid_v7_time',
+        'uuid_v7', 'uuid_v7_time', 'content_conforms', 'repeated_hashes',
         'deprecated_field_usage', 'canary_metric_value_ok', 'history_rewrite_allowed',
         'upsert_entity', 'upsert_relation', 'delete_entity', 'delete_relation'];
     -- functions and procedures that change state or run user SQL
@@ -1354,7 +1414,11 @@ DECLARE
         'forbid_schema_version_edit', 'forbid_singleton_removal', 'refuse_write_to_retired_schema',
         'point_live_view', 'drop_live_view', 'on_active_schema_change', 'forbid_migration_edit',
         'routines_called_by_schema', 'is_data_schema', 'protect_history', 'protect_history_of',
-        'purge_history', 'restore_singleton', 'data_schema_at_install'];
+        'purge_history', 'restore_singleton', 'data_schema_at_install',
+        -- the support functions of the aggregate repeated_hashes (PostgreSQL checks the
+        -- aggregate's owner's right to call them, not the caller's)
+        'repeated_hashes_add', 'repeated_hashes_combine', 'repeated_hashes_serialize',
+        'repeated_hashes_deserialize', 'repeated_hashes_final'];
     f record;
     unknown text[];
 BEGIN

@@ -113,6 +113,10 @@ def key(stmt):
         args = re.sub(r"\s+", "", s[m.end():j - 1]).lower()
         args = re.sub(r"default[^,]*", "", args)
         return ("routine", unquote(m.group(2)), args)
+    m = re.match(r"create (?:or replace )?aggregate " + NAME + r"\s*\(([^)]*)\)", s, re.I)
+    if m:
+        # new ones are created; a changed one needs its DROP/CREATE written by hand
+        return ("aggregate", unquote(m.group(1)), re.sub(r"\s+", "", m.group(2)).lower())
     m = re.match(r"create (?:or replace )?view " + NAME, s, re.I)
     if m:
         return ("view", unquote(m.group(1)))

@@ -3,6 +3,7 @@
 //! `SafetyCheck` trait; the report shape, lock rules and recommendations are the core's.
 mod checks;
 mod context;
+mod repeated_hashes;
 
 pub use context::Context;
 

@@ -1,118 +1,69 @@
 //! validate_entities: current entities that do not conform to the active schema.
-//! Postgres does the scan: each entity type's rules are compiled to one SQL predicate
-//! over the binary jsonb (presence, JSON type, integral numbers, enum membership), and
-//! only the rows it flags are read into Rust, where the core's validator explains them.
+//! Postgres does the scan (in parallel): `content_conforms` judges each stored content in
+//! place against its type's compiled definition, and only the rows it flags are read
+//! into Rust, where the core's validator explains them.
 use super::registry::require_active;
 use super::schema_error;
 use crate::errors::{MeError, MeResult};
+use crate::spi::jsonb_arg::{decode_refusal, JsonbBytes};
 use crate::spi::{data_table, quoted_ident};
+use migration_engine_core::schema::conformance::CompiledEntity;
 use migration_engine_core::schema::model::EntityDef;
-use migration_engine_core::schema::types::{parse_type, SqlType};
 use migration_engine_core::schema::{parse_schema, validate_content};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 
-/// The JSON type a value of this SQL type is stored as; `None` for anything.
-fn json_type(t: &SqlType) -> Option<&'static str> {
-    match t {
-        SqlType::SmallInt
-        | SqlType::Integer
-        | SqlType::BigInt
-        | SqlType::Numeric(_)
-        | SqlType::Real
-        | SqlType::Double => Some("number"),
-        SqlType::Boolean => Some("boolean"),
-        SqlType::Json | SqlType::Jsonb => None,
-        SqlType::Array(_) => Some("array"),
-        _ => Some("string"),
-    }
-}
-
-/// A JSON string literal for a SQL/JSON path (double quotes, JSON escapes).
-fn path_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
-}
-
-/// A scalar as a SQL/JSON path literal; `None` for arrays and objects (not literals there).
-fn path_literal(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(path_string(s)),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Null => Some("null".into()),
-        _ => None,
-    }
-}
-
-/// One SQL predicate that is true for every content that may violate `entity`'s rules
-/// (it may flag a few that the Rust validator then clears: string formats, ranges). It is
-/// a single SQL/JSON path evaluated in C over the stored jsonb (`content @? path`): no
-/// jsonb value is extracted or copied per field, which is what made the scan slow.
+/// A SQL predicate true for the content of `entity`'s type that does not conform to it
+/// (`content_conforms` over the definition, bound as a literal: one compile per scan).
 pub fn violation_predicate(entity: &EntityDef<'_>) -> String {
-    let mut conds = Vec::new();
-    let mut sql_extra = Vec::new();
-    for f in &entity.fields {
-        let key = format!("@.{}", path_string(f.name));
-        if !f.nullable {
-            conds.push(format!("!(exists({key} ? (@.type() != \"null\")))"));
+    format!(
+        "NOT migration_engine.content_conforms(content, {}::jsonb)",
+        crate::spi::literal(entity.raw.to_string())
+    )
+}
+
+thread_local! {
+    /// The last entity definition `content_conforms` compiled, by its bytes: a scan passes
+    /// the same constant for every row, so it is compiled once per backend (and once per
+    /// parallel worker), not once per row.
+    static COMPILED: std::cell::RefCell<Option<(Vec<u8>, CompiledEntity)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Compiles an entity definition argument, refusing a bad one with 22023.
+fn compile_definition(bytes: &[u8]) -> MeResult<CompiledEntity> {
+    let value = migration_engine_core::jsonb::decode(bytes).map_err(|e| decode_refusal(&e.kind))?;
+    CompiledEntity::compile(&value).map_err(|e| {
+        MeError::invalid_parameter(format!("entity definition: {e}")).hint(
+            "Pass one entity type's definition, {\"fields\": {\"age\": {\"type\": \"integer\"}}}, e.g. the active schema's definition->'entities'->'Person'.",
+        )
+    })
+}
+
+/// True when `content` conforms to the entity definition (`{"fields": {...}}`, one entry
+/// of a schema document's `entities`): every required field present and not null,
+/// every present value of its type and within its enum. The stored bytes are read in
+/// place and only the declared fields decoded, so it is fast enough to run on every row
+/// of a scan (the integrity check does) or in a CHECK constraint.
+/// No pinned search_path: it runs no SQL and resolves no name, and per row the
+/// `SET search_path` would cost more than the test.
+#[pg_extern(immutable, parallel_safe, strict)]
+fn content_conforms(
+    content: JsonbBytes,
+    entity_definition: JsonbBytes,
+) -> Result<bool, pgrx::pg_sys::panic::ErrorReport> {
+    COMPILED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache
+            .as_ref()
+            .is_none_or(|(bytes, _)| *bytes != entity_definition.0)
+        {
+            let compiled = compile_definition(&entity_definition.0)?;
+            *cache = Some((entity_definition.0, compiled));
         }
-        if let Some(ty) = parse_type(f.type_name) {
-            if let Some(jt) = json_type(&ty) {
-                conds.push(format!(
-                    "exists({key} ? (@.type() != \"{jt}\" && @.type() != \"null\"))"
-                ));
-            }
-            if matches!(ty, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt) {
-                conds.push(format!(
-                    "exists({key} ? (@.type() == \"number\" && @ != @.floor()))"
-                ));
-            }
-            if matches!(
-                ty,
-                SqlType::Uuid
-                    | SqlType::Date
-                    | SqlType::Timestamp(_)
-                    | SqlType::TimestampTz(_)
-                    | SqlType::Varchar(Some(_))
-                    | SqlType::Char(Some(_))
-            ) {
-                // formats and lengths are checked in Rust for the flagged rows only
-                conds.push(format!(
-                    "exists({key} ? (@.type() == \"string\" && !(@ like_regex \"^[0-9a-fA-F-]{{36}}$|^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}\")))"
-                ));
-            }
-        }
-        if let Some(values) = f.enum_values() {
-            let literals: Option<Vec<String>> = values.iter().map(path_literal).collect();
-            match literals {
-                Some(l) if !l.is_empty() => conds.push(format!(
-                    "exists({key} ? (@.type() != \"null\" && !({})))",
-                    l.iter().map(|v| format!("@ == {v}")).collect::<Vec<_>>().join(" || ")
-                )),
-                // enum values that are arrays or objects: plain SQL
-                _ => sql_extra.push(format!(
-                    "(content ? {k} AND jsonb_typeof(content -> {k}) <> 'null' AND NOT (jsonb_build_array(content -> {k}) <@ {}::jsonb))",
-                    crate::spi::literal(Value::Array(values.to_vec()).to_string()),
-                    k = crate::spi::literal(f.name)
-                )),
-            }
-        }
-    }
-    let mut parts = Vec::new();
-    if !conds.is_empty() {
-        let path = format!("$ ? ({})", conds.join(" || "));
-        parts.push(format!(
-            "content @? {}::jsonpath",
-            crate::spi::literal(path)
-        ));
-    }
-    parts.extend(sql_extra);
-    if parts.is_empty() {
-        "false".into()
-    } else {
-        parts.join(" OR ")
-    }
+        let (_, compiled) = cache.as_ref().expect("filled above");
+        Ok(compiled.conforms(&content.0))
+    })
 }
 
 pub struct Invalid {
@@ -147,19 +98,34 @@ pub fn find_invalid(
         .iter()
         .filter(|e| entity_type.is_none_or(|t| t == e.name))
     {
-        checked += Spi::get_one_with_args::<i64>(
-            &format!("SELECT count(*) FROM {table} WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted"),
-            &[entity.name.into()],
-        )?
-        .unwrap_or(0);
-        let predicate = violation_predicate(entity);
+        // one scan counts the current entities and the ones that do not conform; only
+        // when there are some are they read (a clean graph costs that one scan)
+        let definition =
+            || -> pgrx::datum::DatumWithOid<'static> { JsonB(entity.raw.clone()).into() };
+        let current = "entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted";
+        // run to completion (not asked for one row), so that the scan gets its workers
+        let counts = Spi::connect(|client| {
+            client
+                .select(
+                    &format!("SELECT count(*), count(*) FILTER (WHERE NOT migration_engine.content_conforms(content, $2)) \
+                              FROM {table} WHERE {current}"),
+                    None,
+                    &[entity.name.into(), definition()],
+                )?
+                .first()
+                .get_two::<i64, i64>()
+        })?;
+        checked += counts.0.unwrap_or(0);
+        if counts.1.unwrap_or(0) == 0 {
+            continue;
+        }
         let sql = format!(
             "SELECT entity_id, content FROM {table} \
-             WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted AND ({predicate}) ORDER BY entity_id"
+             WHERE {current} AND NOT migration_engine.content_conforms(content, $2) ORDER BY entity_id"
         );
         let flagged = Spi::connect(|client| {
             let mut rows = Vec::new();
-            for r in client.select(&sql, None, &[entity.name.into()])? {
+            for r in client.select(&sql, None, &[entity.name.into(), definition()])? {
                 rows.push((
                     r.get::<Uuid>(1)?,
                     r.get::<JsonB>(2)?.map(|j| j.0).unwrap_or(Value::Null),

@@ -18,10 +18,10 @@ SELECT is((SELECT array_agg(proname::text ORDER BY proname) FROM pg_proc
           'the SECURITY DEFINER routines are exactly the reviewed ones (docs/SECURITY.md)');
 SELECT is((SELECT array_agg(DISTINCT proname::text ORDER BY proname::text) FROM pg_proc
            WHERE pronamespace = 'migration_engine'::regnamespace AND has_function_privilege('me_plain_user', oid, 'EXECUTE')),
-          ARRAY['active_schema', 'canary_metric_value_ok', 'canary_route', 'check_compatibility_against_data', 'compatibility_mode', 'delete_entity',
+          ARRAY['active_schema', 'canary_metric_value_ok', 'canary_route', 'check_compatibility_against_data', 'compatibility_mode', 'content_conforms', 'delete_entity',
                 'delete_relation', 'deprecated_field_usage', 'detect_breaking_changes', 'entity_as_of', 'entity_history',
                 'evaluate_canary', 'history_rewrite_allowed', 'is_type_compatible', 'lint_sql', 'migration_graph', 'migration_plan',
-                'safety_rules', 'upsert_entity', 'upsert_relation', 'uuid_v7', 'uuid_v7_time', 'validate_entities'],
+                'repeated_hashes', 'safety_rules', 'upsert_entity', 'upsert_relation', 'uuid_v7', 'uuid_v7_time', 'validate_entities'],
           'a plain role may run exactly the read-only and graph functions');
 SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'migration_engine'::regnamespace AND prosecdef
              AND (has_function_privilege('me_plain_user', oid, 'EXECUTE') OR has_function_privilege('canary_metrics_writer', oid, 'EXECUTE'))), 0,

@@ -11,6 +11,7 @@
 //! one line in `rules::RULES`.
 
 mod estimate;
+pub mod hash_groups;
 mod lock;
 mod report;
 mod rollback_loss;

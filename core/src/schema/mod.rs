@@ -18,6 +18,7 @@ pub mod change;
 pub mod compat;
 #[cfg(test)]
 mod compat_matrix;
+pub mod conformance;
 pub mod data_compat;
 pub mod diff;
 pub mod evolve;

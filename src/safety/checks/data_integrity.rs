@@ -109,8 +109,9 @@ fn orphans(issues: &mut Vec<Issue>) -> MeResult<()> {
 /// At most this many groups of equal hashes are compared by value.
 const CANDIDATE_GROUPS: usize = 1000;
 /// Up to this many entity versions (the planner's estimate) the hashes of the current ones
-/// are sorted here, 8 bytes each; above it Postgres groups them (a sort that can spill).
-const SORT_HASHES_HERE_UP_TO: f32 = 10_000_000.0;
+/// are collected in memory, 8 bytes each; above it Postgres groups them (a sort that can
+/// spill to disk).
+const COLLECT_HASHES_UP_TO: f32 = 10_000_000.0;
 
 /// SQL for a 64-bit hash of an identity key: each field's value hashed with the previous
 /// hash as seed. A missing field hashes like JSON null (the exact comparison afterwards
@@ -176,21 +177,16 @@ fn duplicates(issues: &mut Vec<Issue>) -> MeResult<()> {
         &[entities.as_str().into()],
     )?
     .unwrap_or(0.0);
-    let candidates: Vec<i64> = if versions <= SORT_HASHES_HERE_UP_TO {
-        let mut hashes = scan_value::<Vec<i64>>(
-            &format!("SELECT array_agg({hash}) FROM {entities} WHERE valid_to = 'infinity' AND NOT is_deleted"),
+    let candidates: Vec<i64> = if versions <= COLLECT_HASHES_UP_TO {
+        // repeated_hashes is a parallel aggregate: the workers hash and collect, the
+        // leader sorts once
+        let mut repeated = scan_value::<Vec<i64>>(
+            &format!("SELECT migration_engine.repeated_hashes({hash}) FROM {entities} WHERE valid_to = 'infinity' AND NOT is_deleted"),
             &type_names(),
         )?
         .unwrap_or_default();
-        hashes.sort_unstable();
-        let mut groups: Vec<(usize, i64)> = hashes
-            .chunk_by(|a, b| a == b)
-            .filter(|g| g.len() > 1)
-            .map(|g| (g.len(), g[0]))
-            .collect();
-        groups.sort_unstable_by_key(|&(n, _)| std::cmp::Reverse(n));
-        groups.truncate(CANDIDATE_GROUPS);
-        groups.into_iter().map(|(_, h)| h).collect()
+        repeated.truncate(CANDIDATE_GROUPS);
+        repeated
     } else {
         scan_value::<Vec<i64>>(
             &format!(
