@@ -1,7 +1,7 @@
 -- The integrity scan's per-row functions: content_conforms (the conformance verdict,
 -- read in place) and the parallel aggregate repeated_hashes (the duplicate candidates).
 BEGIN;
-SELECT plan(24);
+SELECT plan(27);
 
 CREATE TEMP TABLE def AS SELECT '{"fields": {
     "name": {"type": "text", "nullable": false},
@@ -25,6 +25,11 @@ SELECT ok(NOT migration_engine.content_conforms('{"name": "Ada", "born": "yester
 SELECT ok(NOT migration_engine.content_conforms('{"name": "Ada", "status": "c"}', d), 'outside the enum') FROM def;
 SELECT ok(NOT migration_engine.content_conforms('[1, 2]', d), 'not an object') FROM def;
 SELECT is(migration_engine.content_conforms(NULL, d), NULL, 'strict: NULL content gives NULL') FROM def;
+SELECT ok(NOT migration_engine.content_conforms((repeat('[', 200) || repeat(']', 200))::jsonb, d), 'deep content that is not an object: false, not an error') FROM def;
+SELECT ok(migration_engine.content_conforms(jsonb_build_object('name', 'Ada', 'extra', (repeat('{"a": ', 200) || '1' || repeat('}', 200))::jsonb), d),
+          'a jsonb field takes a value nested 200 deep') FROM def;
+SELECT throws_ok($$SELECT migration_engine.content_conforms('{}', (repeat('[', 200) || repeat(']', 200))::jsonb)$$, '54001', NULL,
+                 'a definition nested too deep is refused as too complex');
 
 -- the same verdict as validate_entities, row by row, over a mixed set
 SELECT migration_engine.register_schema_version('1.0.0', jsonb_build_object('entities', jsonb_build_object('Person', d))) FROM def;

@@ -195,7 +195,10 @@ WHERE p.pronamespace = 'migration_engine'::regnamespace AND p.prokind IN ('f', '
                         'set_extension_trigger', 'is_data_schema', 'routines_called_by_schema', 'pipeline_raise',
                         'canary_metric_value_ok', 'capture_change', 'protect_history_of',
                         'define_live_view', 'live_view_select', 'live_view_shape_of', 'data_schema_at_install')
-  AND p.proname !~ '^(audit|check|refuse|forbid)_';
+  AND p.proname !~ '^(audit|check|refuse|forbid)_'
+  -- the support functions of the aggregate repeated_hashes (internal arguments: only
+  -- the aggregate can call them, and nobody but the owner may)
+  AND p.proname !~ '^repeated_hashes_';
 
 CREATE VIEW bad_inputs.public_args AS
 SELECT f.oid, f.proname, a.pos, p.proargnames[a.pos] AS argname, p.proargtypes[a.pos - 1]::regtype AS argtype,
@@ -208,7 +211,8 @@ CROSS JOIN LATERAL generate_series(1, f.pronargs) a(pos);
 CREATE FUNCTION bad_inputs.strict_readers() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY['active_schema', 'canary_route', 'detect_breaking_changes', 'entity_as_of', 'entity_history',
                  'is_type_compatible', 'lint_sql', 'migration_graph', 'safety_report', 'deprecated_field_usage',
-                 'evaluate_canary', 'safety_rules', 'migration_plan', 'compatibility_mode', 'uuid_v7_time']
+                 'evaluate_canary', 'safety_rules', 'migration_plan', 'compatibility_mode', 'uuid_v7_time',
+                 'content_conforms']
 $$;
 
 -- A plausible valid value for each argument (SQL expression text): its default if it has
@@ -288,8 +292,12 @@ UPDATE cases SET family = 1 WHERE family IS NULL;
 -- shape (an array where an object is expected), never as too complex.
 -- Every jsonb argument of the public functions, the default NULL ones too: a deep or
 -- misshapen document is as bad there.
+-- Not the content of content_conforms: a predicate over stored content, which judges
+-- any jsonb (one that is not an object, or too deep to read, does not conform: false)
+-- rather than stop the scan it runs in on one row.
 CREATE VIEW bad_inputs.jsonb_args AS
-SELECT * FROM bad_inputs.public_args WHERE argtype = 'jsonb'::regtype;
+SELECT * FROM bad_inputs.public_args WHERE argtype = 'jsonb'::regtype
+  AND NOT (proname = 'content_conforms' AND argname = 'content');
 INSERT INTO cases (call, expected, about)
 SELECT bad_inputs.call_with(a.oid, a.pos, d.doc), d.expected, format('%s for %s of %s', d.what, a.argname, a.proname)
 FROM bad_inputs.jsonb_args a
