@@ -1,7 +1,7 @@
 //! knowledge_migrations: one migration's row, its status changes (each audited), its
 //! execution log, its control requests, and every migration as the planner sees it.
 use crate::errors::{MeError, MeResult};
-use crate::spi::{first_row, first_value, Audit};
+use crate::spi::{first_row, Audit};
 use migration_engine_core::engine::definition::MigrationDefinition;
 use migration_engine_core::engine::planner::PlanNode;
 use migration_engine_core::engine::state::{can_transition, ControlRequest, MigrationStatus};
@@ -169,16 +169,37 @@ pub fn append_log(id: Uuid, entry: Value) -> MeResult<()> {
 
 /// A pending cancel or pause request from another session (committed there).
 pub fn control_request(migration_id: Uuid) -> MeResult<Option<ControlRequest>> {
-    first_value::<String>(
-        "SELECT request FROM migration_engine.migration_control \
-         WHERE migration_id = $1 AND handled_at IS NULL ORDER BY requested_at DESC LIMIT 1",
-        &[migration_id.into()],
-    )?
-    .map(|r| {
-        ControlRequest::parse(&r)
-            .ok_or_else(|| MeError::internal(format!("unknown control request {r:?}")))
-    })
-    .transpose()
+    thread_local! {
+        /// The query is asked before every step of every run: planned once per backend
+        /// (the plan cache re-plans it should the table change), not once per step.
+        static PLAN: std::cell::OnceCell<pgrx::spi::OwnedPreparedStatement> = const { std::cell::OnceCell::new() };
+    }
+    let request = PLAN.with(|plan| {
+        Spi::connect(|client| {
+            if plan.get().is_none() {
+                let prepared = client
+                    .prepare(
+                        "SELECT request FROM migration_engine.migration_control \
+                         WHERE migration_id = $1 AND handled_at IS NULL ORDER BY requested_at DESC LIMIT 1",
+                        &[pgrx::PgOid::BuiltIn(pgrx::PgBuiltInOids::UUIDOID)],
+                    )?
+                    .keep();
+                let _ = plan.set(prepared);
+            }
+            let statement = plan.get().expect("set above");
+            let rows = client.select(statement, None, &[migration_id.into()])?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            rows.first().get_one::<String>()
+        })
+    })?;
+    request
+        .map(|r| {
+            ControlRequest::parse(&r)
+                .ok_or_else(|| MeError::internal(format!("unknown control request {r:?}")))
+        })
+        .transpose()
 }
 
 /// Leave `request` for the session running migration `migration_id`.

@@ -49,6 +49,48 @@ impl StepRecord<'_> {
     }
 }
 
+/// Many rows in one statement, in order: a run of 1,000 steps recorded them with 1,000
+/// INSERTs, each parsed and planned, a fifth of the engine's own time per step.
+pub fn write_step_records(records: &[StepRecord<'_>]) -> MeResult<()> {
+    match records {
+        [] => return Ok(()),
+        [one] => return one.write(),
+        _ => {}
+    }
+    let column = |f: &dyn Fn(&StepRecord<'_>) -> Option<String>| -> Vec<Option<String>> {
+        records.iter().map(f).collect()
+    };
+    Spi::run_with_args(
+        "INSERT INTO migration_engine.migration_execution_state \
+           (migration_id, run_id, direction, step_number, step_name, step_type, step_status, \
+            started_at, completed_at, error_message, retry_count, new_value) \
+         SELECT m, r, d, n, nm, t, st, to_timestamp(sa), to_timestamp(ca), e, rc, nv \
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], \
+                     $8::float8[], $9::float8[], $10::text[], $11::int[], $12::jsonb[]) WITH ORDINALITY \
+              AS u(m, r, d, n, nm, t, st, sa, ca, e, rc, nv, position) \
+         ORDER BY position",
+        &[
+            records.iter().map(|r| r.migration_id).collect::<Vec<_>>().into(),
+            records.iter().map(|r| r.run_id).collect::<Vec<_>>().into(),
+            column(&|r| Some(r.direction.to_owned())).into(),
+            records.iter().map(|r| r.step_number).collect::<Vec<_>>().into(),
+            column(&|r| Some(r.step_name.to_owned())).into(),
+            column(&|r| Some(r.step_type.to_owned())).into(),
+            column(&|r| Some(r.status.as_str().to_owned())).into(),
+            records.iter().map(|r| r.started_epoch).collect::<Vec<_>>().into(),
+            records.iter().map(|r| r.finished_epoch).collect::<Vec<_>>().into(),
+            column(&|r| r.error.map(str::to_owned)).into(),
+            records.iter().map(|r| r.retry_count).collect::<Vec<_>>().into(),
+            records
+                .iter()
+                .map(|r| r.new_value.clone().map(JsonB))
+                .collect::<Vec<_>>()
+                .into(),
+        ],
+    )?;
+    Ok(())
+}
+
 /// The latest recorded status of each step of a run (by step number), for resuming.
 pub fn step_statuses(
     migration_id: Uuid,

@@ -331,13 +331,18 @@ pub fn record_all(
     steps: &[StepResult],
     validation: &[StepResult],
 ) -> MeResult<()> {
-    for s in steps {
-        s.record(row.id, run_id, "forward")?;
-    }
-    for v in validation {
-        v.record(row.id, run_id, "validation")?;
-    }
-    Ok(())
+    // one statement for all of them (a step's record is written after the run: the
+    // run is one transaction, so no other session could have seen it earlier)
+    let records: Vec<_> = steps
+        .iter()
+        .map(|s| s.to_record(row.id, run_id, "forward"))
+        .chain(
+            validation
+                .iter()
+                .map(|v| v.to_record(row.id, run_id, "validation")),
+        )
+        .collect();
+    catalog::write_step_records(&records)
 }
 
 #[allow(clippy::too_many_arguments)]

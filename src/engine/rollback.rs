@@ -163,9 +163,11 @@ fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> 
             "steps": steps.iter().map(StepResult::to_json).collect::<Vec<_>>(), "error": error}),
         );
     }
-    for s in &steps {
-        s.record(row.id, run_id, "rollback")?;
-    }
+    let records: Vec<_> = steps
+        .iter()
+        .map(|s| s.to_record(row.id, run_id, "rollback"))
+        .collect();
+    catalog::write_step_records(&records)?;
     if success {
         catalog::set_status(
             row,

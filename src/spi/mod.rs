@@ -138,12 +138,59 @@ pub fn literal(s: impl AsRef<str>) -> String {
 /// The search_path every function of the extension pins (`#[search_path(...)]`).
 pub const PINNED_SEARCH_PATH: &str = "migration_engine, pg_catalog, pg_temp";
 
+/// Set a setting for the rest of the (sub)transaction: what `set_config(name, value,
+/// true)` does, without a query. A step sets three per run (search_path, lock_timeout,
+/// application_name), and through SPI each cost a parse and a plan: most of the engine's
+/// own time per step. A value the setting refuses raises its ERROR, as set_config does.
+pub fn set_local(name: &str, value: &str) -> MeResult<()> {
+    let c_name = std::ffi::CString::new(name)
+        .map_err(|_| MeError::invalid_parameter(format!("setting name {name:?} holds a NUL")))?;
+    let c_value = std::ffi::CString::new(value).map_err(|_| {
+        MeError::invalid_parameter(format!("the value for setting {name} holds a NUL"))
+    })?;
+    // SAFETY: main backend thread inside a transaction (every caller is a SQL function or
+    // runs in BackgroundWorker::transaction); both strings are NUL-terminated and outlive the
+    // call, which copies them. set_config_by_name (guc.c) makes the same call.
+    unsafe {
+        let context = if pg_sys::superuser() {
+            pg_sys::GucContext::PGC_SUSET
+        } else {
+            pg_sys::GucContext::PGC_USERSET
+        };
+        pg_sys::set_config_option(
+            c_name.as_ptr(),
+            c_value.as_ptr(),
+            context,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_LOCAL,
+            true,
+            0,
+            false,
+        );
+    }
+    Ok(())
+}
+
+/// The current value of a setting (`current_setting(name, true)`), without a query.
+pub fn setting(name: &str) -> Option<String> {
+    let c_name = std::ffi::CString::new(name).ok()?;
+    // SAFETY: main backend thread; GetConfigOption returns NULL (missing_ok) or a string
+    // that stays valid until the setting changes, copied here at once.
+    unsafe {
+        let value = pg_sys::GetConfigOption(c_name.as_ptr(), true, false);
+        (!value.is_null()).then(|| {
+            std::ffi::CStr::from_ptr(value)
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+}
+
 /// Set the transaction-local search_path to `path` (already quoted) until
 /// `restore_pinned_search_path`; an error that aborts the transaction or
 /// subtransaction undoes it as well, since it is set with `is_local`.
 pub fn set_search_path(path: &str) -> MeResult<()> {
-    Spi::run_with_args("SELECT set_config('search_path', $1, true)", &[path.into()])?;
-    Ok(())
+    set_local("search_path", path)
 }
 
 pub fn restore_pinned_search_path() -> MeResult<()> {
@@ -166,10 +213,8 @@ pub fn with_search_path_and_lock_timeout<R>(
     lock_timeout_ms: u32,
     f: impl FnOnce() -> R,
 ) -> MeResult<R> {
-    Spi::run_with_args(
-        "SELECT set_config('search_path', $1, true), set_config('lock_timeout', $2, true)",
-        &[path.into(), format!("{lock_timeout_ms}ms").into()],
-    )?;
+    set_search_path(path)?;
+    set_local("lock_timeout", &format!("{lock_timeout_ms}ms"))?;
     let result = f();
     restore_pinned_search_path()?;
     Ok(result)
@@ -238,20 +283,33 @@ pub fn scan_value<T: pgrx::FromDatum + pgrx::IntoDatum>(
 /// to 63 bytes by Postgres) and returns the name it had, for [`restore_activity`]. An
 /// ERROR that escapes before the restore aborts the transaction, which undoes the change.
 pub fn label_activity(label: &str) -> Option<String> {
-    let previous = Spi::get_one::<String>("SELECT pg_catalog.current_setting('application_name')")
-        .ok()
-        .flatten();
-    let _ = Spi::run_with_args(
-        "SELECT pg_catalog.set_config('application_name', $1, false)",
-        &[label.into()],
-    );
+    let previous = setting("application_name");
+    let _ = set_application_name(label);
     previous
+}
+
+/// application_name for the session (`set_config('application_name', name, false)`),
+/// without a query; an ERROR that aborts the transaction undoes it, as for set_config.
+fn set_application_name(name: &str) -> MeResult<()> {
+    let c_value = std::ffi::CString::new(name)
+        .map_err(|_| MeError::invalid_parameter("application_name holds a NUL"))?;
+    // SAFETY: as in set_local; application_name is a USERSET setting.
+    unsafe {
+        pg_sys::set_config_option(
+            c"application_name".as_ptr(),
+            c_value.as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SET,
+            true,
+            0,
+            false,
+        );
+    }
+    Ok(())
 }
 
 /// Puts back the `application_name` that [`label_activity`] replaced.
 pub fn restore_activity(previous: Option<String>) {
-    let _ = Spi::run_with_args(
-        "SELECT pg_catalog.set_config('application_name', $1, false)",
-        &[previous.unwrap_or_default().into()],
-    );
+    let _ = set_application_name(&previous.unwrap_or_default());
 }

@@ -191,6 +191,13 @@ struct StepTimer {
     callers_deadline: Option<i64>,
 }
 
+thread_local! {
+    /// (start of the caller's statement, its deadline) once that deadline has passed
+    /// during a step: the timer fired there and is not armed again (see Drop), so the
+    /// steps that still run in the same statement (continueOnError) read it here.
+    static PASSED_DEADLINE: std::cell::Cell<Option<(i64, i64)>> = const { std::cell::Cell::new(None) };
+}
+
 impl StepTimer {
     fn start(ms: u32) -> Option<StepTimer> {
         if ms == 0 {
@@ -201,8 +208,15 @@ impl StepTimer {
         // functions require.
         let callers_deadline = unsafe {
             pg_sys::ffi::pg_guard_ffi_boundary(|| {
+                let statement = pg_sys::GetCurrentStatementStartTimestamp();
                 let callers = get_timeout_active(STATEMENT_TIMEOUT)
-                    .then(|| get_timeout_finish_time(STATEMENT_TIMEOUT));
+                    .then(|| get_timeout_finish_time(STATEMENT_TIMEOUT))
+                    .or_else(|| {
+                        PASSED_DEADLINE
+                            .get()
+                            .filter(|(start, _)| *start == statement)
+                            .map(|(_, deadline)| deadline)
+                    });
                 let step = pg_sys::GetCurrentTimestamp() + i64::from(ms) * 1000;
                 let deadline = callers.map_or(step, |c| c.min(step));
                 enable_timeout_at(STATEMENT_TIMEOUT, deadline);
@@ -216,10 +230,20 @@ impl StepTimer {
 impl Drop for StepTimer {
     fn drop(&mut self) {
         // SAFETY: same thread and registered timeout as in start; disable_timeout on a timer
-        // that already fired (or is not armed) does nothing, and a deadline in the past fires
-        // at once, so dropping late is fine.
+        // that already fired (or is not armed) does nothing.
         unsafe {
             pg_sys::ffi::pg_guard_ffi_boundary(|| match self.callers_deadline {
+                // The caller's deadline passed during the step: the timer fired there and
+                // failed the step (57014), which the run records and reports. Armed again
+                // in the past it would fire at once and cancel that bookkeeping, losing the
+                // record of the failure with the rest of the transaction.
+                Some(deadline) if deadline <= pg_sys::GetCurrentTimestamp() => {
+                    PASSED_DEADLINE.set(Some((
+                        pg_sys::GetCurrentStatementStartTimestamp(),
+                        deadline,
+                    )));
+                    disable_timeout(STATEMENT_TIMEOUT, false)
+                }
                 Some(deadline) => enable_timeout_at(STATEMENT_TIMEOUT, deadline),
                 None => disable_timeout(STATEMENT_TIMEOUT, false),
             })

@@ -88,6 +88,16 @@ impl StepResult {
     }
 
     pub fn record(&self, migration_id: Uuid, run_id: Uuid, direction: &str) -> Result<(), MeError> {
+        self.to_record(migration_id, run_id, direction).write()
+    }
+
+    /// The row that records this result.
+    pub fn to_record<'a>(
+        &'a self,
+        migration_id: Uuid,
+        run_id: Uuid,
+        direction: &'a str,
+    ) -> StepRecord<'a> {
         StepRecord {
             migration_id,
             run_id,
@@ -106,7 +116,6 @@ impl StepResult {
                 json!({"rows": self.rows})
             }),
         }
-        .write()
     }
 }
 

@@ -17,7 +17,21 @@ check "a step's own statementTimeout still fires when it comes first (57014 in t
     "$(q "SELECT migration_engine.execute_migration('slow_second', '{\"statementTimeout\": 500}') -> 'failed_step' ->> 'sqlstate'")" "57014"
 out=$(psql -qAtX -v VERBOSITY=verbose -c "SET statement_timeout = '1s'" -c "CALL migration_engine.run_migration('slow_second')" 2>&1 || true)
 check "CALL run_migration: the same deadline holds (57014)" "$(echo "$out" | grep -o '57014' | head -1)" "57014"
-check "the cancelled CALL leaves the migration resumable (its session is gone)" \
-    "$(q "SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'slow_second'")" "RUNNING"
+# the timeout failed the step; the run records that failure (FAILED, the step's 57014)
+# and CALL raises it, as for any failed step: the steps before it stay committed
+check "the cancelled CALL records the failure and leaves the migration resumable" \
+    "$(q "SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'slow_second'") $(q "SELECT step_status FROM migration_engine.migration_execution_state e JOIN migration_engine.knowledge_migrations m USING (migration_id) WHERE m.migration_name = 'slow_second' AND e.step_name = 'slow' ORDER BY e.started_at DESC, e.completed_at DESC NULLS LAST LIMIT 1")" "FAILED FAILED"
 psql -qX -v ON_ERROR_STOP=1 -c "CALL migration_engine.run_migration('slow_second', '{\"resume\": true}')" >/dev/null 2>&1 || fail "the resume failed"
 check "and resuming it completes it" "$(q "SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'slow_second'") $(q "SELECT to_regclass('public.timeout_probe') IS NOT NULL")" "COMPLETED t"
+
+# a deadline that passed stays passed: with continueOnError the steps after the cancelled
+# one fail at once (57014), they do not get a fresh hour each
+q "SELECT migration_engine.create_migration('{\"name\": \"slow_twice\", \"version\": \"1\", \"options\": {\"continueOnError\": true}, \"forward\": [
+     {\"name\": \"one\", \"type\": \"SQL\", \"script\": \"SELECT pg_sleep(4)\"},
+     {\"name\": \"two\", \"type\": \"SQL\", \"script\": \"SELECT pg_sleep(4)\"}],
+   \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"SELECT 1\"}]}')" >/dev/null
+start=$(date +%s.%N)
+out=$(psql -qAtX -c "SET statement_timeout = '1s'" -c "SELECT jsonb_path_query_array(migration_engine.execute_migration('slow_twice'), '\$.result.steps[*].sqlstate')" 2>&1 || true)
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+check "continueOnError: both steps fail with the caller's timeout" "$out" '["57014", "57014"]'
+check "and the run ends within the deadline, not after 8 s" "$(echo "$elapsed < 3" | bc)" "1"

@@ -24,8 +24,13 @@ impl SafetyCheck for PerformanceImpactCheck {
     fn run(&self, ctx: &Context) -> MeResult<CheckResult> {
         let mut issues = Vec::new();
         let mut rows: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let mut looked_up = std::collections::HashSet::new();
         for s in &ctx.forward {
             for t in s.target_tables() {
+                // one lookup per table, however many statements touch it
+                if !looked_up.insert(t) {
+                    continue;
+                }
                 if let Some(stats) = table_stats(&ctx.data_schema, t)? {
                     rows.insert(t.to_string(), stats);
                 }
