@@ -103,10 +103,14 @@ SELECT coalesce(jsonb_agg(c ORDER BY en, fn, c->>'type'), '[]') FROM changes $$;
 \echo 'detect_breaking_changes, 1,000 entity types x 50 fields, ~5 % changed (median of 5 runs, ms):'
 SELECT (SELECT jsonb_array_length(migration_engine.detect_breaking_changes(old_doc, new_doc)) FROM docs) AS changes_found,
        pg_size_pretty(pg_column_size(old_doc)::bigint) AS schema_size FROM docs;
-CREATE TEMP TABLE results AS SELECT
-  bench.median_ms('SELECT migration_engine.detect_breaking_changes(old_doc, new_doc) FROM docs') AS rust_ms,
-  bench.median_ms('SELECT bench.setbased_detect(old_doc, new_doc) FROM docs') AS setbased_sql_ms,
-  bench.median_ms('SELECT bench.seed_detect(old_doc, new_doc) FROM docs', 3) AS seed_plpgsql_ms;
-SELECT rust_ms, setbased_sql_ms, seed_plpgsql_ms,
-       round(setbased_sql_ms / rust_ms, 1) AS speedup_vs_setbased, round(seed_plpgsql_ms / rust_ms, 1) AS speedup_vs_plpgsql
-FROM results;
+CREATE TEMP TABLE timings AS
+SELECT 'rust' AS what, t.* FROM bench.spread_ms('SELECT migration_engine.detect_breaking_changes(old_doc, new_doc) FROM docs', 7) t
+UNION ALL SELECT 'setbased_sql', t.* FROM bench.spread_ms('SELECT bench.setbased_detect(old_doc, new_doc) FROM docs', 5) t
+UNION ALL SELECT 'seed_plpgsql', t.* FROM bench.spread_ms('SELECT bench.seed_detect(old_doc, new_doc) FROM docs', 3) t
+UNION ALL SELECT 'rust self-diff (walk only)', t.* FROM bench.spread_ms('SELECT migration_engine.detect_breaking_changes(old_doc, old_doc) FROM docs', 7) t;
+SELECT what, median_ms, min_ms, max_ms FROM timings;
+\echo 'speedups (target: >= 20x the set-based SQL at the median, >= 10x on the slowest repetition):'
+SELECT round(s.median_ms / r.median_ms, 1) AS speedup_vs_setbased, round(s.min_ms / r.max_ms, 1) AS slowest_vs_setbased,
+       round(p.median_ms / r.median_ms, 1) AS speedup_vs_plpgsql,
+       (s.median_ms / r.median_ms >= 20 AND s.min_ms / r.max_ms >= 10) AS meets_target
+FROM timings r, timings s, timings p WHERE r.what = 'rust' AND s.what = 'setbased_sql' AND p.what = 'seed_plpgsql';
