@@ -175,10 +175,14 @@ pub fn control_request(migration_id: Uuid) -> MeResult<Option<ControlRequest>> {
         static PLAN: std::cell::OnceCell<pgrx::spi::OwnedPreparedStatement> = const { std::cell::OnceCell::new() };
     }
     let request = PLAN.with(|plan| {
-        Spi::connect(|client| {
+        // run as a statement that may write, as first_value ran it before the plan was
+        // kept: a fresh snapshot for each call (a read-only one would reuse the caller's),
+        // so a request committed by another session between two committed steps of
+        // CALL run_migration is seen before the next step
+        Spi::connect_mut(|client| {
             if plan.get().is_none() {
                 let prepared = client
-                    .prepare(
+                    .prepare_mut(
                         "SELECT request FROM migration_engine.migration_control \
                          WHERE migration_id = $1 AND handled_at IS NULL ORDER BY requested_at DESC LIMIT 1",
                         &[pgrx::PgOid::BuiltIn(pgrx::PgBuiltInOids::UUIDOID)],
@@ -187,7 +191,7 @@ pub fn control_request(migration_id: Uuid) -> MeResult<Option<ControlRequest>> {
                 let _ = plan.set(prepared);
             }
             let statement = plan.get().expect("set above");
-            let rows = client.select(statement, None, &[migration_id.into()])?;
+            let rows = client.update(statement, None, &[migration_id.into()])?;
             if rows.is_empty() {
                 return Ok(None);
             }
