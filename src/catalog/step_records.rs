@@ -25,37 +25,16 @@ pub struct StepRecord<'a> {
 
 impl StepRecord<'_> {
     pub fn write(&self) -> MeResult<()> {
-        Spi::run_with_args(
-            "INSERT INTO migration_engine.migration_execution_state \
-               (migration_id, run_id, direction, step_number, step_name, step_type, step_status, \
-                started_at, completed_at, error_message, retry_count, new_value) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8), to_timestamp($9), $10, $11, $12)",
-            &[
-                self.migration_id.into(),
-                self.run_id.into(),
-                self.direction.into(),
-                self.step_number.into(),
-                self.step_name.into(),
-                self.step_type.into(),
-                self.status.as_str().into(),
-                self.started_epoch.into(),
-                self.finished_epoch.into(),
-                self.error.into(),
-                self.retry_count.into(),
-                self.new_value.clone().map(JsonB).into(),
-            ],
-        )?;
-        Ok(())
+        write_step_records(std::slice::from_ref(self))
     }
 }
 
-/// Many rows in one statement, in order: a run of 1,000 steps recorded them with 1,000
-/// INSERTs, each parsed and planned, a fifth of the engine's own time per step.
+/// Rows of migration_execution_state, in order, in one statement (one row or a run's
+/// all: 1,000 INSERTs, each parsed and planned, were a fifth of the engine's own time
+/// per step).
 pub fn write_step_records(records: &[StepRecord<'_>]) -> MeResult<()> {
-    match records {
-        [] => return Ok(()),
-        [one] => return one.write(),
-        _ => {}
+    if records.is_empty() {
+        return Ok(());
     }
     let column = |f: &dyn Fn(&StepRecord<'_>) -> Option<String>| -> Vec<Option<String>> {
         records.iter().map(f).collect()

@@ -6,10 +6,11 @@ use super::registry::require_active;
 use super::schema_error;
 use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::{decode_refusal, JsonbBytes};
-use crate::spi::{data_table, quoted_ident};
+use crate::spi::{all_rows, data_table, quoted_ident};
 use migration_engine_core::schema::conformance::CompiledEntity;
 use migration_engine_core::schema::model::EntityDef;
-use migration_engine_core::schema::{parse_schema, validate_content};
+use migration_engine_core::schema::parse_schema;
+use migration_engine_core::schema::validate::validate_entity_content;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -100,17 +101,15 @@ pub fn find_invalid(
     {
         // one scan counts the current entities and the ones that do not conform; only
         // when there are some are they read (a clean graph costs that one scan)
-        let definition =
-            || -> pgrx::datum::DatumWithOid<'static> { JsonB(entity.raw.clone()).into() };
         let current = "entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted";
+        let violates = violation_predicate(entity);
         // run to completion (not asked for one row), so that the scan gets its workers
         let counts = Spi::connect(|client| {
             client
                 .select(
-                    &format!("SELECT count(*), count(*) FILTER (WHERE NOT migration_engine.content_conforms(content, $2)) \
-                              FROM {table} WHERE {current}"),
+                    &format!("SELECT count(*), count(*) FILTER (WHERE {violates}) FROM {table} WHERE {current}"),
                     None,
-                    &[entity.name.into(), definition()],
+                    &[entity.name.into()],
                 )?
                 .first()
                 .get_two::<i64, i64>()
@@ -119,23 +118,19 @@ pub fn find_invalid(
         if counts.1.unwrap_or(0) == 0 {
             continue;
         }
-        let sql = format!(
-            "SELECT entity_id, content FROM {table} \
-             WHERE {current} AND NOT migration_engine.content_conforms(content, $2) ORDER BY entity_id"
-        );
-        let flagged = Spi::connect(|client| {
-            let mut rows = Vec::new();
-            for r in client.select(&sql, None, &[entity.name.into(), definition()])? {
-                rows.push((
+        let flagged = all_rows(
+            &format!("SELECT entity_id, content FROM {table} WHERE {current} AND {violates} ORDER BY entity_id"),
+            &[entity.name.into()],
+            |r| {
+                Ok((
                     r.get::<Uuid>(1)?,
                     r.get::<JsonB>(2)?.map(|j| j.0).unwrap_or(Value::Null),
-                ));
-            }
-            Ok::<_, pgrx::spi::Error>(rows)
-        })?;
+                ))
+            },
+        )?;
         for (id, content) in flagged {
-            let violations = validate_content(entity.raw, &content)
-                .map_err(|e| schema_error("active schema version", e))?;
+            // the definition parsed above explains the row; no second parse per row
+            let violations = validate_entity_content(entity, &content);
             if !violations.is_empty() {
                 out.push(Invalid {
                     entity_id: id.expect("entity_id is NOT NULL"),

@@ -143,6 +143,13 @@ pub const PINNED_SEARCH_PATH: &str = "migration_engine, pg_catalog, pg_temp";
 /// application_name), and through SPI each cost a parse and a plan: most of the engine's
 /// own time per step. A value the setting refuses raises its ERROR, as set_config does.
 pub fn set_local(name: &str, value: &str) -> MeResult<()> {
+    set_option(name, value, pg_sys::GucAction::GUC_ACTION_LOCAL)
+}
+
+/// `set_config(name, value, is_local)` without a query: `GUC_ACTION_LOCAL` for the rest
+/// of the (sub)transaction, `GUC_ACTION_SET` for the session (undone if the transaction
+/// aborts).
+fn set_option(name: &str, value: &str, action: pg_sys::GucAction::Type) -> MeResult<()> {
     let c_name = std::ffi::CString::new(name)
         .map_err(|_| MeError::invalid_parameter(format!("setting name {name:?} holds a NUL")))?;
     let c_value = std::ffi::CString::new(value).map_err(|_| {
@@ -162,7 +169,7 @@ pub fn set_local(name: &str, value: &str) -> MeResult<()> {
             c_value.as_ptr(),
             context,
             pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_LOCAL,
+            action,
             true,
             0,
             false,
@@ -288,25 +295,9 @@ pub fn label_activity(label: &str) -> Option<String> {
     previous
 }
 
-/// application_name for the session (`set_config('application_name', name, false)`),
-/// without a query; an ERROR that aborts the transaction undoes it, as for set_config.
+/// application_name for the session (`set_config('application_name', name, false)`).
 fn set_application_name(name: &str) -> MeResult<()> {
-    let c_value = std::ffi::CString::new(name)
-        .map_err(|_| MeError::invalid_parameter("application_name holds a NUL"))?;
-    // SAFETY: as in set_local; application_name is a USERSET setting.
-    unsafe {
-        pg_sys::set_config_option(
-            c"application_name".as_ptr(),
-            c_value.as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SET,
-            true,
-            0,
-            false,
-        );
-    }
-    Ok(())
+    set_option("application_name", name, pg_sys::GucAction::GUC_ACTION_SET)
 }
 
 /// Puts back the `application_name` that [`label_activity`] replaced.
