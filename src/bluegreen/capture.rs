@@ -4,6 +4,7 @@
 use super::copy::{column_list, tables, writable_columns, TableInfo};
 use crate::errors::{MeError, MeResult};
 use crate::spi::subxact::{atomically, Aborted};
+use crate::spi::temporal::{current_of, ENTITIES, OPEN_END, RELATIONS};
 use crate::spi::{first_value, quoted_ident};
 use migration_engine_core::rollout::blue_green::{BlueGreenOptions, ReplayFloor};
 use pgrx::prelude::*;
@@ -351,8 +352,8 @@ impl TablePlan {
         // without a transformation the target makes no versions of its own: log order suffices
         let temporal_id = match t.name.as_str() {
             _ if !transformed => None,
-            "temporal_entities" => Some("entity_id"),
-            "temporal_relations" => Some("relation_id"),
+            ENTITIES => Some("entity_id"),
+            RELATIONS => Some("relation_id"),
             _ => None,
         }
         .filter(|id| {
@@ -361,13 +362,14 @@ impl TablePlan {
                 .all(|c| common.iter().any(|k| k == c))
         });
         let close_superseded = temporal_id.map(|id| {
+            let x_current = current_of("x");
             format!(
                 "UPDATE {dst}.{name} x SET valid_to = greatest(x.valid_from, n.at) \
                  FROM (SELECT (l.row_data ->> '{id}')::uuid AS id, (l.row_data ->> 'version_id')::bigint AS vid, \
                               (l.row_data ->> 'valid_from')::timestamptz AS at \
                        FROM {tmp} l WHERE l.table_name = {table_literal} AND l.operation <> 'D' \
-                         AND l.row_data ->> 'valid_to' = 'infinity') n \
-                 WHERE x.{id} = n.id AND x.valid_to = 'infinity' AND x.version_id <> n.vid"
+                         AND l.row_data ->> 'valid_to' = {OPEN_END}) n \
+                 WHERE x.{id} = n.id AND {x_current} AND x.version_id <> n.vid"
             )
         });
         Ok(Some(TablePlan {

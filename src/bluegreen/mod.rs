@@ -216,7 +216,7 @@ pub(crate) fn prepare(
         target_without_traffic: true,
         ..opts
     };
-    let run_id = catalog::new_uuid()?;
+    let run_id = catalog::new_uuid();
     Spi::run_with_args(
         "UPDATE migration_engine.active_schema_version SET migration_in_progress = true, migration_id = $1 WHERE id = 1",
         &[row.id.into()],

@@ -4,6 +4,7 @@
 use super::capture;
 use crate::errors::MeResult;
 use crate::spi::first_value;
+use crate::spi::temporal::{ENTITIES, OPEN_END};
 use pgrx::Uuid;
 use serde_json::Value;
 
@@ -15,7 +16,7 @@ pub(super) fn apply_transforms(target: &str, pipelines: &[Value]) -> MeResult<()
     let ids = first_value::<Vec<Uuid>>(
         &format!(
             "SELECT array_agg(DISTINCT (row_data ->> 'entity_id')::uuid) FROM {} \
-             WHERE table_name = 'temporal_entities' AND operation <> 'D' AND row_data ->> 'valid_to' = 'infinity'",
+             WHERE table_name = '{ENTITIES}' AND operation <> 'D' AND row_data ->> 'valid_to' = {OPEN_END}",
             capture::replay_table()?
         ),
         &[],

@@ -2,6 +2,7 @@
 //! data consistency measured here when asked for and not recorded).
 use crate::catalog::Rollout;
 use crate::errors::MeResult;
+use crate::spi::temporal::{current_of, qualified, CURRENT, ENTITIES};
 use crate::spi::{first_value, quoted_ident};
 use migration_engine_core::rollout::canary::{evaluate, Evaluation};
 use pgrx::prelude::*;
@@ -26,7 +27,7 @@ fn data_consistency(r: &Rollout) -> MeResult<f64> {
     let rows = first_value::<f64>(
         "SELECT greatest(c.reltuples, 0)::float8 FROM pg_catalog.pg_class c \
          WHERE c.oid = pg_catalog.to_regclass($1)",
-        &[format!("{old}.temporal_entities").into()],
+        &[qualified(&old, ENTITIES).into()],
     )?
     .unwrap_or(0.0);
     let percent = if rows <= 2.0 * CONSISTENCY_SAMPLE {
@@ -34,13 +35,14 @@ fn data_consistency(r: &Rollout) -> MeResult<f64> {
     } else {
         (200.0 * CONSISTENCY_SAMPLE / rows).min(100.0)
     };
+    let n_current = current_of("n");
     Ok(first_value::<f64>(
         &format!(
-            "WITH s AS (SELECT entity_id, valid_from FROM {old}.temporal_entities TABLESAMPLE SYSTEM ({percent}) \
-                        WHERE valid_to = 'infinity' LIMIT {CONSISTENCY_SAMPLE}) \
+            "WITH s AS (SELECT entity_id, valid_from FROM {old}.{ENTITIES} TABLESAMPLE SYSTEM ({percent}) \
+                        WHERE {CURRENT} LIMIT {CONSISTENCY_SAMPLE}) \
              SELECT CASE WHEN count(*) = 0 THEN 1.0 ELSE \
                     count(*) FILTER (WHERE n.entity_id IS NOT NULL AND n.valid_from >= s.valid_from)::float8 / count(*) END \
-             FROM s LEFT JOIN {new}.temporal_entities n ON n.entity_id = s.entity_id AND n.valid_to = 'infinity'"
+             FROM s LEFT JOIN {new}.{ENTITIES} n ON n.entity_id = s.entity_id AND {n_current}"
         ),
         &[],
     )?

@@ -12,7 +12,6 @@ pub use new_migrations::*;
 pub use rollouts::*;
 pub use step_records::*;
 
-use crate::errors::MeResult;
 use pgrx::Uuid;
 
 /// What a run reports when it stops between steps on a pause request. Not a status of
@@ -22,8 +21,8 @@ pub const PAUSED: &str = "PAUSED";
 
 /// A new time-ordered id for a catalog row (runs, rollouts, failures), made here rather
 /// than asked of the server.
-pub fn new_uuid() -> MeResult<Uuid> {
-    Ok(crate::spi::ids::new_v7())
+pub fn new_uuid() -> Uuid {
+    crate::spi::ids::new_v7()
 }
 
 pub fn now_epoch() -> f64 {

@@ -128,7 +128,7 @@ pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value
     };
     let (run_id, done) = match (resume, catalog::latest_run(row.id)?) {
         (true, Some(run)) => (run, done_steps(&row, run, opts)?),
-        _ => (catalog::new_uuid()?, HashSet::new()),
+        _ => (catalog::new_uuid(), HashSet::new()),
     };
     catalog::set_status(
         &row,

@@ -55,7 +55,7 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
     }
     let run_id = match (opts.resume, catalog::latest_run(row.id)?) {
         (true, Some(run)) => run,
-        _ => catalog::new_uuid()?,
+        _ => catalog::new_uuid(),
     };
     catalog::set_status(
         &row,

@@ -63,7 +63,7 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
     }
     let run_id = match (opts.resume, latest_rollback_run(row.id)?) {
         (true, Some(run)) => run,
-        _ => catalog::new_uuid()?,
+        _ => catalog::new_uuid(),
     };
     Ok(
         json!({"started": true, "run_id": run_id.to_string(), "total_steps": row.definition.rollback.len()}),

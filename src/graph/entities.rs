@@ -1,6 +1,7 @@
 use super::CLOSE_AT;
 use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::JsonArg;
+use crate::spi::temporal::{CURRENT, ENTITIES, LIVE, OPEN_END};
 use crate::spi::{data_schema, data_table, first_value, quoted_ident};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -47,7 +48,7 @@ pub(super) fn upsert(
             "entity metadata must be a JSON object",
         ));
     }
-    let table = data_table("temporal_entities")?;
+    let table = data_table(ENTITIES)?;
     let Some(id) = entity_id else {
         let sql = format!(
             "INSERT INTO {table} (entity_type, content, metadata) \
@@ -84,7 +85,7 @@ fn upsert_round(
         let sql = format!(
             "SELECT version_id, entity_type, \
                     (content = $2 AND metadata = coalesce($3, metadata) AND NOT is_deleted) \
-             FROM {table} WHERE entity_id = $1 AND valid_to = 'infinity' FOR UPDATE"
+             FROM {table} WHERE entity_id = $1 AND {CURRENT} FOR UPDATE"
         );
         let rows = client.select(
             &sql,
@@ -139,7 +140,7 @@ fn upsert_round(
             &format!(
                 "INSERT INTO {table} (entity_id, entity_type, content, metadata) \
                  VALUES ($1, $2, $3, coalesce($4, '{{}}'::jsonb)) \
-                 ON CONFLICT (entity_id) WHERE valid_to = 'infinity' DO NOTHING RETURNING entity_id"
+                 ON CONFLICT (entity_id) WHERE {CURRENT} DO NOTHING RETURNING entity_id"
             ),
             &[
                 id.into(),
@@ -160,11 +161,11 @@ fn upsert_round(
 fn delete_entity(entity_id: Option<Uuid>) -> Result<bool, pgrx::pg_sys::panic::ErrorReport> {
     let _rewriting = crate::graph::history::RewritingHistory::enter();
     crate::required!(entity_id);
-    let table = data_table("temporal_entities")?;
+    let table = data_table(ENTITIES)?;
     let sql = format!(
         "WITH closed AS ( \
              UPDATE {table} SET valid_to = {CLOSE_AT} \
-             WHERE entity_id = $1 AND valid_to = 'infinity' AND NOT is_deleted \
+             WHERE entity_id = $1 AND {LIVE} \
              RETURNING entity_id, entity_type, content, metadata, valid_to) \
          INSERT INTO {table} (entity_id, entity_type, content, metadata, is_deleted, valid_from) \
          SELECT entity_id, entity_type, content, metadata, true, valid_to FROM closed \
@@ -190,10 +191,10 @@ fn versions(
     where_clause: &str,
     args: Vec<pgrx::datum::DatumWithOid<'static>>,
 ) -> MeResult<Vec<VersionRow>> {
-    let table = data_table("temporal_entities")?;
+    let table = data_table(ENTITIES)?;
     let sql = format!(
         "SELECT entity_id, entity_type, content, metadata, valid_from, \
-                NULLIF(valid_to, 'infinity'), is_deleted, valid_to = 'infinity' \
+                NULLIF(valid_to, {OPEN_END}), is_deleted, {CURRENT} \
          FROM {table} WHERE {where_clause} ORDER BY valid_from, version_id"
     );
     Spi::connect(|client| {

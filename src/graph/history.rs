@@ -6,6 +6,7 @@
 //! a [`RewritingHistory`] guard, which only this backend's Rust code can hold: there is no SQL
 //! to set it, so neither a user nor a migration step can.
 use crate::errors::{MeError, MeResult};
+use crate::spi::temporal::{CLOSED, ENTITIES, RELATIONS};
 use crate::spi::{audit, data_schema, first_value, quoted_ident};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -82,7 +83,7 @@ fn purge(
     let rewriting = RewritingHistory::enter();
     let entities = first_value::<i64>(
         &format!(
-            "WITH gone AS (DELETE FROM {q}.temporal_entities WHERE valid_to <> 'infinity' AND valid_to < $1 \
+            "WITH gone AS (DELETE FROM {q}.{ENTITIES} WHERE {CLOSED} AND valid_to < $1 \
              AND ($2::text IS NULL OR entity_type = $2) RETURNING 1) SELECT count(*) FROM gone"
         ),
         &[closed_before.into(), entity_type.into()],
@@ -93,7 +94,7 @@ fn purge(
     let relations = if entity_type.is_none() {
         first_value::<i64>(
             &format!(
-                "WITH gone AS (DELETE FROM {q}.temporal_relations WHERE valid_to <> 'infinity' AND valid_to < $1 \
+                "WITH gone AS (DELETE FROM {q}.{RELATIONS} WHERE {CLOSED} AND valid_to < $1 \
                  RETURNING 1) SELECT count(*) FROM gone"
             ),
             &[closed_before.into()],

@@ -1,6 +1,7 @@
 use super::CLOSE_AT;
 use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::JsonArg;
+use crate::spi::temporal::{CURRENT, ENTITIES, LIVE, RELATIONS};
 use crate::spi::{data_table, first_value, quoted_ident};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -36,11 +37,11 @@ fn upsert_relation(
 /// stored. Their current versions are locked FOR SHARE until the write commits, so a
 /// concurrent delete_entity waits for it instead of leaving the edge dangling.
 fn require_endpoints(source: Uuid, target: Uuid) -> MeResult<()> {
-    let entities = data_table("temporal_entities")?;
+    let entities = data_table(ENTITIES)?;
     let missing = first_value::<Vec<String>>(
         &format!(
             "WITH e AS (SELECT entity_id FROM {entities} \
-                        WHERE entity_id IN ($1, $2) AND valid_to = 'infinity' AND NOT is_deleted FOR SHARE) \
+                        WHERE entity_id IN ($1, $2) AND {LIVE} FOR SHARE) \
              SELECT coalesce(array_agg(x::text), '{{}}') FROM unnest(ARRAY[$1, $2]) x \
              WHERE x NOT IN (SELECT entity_id FROM e)"
         ),
@@ -71,7 +72,7 @@ fn upsert(
             "relation properties must be a JSON object",
         ));
     }
-    let table = data_table("temporal_relations")?;
+    let table = data_table(RELATIONS)?;
     require_endpoints(source, target)?;
     let id = match relation_id {
         Some(id) => id,
@@ -99,7 +100,7 @@ fn upsert(
         &format!(
             "SELECT relation_type = $2 AND source_entity_id = $3 AND target_entity_id = $4 \
                     AND properties = $5 AND NOT is_deleted \
-             FROM {table} WHERE relation_id = $1 AND valid_to = 'infinity' FOR UPDATE"
+             FROM {table} WHERE relation_id = $1 AND {CURRENT} FOR UPDATE"
         ),
         &[
             id.into(),
@@ -114,7 +115,7 @@ fn upsert(
     }
     let closed_at = first_value::<TimestampWithTimeZone>(
         &format!(
-            "UPDATE {table} SET valid_to = {CLOSE_AT} WHERE relation_id = $1 AND valid_to = 'infinity' RETURNING valid_to"
+            "UPDATE {table} SET valid_to = {CLOSE_AT} WHERE relation_id = $1 AND {CURRENT} RETURNING valid_to"
         ),
         &[id.into()],
     )?;
@@ -134,11 +135,11 @@ fn upsert(
 fn delete_relation(relation_id: Option<Uuid>) -> Result<bool, pgrx::pg_sys::panic::ErrorReport> {
     let _rewriting = crate::graph::history::RewritingHistory::enter();
     crate::required!(relation_id);
-    let table = data_table("temporal_relations")?;
+    let table = data_table(RELATIONS)?;
     let sql = format!(
         "WITH closed AS ( \
              UPDATE {table} SET valid_to = {CLOSE_AT} \
-             WHERE relation_id = $1 AND valid_to = 'infinity' AND NOT is_deleted \
+             WHERE relation_id = $1 AND {LIVE} \
              RETURNING relation_id, relation_type, source_entity_id, target_entity_id, properties, valid_to) \
          INSERT INTO {table} (relation_id, relation_type, source_entity_id, target_entity_id, properties, is_deleted, valid_from) \
          SELECT relation_id, relation_type, source_entity_id, target_entity_id, properties, true, valid_to FROM closed \

@@ -4,6 +4,7 @@
 //! linked to its members by relations when `relationType` is given.
 use crate::errors::{MeError, MeResult};
 use crate::graph::upsert_entity_version;
+use crate::spi::temporal::{live_of, qualified, ENTITIES, LIVE, RELATIONS};
 use crate::spi::{first_value, quoted_ident};
 use migration_engine_core::pipeline::relational::{Aggregate, AggregateFunction};
 use migration_engine_core::pipeline::{compile_pipeline, Pipeline, Quoter, StepAction};
@@ -60,7 +61,7 @@ fn group_sql(p: &Pipeline, a: &Aggregate, entities: &str) -> MeResult<String> {
     }
     Ok(format!(
         "SELECT jsonb_build_object({keys}), jsonb_build_object({keys}) || jsonb_build_object({aggs}), array_agg(entity_id ORDER BY entity_id) \
-         FROM {entities} WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted{filter} \
+         FROM {entities} WHERE entity_type = $1 AND {LIVE}{filter} \
          GROUP BY {groups} ORDER BY 1",
         keys = key_parts.join(", "),
         aggs = if agg_parts.is_empty() { "'_count', count(*)".into() } else { agg_parts.join(", ") },
@@ -70,8 +71,8 @@ fn group_sql(p: &Pipeline, a: &Aggregate, entities: &str) -> MeResult<String> {
 
 pub fn run_aggregates(p: &Pipeline, schema: &str) -> MeResult<i64> {
     let sch = quoted_ident("data schema", schema)?;
-    let entities = format!("{sch}.temporal_entities");
-    let relations = format!("{sch}.temporal_relations");
+    let (entities, relations) = (qualified(&sch, ENTITIES), qualified(&sch, RELATIONS));
+    let r_live = live_of("r");
     let mut written = 0;
     for step in &p.steps {
         let StepAction::Aggregate(a) = &step.action else {
@@ -93,7 +94,7 @@ pub fn run_aggregates(p: &Pipeline, schema: &str) -> MeResult<i64> {
         for (key, content, members) in groups {
             let existing = first_value::<Uuid>(
                 &format!(
-                    "SELECT entity_id FROM {entities} WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \
+                    "SELECT entity_id FROM {entities} WHERE entity_type = $1 AND {LIVE} \
                      AND content @> $2 ORDER BY entity_id LIMIT 1"
                 ),
                 &[a.target_entity_type.as_str().into(), JsonB(key).into()],
@@ -107,7 +108,7 @@ pub fn run_aggregates(p: &Pipeline, schema: &str) -> MeResult<i64> {
                         "INSERT INTO {relations} (relation_type, source_entity_id, target_entity_id) \
                          SELECT $1, $2, m FROM unnest($3::uuid[]) m \
                          WHERE NOT EXISTS (SELECT 1 FROM {relations} r WHERE r.relation_type = $1 AND r.source_entity_id = $2 \
-                                           AND r.target_entity_id = m AND r.valid_to = 'infinity' AND NOT r.is_deleted)"
+                                           AND r.target_entity_id = m AND {r_live})"
                     ),
                     &[rel.as_str().into(), id.into(), members.into()],
                 )?;

@@ -7,6 +7,7 @@ use super::options::{stored_option_keys, PipelineOptions};
 use super::parse::parse_definition;
 use super::statement::{build, items_sql, Mode};
 use crate::errors::{MeError, MeResult};
+use crate::spi::temporal::{qualified, ENTITIES, LIVE};
 use crate::spi::{data_schema, first_value, quoted_ident};
 use migration_engine_core::pipeline::{plan, statement_hash, OnError, Pipeline};
 use pgrx::prelude::*;
@@ -119,8 +120,8 @@ pub fn begin(
 ) -> MeResult<(Uuid, Rc<Compiled>)> {
     let total = first_value::<i64>(
         &format!(
-            "SELECT count(*) FROM {}.temporal_entities WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted",
-            quoted_ident("data schema", &c.schema)?
+            "SELECT count(*) FROM {} WHERE entity_type = $1 AND {LIVE}",
+            qualified(&quoted_ident("data schema", &c.schema)?, ENTITIES)
         ),
         &[c.pipeline.source.entity_type.as_str().into()],
     )?;

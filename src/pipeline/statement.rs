@@ -4,6 +4,7 @@
 //! versions (history) or in place (patch). Postgres does the work in C.
 use crate::errors::{MeError, MeResult};
 use crate::spi::quoted_ident;
+use crate::spi::temporal::{current_of, live_of, qualified, ENTITIES, LIVE, RELATIONS};
 use migration_engine_core::engine::state::StepStatus;
 use migration_engine_core::pipeline::relational::{Join, JoinOn};
 use migration_engine_core::pipeline::{
@@ -37,16 +38,17 @@ fn join_expr(
     relations: &str,
 ) -> MeResult<String> {
     let q = Quoter;
+    let (e_live, r_live) = (live_of("e"), live_of("r"));
     let related = match &join.on {
         JoinOn::Relation(rel) => format!(
             "SELECT e.content FROM {relations} r JOIN {entities} e ON e.entity_id = r.target_entity_id \
-               AND e.valid_to = 'infinity' AND NOT e.is_deleted \
-             WHERE r.source_entity_id = {eid} AND r.relation_type = {} AND r.valid_to = 'infinity' AND NOT r.is_deleted \
+               AND {e_live} \
+             WHERE r.source_entity_id = {eid} AND r.relation_type = {} AND {r_live} \
              ORDER BY r.relation_id LIMIT 1",
             q.literal(rel).map_err(compile_err)?
         ),
         JoinOn::Field { field, entity_type, target_field } => format!(
-            "SELECT e.content FROM {entities} e WHERE e.entity_type = {} AND e.valid_to = 'infinity' AND NOT e.is_deleted \
+            "SELECT e.content FROM {entities} e WHERE e.entity_type = {} AND {e_live} \
                AND e.content #> {} = {prev} #> {} ORDER BY e.entity_id LIMIT 1",
             q.literal(entity_type).map_err(compile_err)?,
             path_literal(&q, &target_field.segments())?,
@@ -81,10 +83,10 @@ fn source_filter(p: &Pipeline) -> MeResult<String> {
 /// again for each of them. Parameters as the batch statement's $1, $2 and $3; built once
 /// per run with its statement, so a failing batch compiles nothing.
 pub fn items_sql(p: &Pipeline, schema: &str) -> MeResult<String> {
-    let table = format!("{}.temporal_entities", quoted_ident("data schema", schema)?);
+    let table = qualified(&quoted_ident("data schema", schema)?, ENTITIES);
     Ok(format!(
-        "SELECT entity_id, version_id, content FROM {table} WHERE entity_type = $1 AND valid_to = 'infinity' \
-         AND NOT is_deleted AND ($2::uuid IS NULL OR entity_id > $2){} ORDER BY entity_id LIMIT $3",
+        "SELECT entity_id, version_id, content FROM {table} WHERE entity_type = $1 AND {LIVE} \
+         AND ($2::uuid IS NULL OR entity_id > $2){} ORDER BY entity_id LIMIT $3",
         source_filter(p)?
     ))
 }
@@ -121,14 +123,14 @@ fn build_with(
         "($5::uuid IS NULL OR entity_id = $5)"
     };
     let sch = quoted_ident("data schema", schema)?;
-    let entities = format!("{sch}.temporal_entities");
-    let relations = format!("{sch}.temporal_relations");
+    let (entities, relations) = (qualified(&sch, ENTITIES), qualified(&sch, RELATIONS));
+    let t_current = current_of("t");
     let over_content = compile_pipeline(p, "content").map_err(compile_err)?;
     let over_v = compile_pipeline(p, "f.v").map_err(compile_err)?;
     let source_filter = source_filter(p)?;
     let mut ctes = vec![format!(
         "b AS (SELECT version_id, entity_id, content, metadata FROM {entities} \
-           WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \
+           WHERE entity_type = $1 AND {LIVE} \
              AND ($2::uuid IS NULL OR entity_id > $2) AND {only}{source_filter} \
            ORDER BY entity_id LIMIT $3)"
     )];
@@ -180,7 +182,7 @@ fn build_with(
                     // a version written after this transaction began (a long run, a
                     // blue-green replay) is closed when it began, not before
                     "closed AS (UPDATE {entities} t SET valid_to = greatest(now(), t.valid_from) FROM fin f \
-                       WHERE t.version_id = f.version_id AND t.valid_to = 'infinity' AND {ok} RETURNING t.version_id, t.valid_to)"
+                       WHERE t.version_id = f.version_id AND {t_current} AND {ok} RETURNING t.version_id, t.valid_to)"
                 ));
                 ctes.push(format!(
                     "written AS (INSERT INTO {entities} (entity_id, entity_type, content, metadata, valid_from) \
@@ -191,7 +193,7 @@ fn build_with(
             Mode::Patch => {
                 ctes.push(format!(
                     "written AS (UPDATE {entities} t SET content = f.v FROM fin f \
-                       WHERE t.version_id = f.version_id AND t.valid_to = 'infinity' AND {ok} \
+                       WHERE t.version_id = f.version_id AND {t_current} AND {ok} \
                        RETURNING t.version_id, t.entity_id, f.content AS old, f.v AS new)"
                 ));
             }

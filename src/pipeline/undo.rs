@@ -5,6 +5,7 @@
 //! Entities written by someone else since the run are not clobbered: they are reported
 //! as conflicts and left alone.
 use crate::errors::{MeError, MeResult};
+use crate::spi::temporal::{current_of, qualified, ENTITIES};
 use crate::spi::{audit, first_value, quoted_ident};
 use migration_engine_core::engine::state::PipelineRunStatus;
 use pgrx::prelude::*;
@@ -25,23 +26,24 @@ pub fn undo(run_id: Uuid) -> MeResult<Value> {
             "pipeline run {run_id} was already undone"
         )));
     }
-    let table = format!(
-        "{}.temporal_entities",
-        quoted_ident("data schema", run["schema"].as_str().unwrap_or("kg"))?
+    let table = qualified(
+        &quoted_ident("data schema", run["schema"].as_str().unwrap_or("kg"))?,
+        ENTITIES,
     );
+    let (n_current, t_current) = (current_of("n"), current_of("t"));
     let sql = if run["mode"] == "history" {
         format!(
             "WITH batches AS (SELECT written_at, min_version_id, max_version_id FROM migration_engine.pipeline_batches \
                               WHERE run_id = $1 AND min_version_id IS NOT NULL), \
              pairs AS ( \
-                 SELECT n.version_id AS new_vid, n.entity_id, n.valid_to = 'infinity' AS current, o.content AS old_content, o.metadata AS old_metadata \
+                 SELECT n.version_id AS new_vid, n.entity_id, {n_current} AS current, o.content AS old_content, o.metadata AS old_metadata \
                  FROM {table} n \
                  JOIN LATERAL (SELECT content, metadata FROM {table} o WHERE o.entity_id = n.entity_id AND o.version_id < n.version_id \
                                AND o.valid_to = n.valid_from ORDER BY o.version_id DESC LIMIT 1) o ON true \
                  JOIN batches bt ON n.version_id BETWEEN bt.min_version_id AND bt.max_version_id AND n.valid_from = bt.written_at \
                  WHERE n.entity_type = $2 AND NOT n.is_deleted), \
              closed AS (UPDATE {table} t SET valid_to = greatest(now(), t.valid_from) FROM pairs p \
-                        WHERE t.version_id = p.new_vid AND p.current AND t.valid_to = 'infinity' \
+                        WHERE t.version_id = p.new_vid AND p.current AND {t_current} \
                         RETURNING t.entity_id, p.old_content, p.old_metadata, t.valid_to), \
              reopened AS (INSERT INTO {table} (entity_id, entity_type, content, metadata, valid_from) \
                           SELECT entity_id, $2, old_content, old_metadata, valid_to FROM closed RETURNING entity_id) \
@@ -54,7 +56,7 @@ pub fn undo(run_id: Uuid) -> MeResult<Value> {
             "WITH recs AS (SELECT DISTINCT ON (entity_id) entity_id, old_value, new_value FROM migration_engine.migration_execution_state \
                            WHERE pipeline_run_id = $1 ORDER BY entity_id, completed_at DESC), \
              restored AS (UPDATE {table} t SET content = r.old_value FROM recs r \
-                          WHERE t.entity_id = r.entity_id AND t.valid_to = 'infinity' AND t.entity_type = $2 AND t.content = r.new_value \
+                          WHERE t.entity_id = r.entity_id AND {t_current} AND t.entity_type = $2 AND t.content = r.new_value \
                           RETURNING t.entity_id), \
              conflicts AS (SELECT r.entity_id FROM recs r WHERE NOT EXISTS (SELECT 1 FROM restored x WHERE x.entity_id = r.entity_id)) \
              SELECT (SELECT count(*) FROM restored), \

@@ -8,6 +8,7 @@
 //! still returns the content as it was.
 use crate::errors::{MeError, MeResult};
 use crate::spi::quoted_ident;
+use crate::spi::temporal::{current_of, qualified, ENTITIES, LIVE};
 use migration_engine_core::engine::state::BackfillStatus;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
@@ -67,21 +68,19 @@ pub fn run_batch(id: i64, batch_size: i32) -> MeResult<Value> {
     } else {
         job.batch_size
     };
-    let table = format!(
-        "{}.temporal_entities",
-        quoted_ident("data schema", &job.schema)?
-    );
+    let table = qualified(&quoted_ident("data schema", &job.schema)?, ENTITIES);
     // The UPDATE re-checks "current and still lacking the field" on the latest row
     // version, so a version closed by a concurrent writer is never patched.
+    let current = current_of("t");
     let sql = format!(
         "WITH batch AS ( \
              SELECT version_id, entity_id FROM {table} \
-             WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \
+             WHERE entity_type = $1 AND {LIVE} \
                AND ($2::uuid IS NULL OR entity_id > $2) \
              ORDER BY entity_id LIMIT $3), \
          upd AS ( \
              UPDATE {table} t SET content = t.content || jsonb_build_object($4::text, $5::jsonb) \
-             FROM batch b WHERE t.version_id = b.version_id AND t.valid_to = 'infinity' AND NOT (t.content ? $4) \
+             FROM batch b WHERE t.version_id = b.version_id AND {current} AND NOT (t.content ? $4) \
              RETURNING 1) \
          SELECT (SELECT entity_id FROM batch ORDER BY entity_id DESC LIMIT 1), \
                 (SELECT count(*) FROM batch), (SELECT count(*) FROM upd)"

@@ -13,6 +13,7 @@ use super::validate::violation_predicate;
 use crate::errors::{MeError, MeResult, PgResult};
 use crate::spi::args::options_object;
 use crate::spi::jsonb_arg::JsonArg;
+use crate::spi::temporal::ENTITIES;
 use crate::spi::{all_rows, data_table};
 use migration_engine_core::schema::data_compat::{changes_hit, successor, DataCheck, VersionRange};
 use migration_engine_core::schema::diff::diff_docs;
@@ -156,7 +157,7 @@ pub fn check_against_data(new: &Value, options: &Value) -> MeResult<Value> {
         return Err(MeError::prerequisite("no schema version has been active, so no stored entity can be judged")
             .hint("Register a first version with migration_engine.register_schema_version(version_number, schema_definition)."));
     }
-    let table = data_table("temporal_entities")?;
+    let table = data_table(ENTITIES)?;
     let mut check = DataCheck::default();
     for range in ranges {
         let Some(definition) = versions.get(&range.version) else {

@@ -5,7 +5,8 @@ use super::registry::{all_versions, register, require_active};
 use super::{backfill, evolve_error};
 use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::JsonArg;
-use crate::spi::{audit, data_schema, first_value, quoted_ident};
+use crate::spi::temporal::{CURRENT, ENTITIES, LIVE};
+use crate::spi::{audit, data_schema, data_table, first_value, quoted_ident};
 use migration_engine_core::engine::state::BackfillStatus;
 use migration_engine_core::schema::{add_field, deprecate_field as deprecate, next_version};
 use pgrx::prelude::*;
@@ -262,21 +263,18 @@ fn mark_deprecated_field(
 fn mark_deprecated(entity_type: &str, field_name: &str, marked: bool) -> MeResult<i64> {
     quoted_ident("entity type", entity_type)?;
     quoted_ident("field name", field_name)?;
-    let table = format!(
-        "{}.temporal_entities",
-        quoted_ident("data schema", &data_schema()?)?
-    );
+    let table = data_table(ENTITIES)?;
     let sql = if marked {
         format!(
             "UPDATE {table} SET metadata = jsonb_set(metadata, '{{deprecated_fields}}', \
                  coalesce(metadata -> 'deprecated_fields', '[]'::jsonb) || to_jsonb($2::text)) \
-             WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted AND content ? $2 \
+             WHERE entity_type = $1 AND {LIVE} AND content ? $2 \
                AND NOT coalesce(metadata -> 'deprecated_fields', '[]'::jsonb) ? $2"
         )
     } else {
         format!(
             "UPDATE {table} SET metadata = jsonb_set(metadata, '{{deprecated_fields}}', (metadata -> 'deprecated_fields') - $2) \
-             WHERE entity_type = $1 AND valid_to = 'infinity' AND metadata -> 'deprecated_fields' ? $2"
+             WHERE entity_type = $1 AND {CURRENT} AND metadata -> 'deprecated_fields' ? $2"
         )
     };
     let _rewriting = crate::graph::history::RewritingHistory::enter();

@@ -6,6 +6,7 @@ use super::registry::require_active;
 use super::schema_error;
 use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::{decode_refusal, JsonbBytes};
+use crate::spi::temporal::{ENTITIES, LIVE};
 use crate::spi::{all_rows, data_table, quoted_ident};
 use migration_engine_core::schema::conformance::CompiledEntity;
 use migration_engine_core::schema::model::EntityDef;
@@ -91,7 +92,7 @@ pub fn find_invalid(
             )));
         }
     }
-    let table = data_table("temporal_entities")?;
+    let table = data_table(ENTITIES)?;
     let mut out = Vec::new();
     let mut checked = 0i64;
     for entity in doc
@@ -101,7 +102,7 @@ pub fn find_invalid(
     {
         // one scan counts the current entities and the ones that do not conform; only
         // when there are some are they read (a clean graph costs that one scan)
-        let current = "entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted";
+        let current = format!("entity_type = $1 AND {LIVE}");
         let violates = violation_predicate(entity);
         // run to completion (not asked for one row), so that the scan gets its workers
         let counts = Spi::connect(|client| {

@@ -11,6 +11,7 @@ pub mod expression;
 pub mod ids;
 pub mod jsonb_arg;
 pub mod subxact;
+pub mod temporal;
 
 /// A plain SQL identifier (the core's one definition): letters, digits and underscores,
 /// not starting with a digit, at most 63 bytes. Everything a user names must be one.

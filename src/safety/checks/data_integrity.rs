@@ -3,6 +3,7 @@ use crate::errors::MeResult;
 use crate::safety::{Context, SafetyCheck};
 use crate::schema::registry::active_version;
 use crate::schema::validate::find_invalid;
+use crate::spi::temporal::{live_of, ENTITIES, LIVE, RELATIONS};
 use crate::spi::{data_table, quoted_ident, scan_value};
 use migration_engine_core::safety::codes::{
     DATA_INCONSISTENCY, DATA_INTEGRITY_CHECK, DUPLICATE_ENTITIES, ORPHANED_REFERENCE,
@@ -61,16 +62,17 @@ fn inconsistencies(issues: &mut Vec<Issue>) -> MeResult<()> {
 }
 
 fn orphans(issues: &mut Vec<Issue>) -> MeResult<()> {
-    let entities = data_table("temporal_entities")?;
-    let relations = data_table("temporal_relations")?;
+    let entities = data_table(ENTITIES)?;
+    let relations = data_table(RELATIONS)?;
     // First the referenced ids that have no current entity: one anti-join of all endpoints
     // (UNION ALL, so that Postgres can hash the current entities once, in parallel), then
     // the few missing ids made distinct. Only when there are some, the relations that use them.
+    let e_live = live_of("e");
     let sql = format!(
         "SELECT array_agg(id) FROM (SELECT DISTINCT x.id FROM ( \
-             SELECT source_entity_id AS id FROM {relations} WHERE valid_to = 'infinity' AND NOT is_deleted \
-             UNION ALL SELECT target_entity_id FROM {relations} WHERE valid_to = 'infinity' AND NOT is_deleted) x \
-           WHERE NOT EXISTS (SELECT 1 FROM {entities} e WHERE e.entity_id = x.id AND e.valid_to = 'infinity' AND NOT e.is_deleted) \
+             SELECT source_entity_id AS id FROM {relations} WHERE {LIVE} \
+             UNION ALL SELECT target_entity_id FROM {relations} WHERE {LIVE}) x \
+           WHERE NOT EXISTS (SELECT 1 FROM {entities} e WHERE e.entity_id = x.id AND {e_live}) \
            LIMIT 10000) m"
     );
     let missing = scan_value::<Vec<pgrx::Uuid>>(&sql, &[])?.unwrap_or_default();
@@ -81,7 +83,7 @@ fn orphans(issues: &mut Vec<Issue>) -> MeResult<()> {
         "SELECT jsonb_build_object('count', count(*), 'example', (jsonb_agg(jsonb_build_object('relation_id', relation_id, \
                   'relation_type', relation_type, 'source_entity', source_entity_id, 'target_entity', target_entity_id, \
                   'source_missing', source_entity_id = ANY ($1), 'target_missing', target_entity_id = ANY ($1)))) -> 0) \
-         FROM {relations} WHERE valid_to = 'infinity' AND NOT is_deleted \
+         FROM {relations} WHERE {LIVE} \
            AND (source_entity_id = ANY ($1) OR target_entity_id = ANY ($1))"
     );
     let found = scan_value::<JsonB>(&sql, &[missing.into()])?
@@ -126,7 +128,7 @@ fn identity_hash(fields: &[&str], seed: usize) -> String {
 }
 
 fn duplicates(issues: &mut Vec<Issue>) -> MeResult<()> {
-    let entities = data_table("temporal_entities")?;
+    let entities = data_table(ENTITIES)?;
     // identity fields declared by the active schema
     let active = active_version()?;
     let doc = active
@@ -181,7 +183,9 @@ fn duplicates(issues: &mut Vec<Issue>) -> MeResult<()> {
         // repeated_hashes is a parallel aggregate: the workers hash and collect, the
         // leader sorts once
         let mut repeated = scan_value::<Vec<i64>>(
-            &format!("SELECT migration_engine.repeated_hashes({hash}) FROM {entities} WHERE valid_to = 'infinity' AND NOT is_deleted"),
+            &format!(
+                "SELECT migration_engine.repeated_hashes({hash}) FROM {entities} WHERE {LIVE}"
+            ),
             &type_names(),
         )?
         .unwrap_or_default();
@@ -191,7 +195,7 @@ fn duplicates(issues: &mut Vec<Issue>) -> MeResult<()> {
         scan_value::<Vec<i64>>(
             &format!(
                 "SELECT array_agg(h) FROM (SELECT h FROM (SELECT {hash} AS h FROM {entities} \
-                 WHERE valid_to = 'infinity' AND NOT is_deleted ORDER BY 1) s \
+                 WHERE {LIVE} ORDER BY 1) s \
                  GROUP BY h HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT {}) c",
                 CANDIDATE_GROUPS
             ),
@@ -206,7 +210,7 @@ fn duplicates(issues: &mut Vec<Issue>) -> MeResult<()> {
     let by_content = format!(
         "SELECT coalesce(jsonb_agg(jsonb_build_object('entity_type', entity_type, 'entity_ids', ids, 'count', n)), '[]') FROM ( \
             SELECT entity_type, count(*) AS n, (array_agg(entity_id ORDER BY entity_id))[1:10] AS ids \
-            FROM {entities} WHERE valid_to = 'infinity' AND NOT is_deleted AND {hash} = ANY (${}) \
+            FROM {entities} WHERE {LIVE} AND {hash} = ANY (${}) \
             GROUP BY entity_type, content HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT 20) d",
         identity.len() + 1
     );
@@ -224,7 +228,7 @@ fn duplicates(issues: &mut Vec<Issue>) -> MeResult<()> {
         let sql = format!(
             "SELECT coalesce(jsonb_agg(jsonb_build_object('entity_type', $1, 'entity_ids', ids, 'count', n, 'identity', key)), '[]') FROM ( \
                 SELECT jsonb_build_array({key}) AS key, count(*) AS n, (array_agg(entity_id ORDER BY entity_id))[1:10] AS ids \
-                FROM {entities} WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted \
+                FROM {entities} WHERE entity_type = $1 AND {LIVE} \
                   AND {key_hash} = ANY ($2) \
                 GROUP BY {key} HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT 20) d"
         );

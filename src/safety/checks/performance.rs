@@ -5,6 +5,7 @@ use crate::errors::MeResult;
 use crate::safety::{Context, SafetyCheck};
 use crate::spi::first_value;
 use crate::spi::subxact::{atomically, Aborted};
+use crate::spi::temporal::{qualified, ENTITIES, LIVE};
 use migration_engine_core::safety::codes::{self, PERFORMANCE_IMPACT_CHECK};
 use migration_engine_core::safety::{
     analyze, estimate, performance_issues, CheckResult, Issue, Severity, TableWork,
@@ -45,8 +46,11 @@ impl SafetyCheck for PerformanceImpactCheck {
                 {
                     let n = first_value::<i64>(
                         &format!(
-                            "SELECT count(*) FROM {}.temporal_entities WHERE entity_type = $1 AND valid_to = 'infinity' AND NOT is_deleted",
-                            crate::spi::quoted_ident("data schema", &ctx.data_schema)?
+                            "SELECT count(*) FROM {} WHERE entity_type = $1 AND {LIVE}",
+                            qualified(
+                                &crate::spi::quoted_ident("data schema", &ctx.data_schema)?,
+                                ENTITIES
+                            )
                         ),
                         &[t.into()],
                     )?
