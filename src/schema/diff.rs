@@ -1,12 +1,12 @@
 //! detect_breaking_changes and is_type_compatible: thin wrappers over the core rules.
 use super::schema_error;
 use crate::spi::jsonb_arg::JsonbBytes;
+use crate::spi::jsonb_out::JsonbOut;
+use migration_engine_core::jsonb::Out;
 use migration_engine_core::schema::{
     detect_breaking_changes_binary, is_type_compatible as compatible,
 };
 use pgrx::prelude::*;
-use pgrx::JsonB;
-use serde_json::Value;
 
 /// The changes between two schema documents, sorted by (entity, field, type): each with
 /// `type`, `entity`, `field`, `old_type`/`new_type` where relevant, `severity`,
@@ -16,7 +16,7 @@ use serde_json::Value;
 fn detect_breaking_changes(
     old_schema: JsonbBytes,
     new_schema: JsonbBytes,
-) -> Result<JsonB, pgrx::pg_sys::panic::ErrorReport> {
+) -> Result<JsonbOut, pgrx::pg_sys::panic::ErrorReport> {
     // the documents are read in place from their stored form; only what differs is decoded
     let changes = detect_breaking_changes_binary(&old_schema.0, &new_schema.0).map_err(|e| {
         // a document the reader cannot hold gets the same refusal as any jsonb argument
@@ -24,9 +24,10 @@ fn detect_breaking_changes(
             .or_else(|| crate::spi::jsonb_arg::unreadable(&new_schema.0))
             .unwrap_or_else(|| schema_error("invalid schema document", e))
     })?;
-    Ok(JsonB(Value::Array(
-        changes.iter().map(|c| c.to_json()).collect(),
-    )))
+    // and the result is written in binary, without a trip through JSON text
+    Ok(JsonbOut::of(&Out::Arr(
+        changes.iter().map(|c| c.to_out()).collect(),
+    ))?)
 }
 
 /// Whether a field of type `old_type` can become `new_type` without loss (a widening

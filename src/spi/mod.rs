@@ -10,6 +10,7 @@ pub mod caller_worker;
 pub mod expression;
 pub mod ids;
 pub mod jsonb_arg;
+pub mod jsonb_out;
 pub mod subxact;
 pub mod temporal;
 

@@ -38,4 +38,3 @@ pub fn live_of(alias: &str) -> String {
 pub fn qualified(quoted_schema: &str, table: &str) -> String {
     format!("{quoted_schema}.{table}")
 }
-

@@ -53,10 +53,12 @@
 //!   schema diff's tests use too.
 
 mod decode;
+mod encode;
 mod format;
 mod view;
 
 pub use self::decode::{decode, decode_varlena, DecodeError, DecodeErrorKind};
+pub use self::encode::{jsonb_varlena, jsonb_varlena_of, EncodeError, Out};
 pub use self::format::MAX_DEPTH;
 pub use self::view::{jsonb_key_cmp, ArrayIter, JsonbContainer, JsonbNumber, JsonbRef, ObjectIter};
 

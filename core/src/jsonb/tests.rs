@@ -241,7 +241,7 @@ fn numbers() {
     ] {
         let jb = Jb::from_value(&json!([0]));
         let jb = match jb {
-            Jb::Arr(_) => Jb::Arr(vec![Jb::Num(NumVar::parse(text))]),
+            Jb::Arr(_) => Jb::Arr(vec![Jb::Num(NumVar::parse(text).unwrap())]),
             _ => unreachable!(),
         };
         let decoded = decode(&Encoder::payload(&jb)).unwrap();
@@ -270,13 +270,13 @@ fn numbers() {
     }
     // Integers stay integers, scaled numerics become floats.
     assert!(decode(&RAW_5).unwrap().is_u64());
-    let minus_one = Jb::Arr(vec![Jb::Num(NumVar::parse("-1"))]);
+    let minus_one = Jb::Arr(vec![Jb::Num(NumVar::parse("-1").unwrap())]);
     assert!(decode(&Encoder::payload(&minus_one)).unwrap()[0].is_i64());
-    let scaled = Jb::Arr(vec![Jb::Num(NumVar::parse("2.00"))]);
+    let scaled = Jb::Arr(vec![Jb::Num(NumVar::parse("2.00").unwrap())]);
     assert!(decode(&Encoder::payload(&scaled)).unwrap()[0].is_f64());
     // Beyond f64: an error, as for serde_json::from_str.
     for text in ["1e400", "-1e309", "1e100000"] {
-        let jb = Jb::Arr(vec![Jb::Num(NumVar::parse(text))]);
+        let jb = Jb::Arr(vec![Jb::Num(NumVar::parse(text).unwrap())]);
         assert!(via_text(&jb).is_err(), "{text}");
         let e = decode(&Encoder::payload(&jb)).unwrap_err();
         assert_eq!(e.kind, DecodeErrorKind::NumberOutOfRange, "{text}");

@@ -11,6 +11,7 @@
 //! axis: removing an optional field is HIGH (its values are lost) although no
 //! reader or writer fails on it.
 
+use crate::jsonb::Out;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -207,6 +208,35 @@ impl Change {
             m.insert("details".into(), d.clone());
         }
         Value::Object(m)
+    }
+}
+
+impl Change {
+    /// [`Change::to_json`]'s object, borrowing this change's text instead of
+    /// copying it (a result of thousands of changes is written straight to
+    /// jsonb with `jsonb::jsonb_varlena_of`).
+    pub fn to_out(&self) -> Out<'_> {
+        let mut pairs = Vec::with_capacity(10);
+        pairs.push(("type", Out::Str(self.kind.code())));
+        pairs.push(("entity", Out::Str(&self.entity)));
+        let optional = [
+            ("field", &self.field),
+            ("old_type", &self.old_type),
+            ("new_type", &self.new_type),
+        ];
+        for (key, value) in optional {
+            if let Some(v) = value {
+                pairs.push((key, Out::Str(v)));
+            }
+        }
+        pairs.push(("severity", Out::Str(self.severity.as_str())));
+        pairs.push(("description", Out::Str(&self.description)));
+        pairs.push(("breaks_readers", Out::Bool(self.breaks_readers)));
+        pairs.push(("breaks_writers", Out::Bool(self.breaks_writers)));
+        if let Some(d) = &self.details {
+            pairs.push(("details", Out::Json(d)));
+        }
+        Out::object(pairs)
     }
 }
 

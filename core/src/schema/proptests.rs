@@ -132,6 +132,19 @@ proptest! {
     }
 
     #[test]
+    fn borrowed_result_encodes_as_the_json_one(a in schema(), b in schema()) {
+        // what detect_breaking_changes returns to SQL (Change::to_out, written straight
+        // to jsonb) is byte for byte what the JSON form would have been
+        let changes = detect_breaking_changes(&a, &b).unwrap();
+        let borrowed = crate::jsonb::Out::Arr(changes.iter().map(|c| c.to_out()).collect());
+        let json = Value::Array(changes.iter().map(|c| c.to_json()).collect());
+        prop_assert_eq!(
+            crate::jsonb::jsonb_varlena_of(&borrowed).unwrap(),
+            crate::jsonb::jsonb_varlena(&json).unwrap()
+        );
+    }
+
+    #[test]
     fn fused_parse_gives_the_plain_result(a in schema(), b in schema()) {
         let plain = diff_docs(&parse_schema(&a).unwrap(), &parse_schema(&b).unwrap());
         prop_assert_eq!(detect_breaking_changes(&a, &b).unwrap(), plain);
