@@ -8,6 +8,7 @@ use crate::catalog::{self, MigrationRow};
 use crate::errors::MeResult;
 use crate::spi::data_schema;
 use crate::spi::jsonb_arg::JsonArg;
+use crate::spi::jsonb_out::JsonbOut;
 use crate::spi::subxact::{atomically, Aborted};
 use crate::steps::RunOptions;
 use crate::steps::{execute_step, execute_validation, StepError, StepResult};
@@ -27,10 +28,11 @@ use crate::errors::PgResult;
 fn execute_migration(
     migration_name: Option<&str>,
     options: default!(Option<JsonArg>, "'{}'::jsonb"),
-) -> PgResult<JsonB> {
+) -> PgResult<JsonbOut> {
     crate::required!(migration_name, options);
     let opts = RunOptions::parse(&options.0)?;
-    Ok(JsonB(run_atomic(migration_name, &opts, false)?))
+    // written in binary: a run of thousands of steps has a result of that many entries
+    Ok(JsonbOut::new(&run_atomic(migration_name, &opts, false)?)?)
 }
 
 /// Continue a migration from its last recorded step: after a pause, a failure in

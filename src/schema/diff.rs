@@ -18,10 +18,10 @@ fn detect_breaking_changes(
     new_schema: JsonbBytes,
 ) -> Result<JsonbOut, pgrx::pg_sys::panic::ErrorReport> {
     // the documents are read in place from their stored form; only what differs is decoded
-    let changes = detect_breaking_changes_binary(&old_schema.0, &new_schema.0).map_err(|e| {
+    let changes = detect_breaking_changes_binary(old_schema.0, new_schema.0).map_err(|e| {
         // a document the reader cannot hold gets the same refusal as any jsonb argument
-        crate::spi::jsonb_arg::unreadable(&old_schema.0)
-            .or_else(|| crate::spi::jsonb_arg::unreadable(&new_schema.0))
+        crate::spi::jsonb_arg::unreadable(old_schema.0)
+            .or_else(|| crate::spi::jsonb_arg::unreadable(new_schema.0))
             .unwrap_or_else(|| schema_error("invalid schema document", e))
     })?;
     // and the result is written in binary, without a trip through JSON text

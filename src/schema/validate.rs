@@ -60,11 +60,11 @@ fn content_conforms(
             .as_ref()
             .is_none_or(|(bytes, _)| *bytes != entity_definition.0)
         {
-            let compiled = compile_definition(&entity_definition.0)?;
-            *cache = Some((entity_definition.0, compiled));
+            let compiled = compile_definition(entity_definition.0)?;
+            *cache = Some((entity_definition.0.to_vec(), compiled));
         }
         let (_, compiled) = cache.as_ref().expect("filled above");
-        Ok(compiled.conforms(&content.0))
+        Ok(compiled.conforms(content.0))
     })
 }
 

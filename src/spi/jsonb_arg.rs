@@ -9,10 +9,13 @@ use pgrx::prelude::*;
 use pgrx::{FromDatum, JsonB};
 
 /// A jsonb argument as its stored bytes (the payload after the varlena header), for
-/// code that reads the binary format in place (`detect_breaking_changes_binary`).
-pub struct JsonbBytes(pub Vec<u8>);
+/// code that reads the binary format in place (`detect_breaking_changes_binary`). The
+/// bytes are borrowed for the call: they are the datum itself, or its detoasted copy in
+/// the call's memory context (copying them again cost a page-faulting megabyte-sized
+/// allocation per document).
+pub struct JsonbBytes<'a>(pub &'a [u8]);
 
-impl FromDatum for JsonbBytes {
+impl<'a> FromDatum for JsonbBytes<'a> {
     // SAFETY: FromDatum's contract: when !is_null the caller passes a datum of type jsonb (the only
     // SQL type this is declared as: impl_sql_translatable below), a varlena as payload needs.
     unsafe fn from_polymorphic_datum(
@@ -23,7 +26,7 @@ impl FromDatum for JsonbBytes {
         if is_null {
             return None;
         }
-        Some(JsonbBytes(payload(datum).to_vec()))
+        Some(JsonbBytes(payload(datum)))
     }
 }
 
@@ -38,11 +41,11 @@ unsafe fn payload<'a>(datum: pg_sys::Datum) -> &'a [u8] {
     std::slice::from_raw_parts(pgrx::vardata_any(detoasted) as *const u8, len)
 }
 
-pgrx::impl_sql_translatable!(JsonbBytes, arg_only = "jsonb");
+pgrx::impl_sql_translatable!(JsonbBytes<'_>, arg_only = "jsonb");
 
 // SAFETY: a JsonbBytes argument is declared jsonb in SQL (arg_only = "jsonb" above), so unboxing it
 // through FromDatum, which reads a jsonb varlena, matches the argument's type.
-unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonbBytes {
+unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for JsonbBytes<'fcx> {
     // SAFETY: ArgAbi's contract: pgrx's generated wrapper passes an argument whose datum is a
     // jsonb; a null one is not read but raises (the panic becomes an ERROR).
     unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
