@@ -201,6 +201,23 @@ pub enum Out<'a> {
 }
 
 impl<'a> Out<'a> {
+    /// The same value as a `serde_json::Value` (copied).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Out::Null => Value::Null,
+            Out::Bool(b) => Value::Bool(*b),
+            Out::Str(s) => Value::String((*s).to_owned()),
+            Out::Json(v) => (*v).clone(),
+            Out::Arr(a) => Value::Array(a.iter().map(Out::to_value).collect()),
+            Out::Obj(pairs) => Value::Object(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// An object of `pairs`; the keys must be unique.
     pub fn object(mut pairs: Vec<(&'a str, Out<'a>)>) -> Out<'a> {
         storage_order(&mut pairs);

@@ -13,7 +13,7 @@
 
 use crate::jsonb::Out;
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// How risky a change is. Ordered `Info < Low < Medium < High`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -187,27 +187,7 @@ impl Change {
     /// `severity`, `description`) plus the two flags and `details`. Keys that do
     /// not apply are omitted.
     pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("type".into(), self.kind.code().into());
-        m.insert("entity".into(), self.entity.clone().into());
-        let optional = [
-            ("field", &self.field),
-            ("old_type", &self.old_type),
-            ("new_type", &self.new_type),
-        ];
-        for (key, value) in optional {
-            if let Some(v) = value {
-                m.insert(key.into(), v.clone().into());
-            }
-        }
-        m.insert("severity".into(), self.severity.as_str().into());
-        m.insert("description".into(), self.description.clone().into());
-        m.insert("breaks_readers".into(), self.breaks_readers.into());
-        m.insert("breaks_writers".into(), self.breaks_writers.into());
-        if let Some(d) = &self.details {
-            m.insert("details".into(), d.clone());
-        }
-        Value::Object(m)
+        self.to_out().to_value()
     }
 }
 
