@@ -136,9 +136,9 @@ impl NumVar {
         }
         let mut out = Vec::with_capacity(body.len() + 4);
         if packed {
-            out.push((((body.len() + 1) as u8) << 1) | 1);
+            out.push(varlena_header_1b(body.len() + 1));
         } else {
-            out.extend((((body.len() + 4) as u32) << 2).to_ne_bytes());
+            out.extend(varlena_header_4b(body.len() + 4));
         }
         out.extend(body);
         out
@@ -276,7 +276,7 @@ impl Encoder {
         // the varlena header holds the size in 30 bits; the containers' 28-bit checks
         // above already bound it
         let len = e.buf.len() as u32;
-        e.buf[..4].copy_from_slice(&(len << 2).to_ne_bytes());
+        e.buf[..4].copy_from_slice(&varlena_header_4b(len as usize));
         Ok(e.buf)
     }
 
@@ -404,6 +404,28 @@ impl Encoder {
             at += 4;
         }
         Ok(JENTRY_ISCONTAINER | (self.buf.len() - base) as u32)
+    }
+}
+
+/// `SET_VARSIZE`: a 4-byte varlena header for `len` bytes (header included), as
+/// postgres.h lays it out on this machine's byte order.
+fn varlena_header_4b(len: usize) -> [u8; 4] {
+    let len = len as u32;
+    if cfg!(target_endian = "little") {
+        (len << 2).to_ne_bytes()
+    } else {
+        (len & 0x3FFF_FFFF).to_ne_bytes()
+    }
+}
+
+/// `SET_VARSIZE_SHORT`: a 1-byte varlena header for `len` bytes (header
+/// included, at most 127).
+fn varlena_header_1b(len: usize) -> u8 {
+    let len = len as u8;
+    if cfg!(target_endian = "little") {
+        (len << 1) | 1
+    } else {
+        len | 0x80
     }
 }
 

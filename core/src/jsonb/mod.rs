@@ -47,9 +47,14 @@
 //!   allocating: lazy accessors, binary search over object keys
 //!   ([`jsonb_key_cmp`]), and [`JsonbRef::validate`], which succeeds exactly
 //!   when `decode` would.
-//! * Tests: `tests` (the decoder, against byte images captured from
-//!   PostgreSQL 15 and the text path), `view_tests`, `bench` (an ignored
-//!   benchmark), and `test_encoder`, a model of PostgreSQL's encoder that the
+//! * `encode`: [`jsonb_varlena`] and [`jsonb_varlena_of`], a value written
+//!   in the binary form `jsonb_in` would store (for results: no trip through
+//!   JSON text), and [`Out`], a result assembled from borrowed parts. The
+//!   varlena headers follow this machine's byte order, as above.
+//! * Tests: `tests` (the decoder and the encoder, against byte images
+//!   captured from PostgreSQL 15 and the text path), `view_tests`, `bench`
+//!   (an ignored benchmark), and `test_encoder`, a model of `JsonbValue`
+//!   (keeping each number's decimal text) written by the encoder, which the
 //!   schema diff's tests use too.
 
 mod decode;
