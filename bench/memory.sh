@@ -10,19 +10,8 @@ PEAK="SELECT (regexp_match(s, 'VmHWM:\s+(\d+)'))[1]::bigint - (regexp_match(s, '
       FROM pg_read_file('/proc/' || pg_backend_pid() || '/status') s"
 ratio() { echo "scale=2; $2 / $1" | bc; }
 
-docs() { # docs TYPES: two schemas of TYPES entity types x 50 fields, ~5 % of the fields changed
-    q -c "SELECT setseed(0.7)" -c "CREATE TABLE bench.docs_$1 AS
-        WITH f AS (
-            SELECT e, k, (ARRAY['integer', 'text', 'varchar(40)', 'timestamp', 'boolean'])[1 + (e * 7 + k) % 5] AS t,
-                   random() AS r1, random() AS r2
-            FROM generate_series(1, $1) e, generate_series(1, 50) k)
-        SELECT jsonb_build_object('entities', jsonb_object_agg('E' || e, jsonb_build_object('fields', fo))) AS old_doc,
-               jsonb_build_object('entities', jsonb_object_agg('E' || e, jsonb_build_object('fields', fn))) AS new_doc
-        FROM (SELECT e, jsonb_object_agg('f' || k, jsonb_build_object('type', t, 'nullable', true)) AS fo,
-                     jsonb_object_agg('f' || k, jsonb_build_object(
-                         'type', CASE WHEN r1 < 0.02 THEN (CASE t WHEN 'integer' THEN 'bigint' WHEN 'timestamp' THEN 'timestamptz' ELSE 'jsonb' END) ELSE t END,
-                         'nullable', NOT (r2 < 0.02))) FILTER (WHERE NOT (r1 > 0.99)) AS fn
-              FROM f GROUP BY e) per_entity" >/dev/null
+docs() { # docs TYPES: bench.schema_docs (bench/lib.sql), stored in a table
+    q -c "CREATE TABLE bench.docs_$1 AS SELECT * FROM bench.schema_docs($1)" >/dev/null
 }
 
 floor=$(q -c "$PEAK")

@@ -2,23 +2,7 @@
 -- fields changed, against two baselines in the same run: a PL/pgSQL function in the
 -- seed's style, and set-based SQL over jsonb_each implementing the same rules.
 \set QUIET on
-SELECT setseed(0.7);
-CREATE TEMP TABLE docs AS
-WITH f AS (
-    SELECT e, k, (ARRAY['integer', 'text', 'varchar(40)', 'timestamp', 'boolean'])[1 + (e * 7 + k) % 5] AS t,
-           random() AS r1, random() AS r2
-    FROM generate_series(1, 1000) e, generate_series(1, 50) k)
-SELECT
-  jsonb_build_object('entities', jsonb_object_agg('E' || e, jsonb_build_object('fields', fields_old))) AS old_doc,
-  jsonb_build_object('entities', jsonb_object_agg('E' || e, jsonb_build_object('fields', fields_new))) AS new_doc
-FROM (
-  SELECT e,
-         jsonb_object_agg('f' || k, jsonb_build_object('type', t, 'nullable', true)) AS fields_old,
-         jsonb_object_agg('f' || k, jsonb_build_object(
-             'type', CASE WHEN r1 < 0.02 THEN (CASE t WHEN 'integer' THEN 'bigint' WHEN 'timestamp' THEN 'timestamptz' ELSE 'jsonb' END) ELSE t END,
-             'nullable', NOT (r2 < 0.02)))
-           FILTER (WHERE NOT (r1 > 0.99)) AS fields_new
-  FROM f GROUP BY e) per_entity;
+CREATE TEMP TABLE docs AS SELECT * FROM bench.schema_docs(1000);
 
 -- baseline 1: the seed's style (loops, appending to a jsonb array)
 CREATE FUNCTION bench.seed_is_type_compatible(o text, n text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$

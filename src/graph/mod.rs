@@ -4,10 +4,6 @@
 mod entities;
 pub mod history;
 
-/// When a change closes the current version: now (the transaction's start), unless that
-/// version began later, written by a transaction that started after this one and
-/// committed first; then the old version ends where it began, and history stays ordered.
-pub(crate) const CLOSE_AT: &str = "greatest(now(), valid_from)";
 mod relations;
 
 /// Write an entity's next version (or create it): the temporal upsert, for Rust callers.

@@ -1,7 +1,6 @@
-use super::CLOSE_AT;
 use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::JsonArg;
-use crate::spi::temporal::{CURRENT, ENTITIES, LIVE, RELATIONS};
+use crate::spi::temporal::{CLOSE_AT, CURRENT, ENTITIES, LIVE, RELATIONS};
 use crate::spi::{data_table, first_value, quoted_ident};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;

@@ -4,7 +4,9 @@
 //! versions (history) or in place (patch). Postgres does the work in C.
 use crate::errors::{MeError, MeResult};
 use crate::spi::quoted_ident;
-use crate::spi::temporal::{current_of, live_of, qualified, ENTITIES, LIVE, RELATIONS};
+use crate::spi::temporal::{
+    close_at_of, current_of, live_of, qualified, ENTITIES, LIVE, RELATIONS,
+};
 use migration_engine_core::engine::state::StepStatus;
 use migration_engine_core::pipeline::relational::{Join, JoinOn};
 use migration_engine_core::pipeline::{
@@ -124,7 +126,7 @@ fn build_with(
     };
     let sch = quoted_ident("data schema", schema)?;
     let (entities, relations) = (qualified(&sch, ENTITIES), qualified(&sch, RELATIONS));
-    let t_current = current_of("t");
+    let (t_current, t_close_at) = (current_of("t"), close_at_of("t"));
     let over_content = compile_pipeline(p, "content").map_err(compile_err)?;
     let over_v = compile_pipeline(p, "f.v").map_err(compile_err)?;
     let source_filter = source_filter(p)?;
@@ -181,7 +183,7 @@ fn build_with(
                 ctes.push(format!(
                     // a version written after this transaction began (a long run, a
                     // blue-green replay) is closed when it began, not before
-                    "closed AS (UPDATE {entities} t SET valid_to = greatest(now(), t.valid_from) FROM fin f \
+                    "closed AS (UPDATE {entities} t SET valid_to = {t_close_at} FROM fin f \
                        WHERE t.version_id = f.version_id AND {t_current} AND {ok} RETURNING t.version_id, t.valid_to)"
                 ));
                 ctes.push(format!(

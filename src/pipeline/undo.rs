@@ -5,7 +5,7 @@
 //! Entities written by someone else since the run are not clobbered: they are reported
 //! as conflicts and left alone.
 use crate::errors::{MeError, MeResult};
-use crate::spi::temporal::{current_of, qualified, ENTITIES};
+use crate::spi::temporal::{close_at_of, current_of, qualified, ENTITIES};
 use crate::spi::{audit, first_value, quoted_ident};
 use migration_engine_core::engine::state::PipelineRunStatus;
 use pgrx::prelude::*;
@@ -30,7 +30,7 @@ pub fn undo(run_id: Uuid) -> MeResult<Value> {
         &quoted_ident("data schema", run["schema"].as_str().unwrap_or("kg"))?,
         ENTITIES,
     );
-    let (n_current, t_current) = (current_of("n"), current_of("t"));
+    let (n_current, t_current, t_close_at) = (current_of("n"), current_of("t"), close_at_of("t"));
     let sql = if run["mode"] == "history" {
         format!(
             "WITH batches AS (SELECT written_at, min_version_id, max_version_id FROM migration_engine.pipeline_batches \
@@ -42,7 +42,7 @@ pub fn undo(run_id: Uuid) -> MeResult<Value> {
                                AND o.valid_to = n.valid_from ORDER BY o.version_id DESC LIMIT 1) o ON true \
                  JOIN batches bt ON n.version_id BETWEEN bt.min_version_id AND bt.max_version_id AND n.valid_from = bt.written_at \
                  WHERE n.entity_type = $2 AND NOT n.is_deleted), \
-             closed AS (UPDATE {table} t SET valid_to = greatest(now(), t.valid_from) FROM pairs p \
+             closed AS (UPDATE {table} t SET valid_to = {t_close_at} FROM pairs p \
                         WHERE t.version_id = p.new_vid AND p.current AND {t_current} \
                         RETURNING t.entity_id, p.old_content, p.old_metadata, t.valid_to), \
              reopened AS (INSERT INTO {table} (entity_id, entity_type, content, metadata, valid_from) \

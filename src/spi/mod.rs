@@ -76,10 +76,9 @@ pub fn quietly<R>(f: impl FnOnce() -> MeResult<R>) -> MeResult<R> {
 
 /// `"schema".table` for a table of the active data schema.
 pub fn data_table(table: &str) -> MeResult<String> {
-    Ok(format!(
-        "{}.{}",
-        quoted_ident("data schema", &data_schema()?)?,
-        table
+    Ok(temporal::qualified(
+        &quoted_ident("data schema", &data_schema()?)?,
+        table,
     ))
 }
 

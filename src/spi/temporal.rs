@@ -24,6 +24,16 @@ pub const CLOSED: &str = "valid_to <> 'infinity'";
 /// The row is the current version of its id and not a deletion marker.
 pub const LIVE: &str = "valid_to = 'infinity' AND NOT is_deleted";
 
+/// When a change closes the current version: now (the transaction's start), unless that
+/// version began later, written by a transaction that started after this one and
+/// committed first; then the old version ends where it began, and history stays ordered.
+pub const CLOSE_AT: &str = "greatest(now(), valid_from)";
+
+/// [`CLOSE_AT`] for the row of a table referred to as `alias`.
+pub fn close_at_of(alias: &str) -> String {
+    format!("greatest(now(), {alias}.valid_from)")
+}
+
 /// [`CURRENT`] for the row of a table referred to as `alias`.
 pub fn current_of(alias: &str) -> String {
     format!("{alias}.valid_to = {OPEN_END}")
@@ -34,7 +44,8 @@ pub fn live_of(alias: &str) -> String {
     format!("{alias}.valid_to = {OPEN_END} AND NOT {alias}.is_deleted")
 }
 
-/// `schema.table` where `schema` is already quoted (see `quoted_ident`).
+/// `schema.table` where `schema` is already quoted (see `quoted_ident`; `data_table`
+/// for the active data schema).
 pub fn qualified(quoted_schema: &str, table: &str) -> String {
     format!("{quoted_schema}.{table}")
 }
