@@ -37,10 +37,7 @@ fn switch_back(options: default!(Option<JsonArg>, "'{}'::jsonb")) -> PgResult<Js
     crate::required!(options);
     // the options are checked before the state, so a typo is reported as such
     BlueGreenOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
-    let previous = first_value::<String>(
-        "SELECT previous_schema FROM migration_engine.active_schema_version WHERE id = 1",
-        &[],
-    )?;
+    let previous = crate::catalog::previous_schema()?;
     let Some(previous) = previous else {
         return Err(MeError::prerequisite("there is no previous schema to switch back to")
             .hint("switch_back() undoes a blue-green migration or a schema switch; none has happened.")
@@ -84,10 +81,7 @@ fn switch_to(new_schema: &str, options: &Value) -> MeResult<Value> {
         )));
     }
     claim_exclusive()?;
-    let previous = first_value::<String>(
-        "SELECT previous_schema FROM migration_engine.active_schema_version WHERE id = 1",
-        &[],
-    )?;
+    let previous = crate::catalog::previous_schema()?;
     // writes since the last switch are replayed only into the schema they came from
     let replays = previous.as_deref() == Some(new_schema);
     if !replays {
@@ -136,19 +130,13 @@ fn drop_schema(name: &str) -> MeResult<Value> {
     }
     claim_exclusive()?;
     let o = BlueGreenOptions::default();
-    let was_previous = first_value::<bool>(
-        "SELECT previous_schema IS NOT DISTINCT FROM $1 FROM migration_engine.active_schema_version WHERE id = 1",
-        &[name.into()],
-    )?
-    .unwrap_or(false);
+    let was_previous = crate::catalog::previous_schema()?.as_deref() == Some(name);
     let mut closed_window = 0;
     if was_previous {
         // the switch-back window closes: stop logging writes to the active schema
         closed_window = discard(&current)?;
         set_capture_all(&current, "gated", &o)?;
-        Spi::run(
-            "UPDATE migration_engine.active_schema_version SET previous_schema = NULL WHERE id = 1",
-        )?;
+        crate::catalog::close_switch_back_window()?;
     }
     discard(name)?;
     // objects the extension created (kg itself) are released from it before the drop

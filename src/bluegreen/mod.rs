@@ -47,11 +47,7 @@ fn in_progress_error() -> MeError {
 
 /// No other blue-green operation may run, now or in this transaction.
 fn claim_exclusive() -> MeResult<()> {
-    let flagged = first_value::<bool>(
-        "SELECT migration_in_progress FROM migration_engine.active_schema_version WHERE id = 1 FOR UPDATE",
-        &[],
-    )?
-    .unwrap_or(false);
+    let flagged = catalog::lock_blue_green_flag()?;
     if flagged || !try_claim_run()? {
         return Err(in_progress_error());
     }
@@ -217,10 +213,7 @@ pub(crate) fn prepare(
         ..opts
     };
     let run_id = catalog::new_uuid();
-    Spi::run_with_args(
-        "UPDATE migration_engine.active_schema_version SET migration_in_progress = true, migration_id = $1 WHERE id = 1",
-        &[row.id.into()],
-    )?;
+    catalog::mark_blue_green_started(row.id)?;
     catalog::set_status(
         &row,
         MigrationStatus::Running,

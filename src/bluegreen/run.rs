@@ -288,7 +288,7 @@ impl<'a> Run<'a> {
             ))?;
             dropped = true;
         }
-        Spi::run("UPDATE migration_engine.active_schema_version SET migration_in_progress = false WHERE id = 1")?;
+        catalog::mark_blue_green_ended()?;
         record_all(self.row, self.run_id, &self.steps, &self.validation)?;
         let running = MigrationRow {
             status: MigrationStatus::Running,

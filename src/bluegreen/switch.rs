@@ -3,7 +3,7 @@
 //! the notification is delivered when it commits, and not at all if it rolls back.
 use super::capture::{discard, set_capture, set_trigger, with_lock_retries};
 use super::copy::{tables, TableInfo};
-use crate::errors::{MeError, MeResult};
+use crate::errors::MeResult;
 use crate::spi::{audit, first_value, quoted_ident};
 use crate::timing::elapsed_ms;
 use migration_engine_core::rollout::blue_green::BlueGreenOptions;
@@ -105,16 +105,7 @@ pub fn switch(
             set_capture(to, t, "always")?;
         }
     }
-    // the row's trigger (adopt_active_schema in sql/blue_green.sql) checks the new
-    // schema, makes it the extension owner's and points kg_live at it
-    let switched_at = first_value::<String>(
-        "UPDATE migration_engine.active_schema_version \
-         SET \"current_schema\" = $1, previous_schema = $2, switched_at = clock_timestamp(), \
-             migration_in_progress = false, migration_id = coalesce($3, migration_id) \
-         WHERE id = 1 RETURNING to_char(switched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-        &[to.into(), from.into(), migration_id.into()],
-    )?
-    .ok_or_else(|| MeError::internal("active_schema_version has no row"))?;
+    let switched_at = crate::catalog::record_switch(to, from, migration_id)?;
     // the old schema, no longer active: writes refused
     for t in &from_tables {
         retire(from, t, to)?;

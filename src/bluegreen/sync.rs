@@ -7,7 +7,6 @@ use super::transforms::apply_transforms;
 use crate::catalog::MigrationRow;
 use crate::errors::MeResult;
 use migration_engine_core::rollout::blue_green::BlueGreenOptions;
-use pgrx::prelude::*;
 use pgrx::Uuid;
 use serde_json::Value;
 
@@ -53,7 +52,7 @@ pub(crate) fn finalize(
 pub(crate) fn stop_sync(source: &str) -> MeResult<()> {
     set_capture_all(source, "gated", &BlueGreenOptions::default())?;
     discard(source)?;
-    Spi::run("UPDATE migration_engine.active_schema_version SET migration_in_progress = false WHERE id = 1")?;
+    crate::catalog::mark_blue_green_ended()?;
     Ok(())
 }
 

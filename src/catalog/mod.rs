@@ -2,15 +2,27 @@
 //! (migrations and their step records), below every layer that acts on them. Status
 //! values are the core's enums (`migration_engine_core::engine::state`), spelled as text
 //! only here and in the tables' CHECK constraints.
+mod active_schema;
+mod deploy_failures;
+mod field_backfills;
 mod migrations;
 mod new_migrations;
+mod pipeline_runs;
 mod rollouts;
+mod schema_versions;
 mod step_records;
+mod top_level_runs;
 
+pub use active_schema::*;
+pub use deploy_failures::*;
+pub use field_backfills::*;
 pub use migrations::*;
 pub use new_migrations::*;
+pub use pipeline_runs::*;
 pub use rollouts::*;
+pub use schema_versions::*;
 pub use step_records::*;
+pub use top_level_runs::*;
 
 use pgrx::Uuid;
 

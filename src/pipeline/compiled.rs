@@ -6,12 +6,13 @@
 use super::options::{stored_option_keys, PipelineOptions};
 use super::parse::parse_definition;
 use super::statement::{build, items_sql, Mode};
+use crate::catalog::{insert_pipeline_run, store_batch_sql, NewPipelineRun, PipelineRun};
 use crate::errors::{MeError, MeResult};
 use crate::spi::temporal::{qualified, ENTITIES, LIVE};
 use crate::spi::{data_schema, first_value, quoted_ident};
 use migration_engine_core::pipeline::{plan, statement_hash, OnError, Pipeline};
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
+use pgrx::Uuid;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -129,73 +130,51 @@ pub fn begin(
         Mode::History => "history",
         Mode::Patch => "patch",
     };
-    let run_id = first_value::<Uuid>(
-        "INSERT INTO migration_engine.pipeline_runs (pipeline_name, definition, options, mode, data_schema, entity_type, total_rows, \
-           migration_id, batch_sql, batch_sql_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING run_id",
-        &[
-            c.pipeline.name.as_str().into(),
-            JsonB(definition.clone()).into(),
-            JsonB(options.clone()).into(),
-            mode.into(),
-            c.schema.as_str().into(),
-            c.pipeline.source.entity_type.as_str().into(),
-            total.into(),
-            migration_id.into(),
-            c.sql.as_str().into(),
-            c.hash.as_str().into(),
-        ],
-    )?
-    .ok_or_else(|| MeError::internal("no run id"))?;
+    let run_id = insert_pipeline_run(&NewPipelineRun {
+        name: &c.pipeline.name,
+        definition,
+        options,
+        mode,
+        data_schema: &c.schema,
+        entity_type: &c.pipeline.source.entity_type,
+        total_rows: total,
+        migration_id,
+        batch_sql: &c.sql,
+        batch_sql_hash: &c.hash,
+    })?;
     let c = Rc::new(c);
     remember(run_id, &c);
     Ok((run_id, c))
 }
 
-/// The statement of `run_id`, whose row holds `hash` now: this backend's copy when it
-/// is that one, else the row's (checked against its hash) and kept.
-pub fn for_run(run_id: Uuid, hash: Option<&str>) -> MeResult<Rc<Compiled>> {
+/// The statement of `run` (its row as the batch locked it): this backend's copy when
+/// it is that one, else the row's (checked against its hash) and kept.
+pub fn for_run(run: &PipelineRun) -> MeResult<Rc<Compiled>> {
+    let hash = run.batch_sql_hash.as_deref();
     let kept = LAST.with(|l| {
         l.borrow()
             .as_ref()
-            .filter(|(id, c)| *id == run_id && Some(c.hash.as_str()) == hash)
+            .filter(|(id, c)| *id == run.run_id && Some(c.hash.as_str()) == hash)
             .map(|(_, c)| Rc::clone(c))
     });
     if let Some(c) = kept {
         return Ok(c);
     }
-    let c = Rc::new(load(run_id)?);
-    remember(run_id, &c);
+    let c = Rc::new(load(run)?);
+    remember(run.run_id, &c);
     Ok(c)
 }
 
 /// A run's statement from its row, for a backend that did not begin the run (a resume,
 /// a batch called by hand).
-fn load(run_id: Uuid) -> MeResult<Compiled> {
-    let row = crate::spi::first_row(
-        "SELECT definition, options, mode, data_schema, batch_sql, batch_sql_hash \
-             FROM migration_engine.pipeline_runs WHERE run_id = $1",
-        &[run_id.into()],
-        |r| {
-            Ok((
-                r.get::<JsonB>(1)?.map(|j| j.0).unwrap_or(Value::Null),
-                r.get::<JsonB>(2)?.map(|j| j.0).unwrap_or(Value::Null),
-                r.get::<String>(3)?,
-                r.get::<String>(4)?,
-                r.get::<String>(5)?,
-                r.get::<String>(6)?,
-            ))
-        },
-    )?
-    .ok_or_else(|| MeError::undefined_object(format!("pipeline run {run_id} does not exist")))?;
-    let (definition, options, mode, schema, sql, hash) = row;
-    let opts = PipelineOptions::parse(&options, &stored_option_keys())?;
-    let mode = if mode.as_deref() == Some("patch") {
+fn load(run: &PipelineRun) -> MeResult<Compiled> {
+    let run_id = run.run_id;
+    let opts = PipelineOptions::parse(&run.options, &stored_option_keys())?;
+    let mode = if run.mode == "patch" {
         Mode::Patch
     } else {
         Mode::History
     };
-    let schema = schema.unwrap_or_else(|| "kg".into());
     // The stored statement is never trusted on its own: pipeline_runs is writable by
     // migration_admin, and a statement run by whoever resumes the run (a superuser,
     // say) must be no more than what the run's definition compiles to. So it is
@@ -203,20 +182,17 @@ fn load(run_id: Uuid) -> MeResult<Compiled> {
     // the run began) and compared: the stored text is a record of what runs and this
     // backend's cache key, not a source of SQL.
     let c = Compiled::new(
-        parse_definition(&definition)?,
+        parse_definition(&run.definition)?,
         mode,
         opts.track,
         opts.batch_size,
-        schema,
+        run.data_schema.clone(),
     )?;
-    match (sql, hash) {
+    match (run.batch_sql.as_deref(), run.batch_sql_hash.as_deref()) {
         (Some(sql), Some(hash)) if sql == c.sql && hash == c.hash => Ok(c),
         (None, _) => {
             // a run begun before 0.2.0 has no statement: kept now, once
-            Spi::run_with_args(
-                "UPDATE migration_engine.pipeline_runs SET batch_sql = $2, batch_sql_hash = $3 WHERE run_id = $1",
-                &[run_id.into(), c.sql.as_str().into(), c.hash.as_str().into()],
-            )?;
+            store_batch_sql(run_id, &c.sql, &c.hash)?;
             Ok(c)
         }
         _ => Err(MeError::new(

@@ -5,10 +5,13 @@ use super::compiled::{begin, compile, Compiled};
 use super::execution::{error_text, run_statement, BatchOutcome, Bounds};
 use super::options::{stored_option_keys, PipelineOptions};
 use super::parse::parse;
-use crate::errors::{MeError, MeResult};
-use crate::spi::first_value;
+pub use crate::catalog::DeadLetter;
+use crate::catalog::{
+    complete_replay_run, dead_letters, insert_dead_letter, load_pipeline_run,
+    mark_dead_letter_replayed, NewDeadLetter,
+};
+use crate::errors::MeResult;
 use crate::spi::subxact::atomically;
-use migration_engine_core::engine::state::PipelineRunStatus as RunStatus;
 use migration_engine_core::pipeline::{compile_segment, Pipeline, StepAction};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
@@ -97,113 +100,53 @@ pub fn skip_items(c: &Compiled, run_id: Uuid, b: &Bounds) -> MeResult<(BatchOutc
             Err(e) => {
                 failed += 1;
                 let (message, sqlstate) = error_text(e);
-                Spi::run_with_args(
-                    "INSERT INTO migration_engine.pipeline_dead_letters \
-                       (run_id, pipeline_name, step_name, entity_id, version_id, error, sqlstate, original_content) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    &[
-                        run_id.into(),
-                        c.pipeline.name.as_str().into(),
-                        failing_step(&c.pipeline, &content).into(),
-                        id.into(),
-                        version.into(),
-                        message.as_str().into(),
-                        sqlstate.as_str().into(),
-                        JsonB(content).into(),
-                    ],
-                )?;
+                insert_dead_letter(NewDeadLetter {
+                    run_id,
+                    pipeline_name: &c.pipeline.name,
+                    step_name: failing_step(&c.pipeline, &content),
+                    entity_id: id,
+                    version_id: version,
+                    error: &message,
+                    sqlstate: &sqlstate,
+                    original_content: content,
+                })?;
             }
         }
     }
     Ok((total, failed))
 }
 
-/// One dead letter as execute_pipeline's `errors_sample` shows it.
-pub struct DeadLetter {
-    pub entity_id: Uuid,
-    pub step_name: Option<String>,
-    pub error: String,
-    pub sqlstate: Option<String>,
-}
-
-/// The first ten dead letters of a run.
+/// The first ten dead letters of a run, for execute_pipeline's `errors_sample`.
 pub fn sample(run_id: Uuid) -> MeResult<Vec<DeadLetter>> {
-    Spi::connect(|client| {
-        let mut out = Vec::new();
-        for r in client.select(
-            "SELECT entity_id, step_name, error, sqlstate FROM migration_engine.pipeline_dead_letters \
-             WHERE run_id = $1 ORDER BY dead_letter_id LIMIT 10",
-            None,
-            &[run_id.into()],
-        )? {
-            out.push(DeadLetter {
-                entity_id: r.get::<Uuid>(1)?.expect("entity_id"),
-                step_name: r.get::<String>(2)?,
-                error: r.get::<String>(3)?.unwrap_or_default(),
-                sqlstate: r.get::<String>(4)?,
-            });
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
-    .map_err(MeError::from)
+    dead_letters(run_id, false, Some(10))
 }
 
 /// Re-run a run's pipeline for the items it dead-lettered (after the data or the
 /// pipeline was fixed): each item in its own subtransaction, as a new run; items that
 /// succeed are marked replayed, the others stay with their new error.
 pub fn replay(run_id: Uuid) -> MeResult<Value> {
-    let (definition, options) = first_value::<JsonB>(
-        "SELECT jsonb_build_array(definition, options) FROM migration_engine.pipeline_runs WHERE run_id = $1 FOR UPDATE",
-        &[run_id.into()],
-    )?
-    .map(|j| (j.0[0].clone(), j.0[1].clone()))
-    .ok_or_else(|| MeError::undefined_object(format!("pipeline run {run_id} does not exist")))?;
-    let letters: Vec<(i64, Uuid)> = Spi::connect(|c| {
-        let mut out = Vec::new();
-        for r in c.select(
-            "SELECT dead_letter_id, entity_id FROM migration_engine.pipeline_dead_letters \
-             WHERE run_id = $1 AND replayed_at IS NULL ORDER BY dead_letter_id",
-            None,
-            &[run_id.into()],
-        )? {
-            out.push((
-                r.get::<i64>(1)?.unwrap_or(0),
-                r.get::<Uuid>(2)?.expect("entity_id"),
-            ));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })?;
-    let opts = PipelineOptions::parse(&options, &stored_option_keys())?;
+    // locked: a second replay of the same run waits, then finds nothing open
+    let run = load_pipeline_run(run_id, true)?;
+    let (definition, options) = (&run.definition, &run.options);
+    let letters = dead_letters(run_id, true, None)?;
+    let opts = PipelineOptions::parse(options, &stored_option_keys())?;
     let (new_run, c) = begin(
-        compile(parse(&definition)?, &opts)?,
-        &definition,
-        &options,
+        compile(parse(definition)?, &opts)?,
+        definition,
+        options,
         None,
     )?;
     let (mut replayed, mut failed) = (0i64, Vec::new());
-    for (letter, entity) in letters {
-        match atomically(|| run_statement(&c, new_run, &Bounds::item(entity))) {
+    for letter in letters {
+        match atomically(|| run_statement(&c, new_run, &Bounds::item(letter.entity_id))) {
             Ok(_) => {
                 replayed += 1;
-                Spi::run_with_args(
-                    "UPDATE migration_engine.pipeline_dead_letters SET replayed_at = clock_timestamp() WHERE dead_letter_id = $1",
-                    &[letter.into()],
-                )?;
+                mark_dead_letter_replayed(letter.dead_letter_id)?;
             }
-            Err(e) => {
-                failed.push(json!({"entity_id": entity.to_string(), "error": error_text(e).0}))
-            }
+            Err(e) => failed
+                .push(json!({"entity_id": letter.entity_id.to_string(), "error": error_text(e).0})),
         }
     }
-    Spi::run_with_args(
-        "UPDATE migration_engine.pipeline_runs SET status = $4, finished_at = clock_timestamp(), \
-           rows_done = $2, rows_changed = $2, rows_failed = $3 WHERE run_id = $1",
-        &[
-            new_run.into(),
-            replayed.into(),
-            (failed.len() as i64).into(),
-            RunStatus::Completed.as_str().into(),
-        ],
-    )?;
+    complete_replay_run(new_run, replayed, failed.len() as i64)?;
     Ok(json!({"run_id": new_run.to_string(), "replayed": replayed, "still_failing": failed}))
 }

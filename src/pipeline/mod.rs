@@ -105,15 +105,15 @@ fn record_failed(
     error: &str,
     migration_id: Option<Uuid>,
 ) -> MeResult<()> {
-    let name = pipeline["name"].as_str().unwrap_or("pipeline");
-    let entity_type = pipeline["source"]["entityType"].as_str().unwrap_or("");
-    Spi::run_with_args(
-        "INSERT INTO migration_engine.pipeline_runs (pipeline_name, definition, options, mode, data_schema, entity_type, status, error, finished_at, migration_id) \
-         VALUES ($1, $2, $3, CASE WHEN $3->>'mode' = 'patch' THEN 'patch' ELSE 'history' END, $4, $5, $8, $6, clock_timestamp(), $7)",
-        &[name.into(), JsonB(pipeline.clone()).into(), JsonB(options.clone()).into(), data_schema()?.into(), entity_type.into(),
-          error.into(), migration_id.into(), RunStatus::Failed.as_str().into()],
-    )?;
-    Ok(())
+    crate::catalog::insert_failed_pipeline_run(&crate::catalog::FailedPipelineRun {
+        name: pipeline["name"].as_str().unwrap_or("pipeline"),
+        definition: pipeline,
+        options,
+        data_schema: &data_schema()?,
+        entity_type: pipeline["source"]["entityType"].as_str().unwrap_or(""),
+        error,
+        migration_id,
+    })
 }
 
 /// `{success, step_results: [{step_name, input_count, output_count, error_count, duration_ms}],
@@ -169,11 +169,7 @@ fn pipeline_begin(
     )?;
     let id = match start {
         Start::Resume(id) => {
-            Spi::run_with_args(
-                "UPDATE migration_engine.pipeline_runs SET status = $2, error = NULL, finished_at = NULL WHERE run_id = $1 AND status = $3",
-                &[id.into(), RunStatus::Running.as_str().into(), RunStatus::Failed.as_str().into()],
-            )
-            .map_err(MeError::from)?;
+            crate::catalog::reopen_failed_pipeline_run(id)?;
             id
         }
         // compiled here, once: the run's batches bind their bounds to the stored statement

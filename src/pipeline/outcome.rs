@@ -2,19 +2,13 @@
 //! execute_pipeline turns it into its JSON result with `to_json`, the one place that
 //! shape is written.
 use super::dead_letters::{sample, DeadLetter};
-use crate::errors::{MeError, MeResult};
+use crate::errors::MeResult;
 use migration_engine_core::pipeline::Pipeline;
-use pgrx::{JsonB, Uuid};
+use pgrx::Uuid;
 use serde_json::{json, Value};
 
 /// `pipeline_runs.status`, the core's enum.
 pub use migration_engine_core::engine::state::PipelineRunStatus as RunStatus;
-
-/// A status read from `pipeline_runs`; anything else is a corrupt row.
-pub fn run_status(s: &str) -> MeResult<RunStatus> {
-    RunStatus::parse(s)
-        .ok_or_else(|| MeError::internal(format!("unknown pipeline run status {s:?}")))
-}
 
 /// One step's line: the items it got and gave.
 pub struct StepResult {
@@ -53,31 +47,8 @@ pub enum Outcome {
 impl Report {
     /// The run `run_id` of `p` as it ended, `duration_ms` after it began.
     pub fn read(run_id: Uuid, p: &Pipeline, duration_ms: f64) -> MeResult<Report> {
-        let row = crate::spi::first_row(
-
-                "SELECT p.status, p.rows_per_second::bigint, p.rows_done, p.rows_changed, p.rows_failed, p.batches::bigint, \
-                        p.longest_batch_ms, p.error, r.step_counts \
-                 FROM migration_engine.pipeline_progress p JOIN migration_engine.pipeline_runs r USING (run_id) WHERE run_id = $1",
-            &[run_id.into()],
-            |r| {
-                Ok((
-                r.get::<String>(1)?.unwrap_or_default(),
-                r.get::<i64>(2)?,
-                [
-                    r.get::<i64>(3)?.unwrap_or(0),
-                    r.get::<i64>(4)?.unwrap_or(0),
-                    r.get::<i64>(5)?.unwrap_or(0),
-                    r.get::<i64>(6)?.unwrap_or(0),
-                ],
-                r.get::<f64>(7)?.unwrap_or(0.0),
-                r.get::<String>(8)?,
-                r.get::<JsonB>(9)?.map(|j| j.0).unwrap_or(Value::Null),
-            ))
-            },
-        )?
-        .ok_or_else(|| MeError::undefined_object(format!("pipeline run {run_id} does not exist")))?;
-        let (status, rows_per_second, totals, longest, error, counts) = row;
-        let [rows_read, rows_changed, rows_failed, batches] = totals;
+        let t = crate::catalog::pipeline_run_totals(run_id)?;
+        let counts = &t.step_counts;
         // step_counts: {"0": items selected, "k": items after step k}
         let count = |i: usize| counts[i.to_string()].as_i64().unwrap_or(0);
         let steps = p
@@ -89,20 +60,20 @@ impl Report {
                 step_type: s.kind().as_str(),
                 input_count: count(i),
                 output_count: count(i + 1),
-                error_count: if i == 0 { rows_failed } else { 0 },
+                error_count: if i == 0 { t.rows_failed } else { 0 },
             })
             .collect();
         Ok(Report {
             run_id,
-            status: run_status(&status)?,
-            rows_per_second,
-            rows_read,
-            rows_changed,
-            rows_failed,
-            batches,
-            longest_batch_ms: longest,
+            status: t.status,
+            rows_per_second: t.rows_per_second,
+            rows_read: t.rows_read,
+            rows_changed: t.rows_changed,
+            rows_failed: t.rows_failed,
+            batches: t.batches,
+            longest_batch_ms: t.longest_batch_ms,
             duration_ms,
-            error,
+            error: t.error,
             steps,
             errors_sample: sample(run_id)?,
         })

@@ -4,9 +4,10 @@
 //! records (migration_execution_state: old_value / new_value) put the old content back.
 //! Entities written by someone else since the run are not clobbered: they are reported
 //! as conflicts and left alone.
+use crate::catalog::{completed_runs_of_migration, load_pipeline_run, transition_pipeline_run};
 use crate::errors::{MeError, MeResult};
 use crate::spi::temporal::{close_at_of, current_of, qualified, ENTITIES};
-use crate::spi::{audit, first_value, quoted_ident};
+use crate::spi::{audit, quoted_ident};
 use migration_engine_core::engine::state::PipelineRunStatus;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
@@ -14,24 +15,15 @@ use serde_json::{json, Value};
 
 pub fn undo(run_id: Uuid) -> MeResult<Value> {
     let _rewriting = crate::graph::history::RewritingHistory::enter();
-    let run = first_value::<JsonB>(
-        "SELECT jsonb_build_object('mode', mode, 'schema', data_schema, 'type', entity_type, 'status', status, 'name', pipeline_name) \
-         FROM migration_engine.pipeline_runs WHERE run_id = $1 FOR UPDATE",
-        &[run_id.into()],
-    )?
-    .ok_or_else(|| MeError::undefined_object(format!("pipeline run {run_id} does not exist")))?
-    .0;
-    if run["status"] == PipelineRunStatus::Undone.as_str() {
+    let run = load_pipeline_run(run_id, true)?;
+    if run.status == PipelineRunStatus::Undone {
         return Err(MeError::prerequisite(format!(
             "pipeline run {run_id} was already undone"
         )));
     }
-    let table = qualified(
-        &quoted_ident("data schema", run["schema"].as_str().unwrap_or("kg"))?,
-        ENTITIES,
-    );
+    let table = qualified(&quoted_ident("data schema", &run.data_schema)?, ENTITIES);
     let (n_current, t_current, t_close_at) = (current_of("n"), current_of("t"), close_at_of("t"));
-    let sql = if run["mode"] == "history" {
+    let sql = if run.mode == "history" {
         format!(
             "WITH batches AS (SELECT written_at, min_version_id, max_version_id FROM migration_engine.pipeline_batches \
                               WHERE run_id = $1 AND min_version_id IS NOT NULL), \
@@ -68,10 +60,7 @@ pub fn undo(run_id: Uuid) -> MeResult<Value> {
         let t = c.update(
             &sql,
             Some(1),
-            &[
-                run_id.into(),
-                run["type"].as_str().unwrap_or_default().into(),
-            ],
+            &[run_id.into(), run.entity_type.as_str().into()],
         )?;
         let r = t.first();
         Ok::<_, pgrx::spi::Error>((
@@ -80,35 +69,15 @@ pub fn undo(run_id: Uuid) -> MeResult<Value> {
             r.get::<i64>(3)?.unwrap_or(0),
         ))
     })?;
-    Spi::run_with_args(
-        "UPDATE migration_engine.pipeline_runs SET status = $2, finished_at = clock_timestamp() WHERE run_id = $1",
-        &[run_id.into(), PipelineRunStatus::Undone.as_str().into()],
-    )?;
-    let result = json!({"run_id": run_id.to_string(), "mode": run["mode"], "restored": restored,
+    transition_pipeline_run(&run, PipelineRunStatus::Undone, None)?;
+    let result = json!({"run_id": run_id.to_string(), "mode": run.mode, "restored": restored,
         "conflicts": conflict_count, "conflicting_entity_ids": conflicts, "success": conflict_count == 0});
-    audit(
-        "pipeline_undone",
-        "pipeline_run",
-        run["name"].as_str().unwrap_or_default(),
-        result.clone(),
-    )?;
+    audit("pipeline_undone", "pipeline_run", &run.name, result.clone())?;
     Ok(result)
 }
 
 /// Undo the pipeline runs a migration's TRANSFORM steps made, newest first.
 pub fn undo_migration_runs(migration_id: Uuid) -> MeResult<Vec<Value>> {
-    let runs: Vec<Uuid> = Spi::connect(|c| {
-        let mut out = Vec::new();
-        for r in c.select(
-            "SELECT run_id FROM migration_engine.pipeline_runs WHERE migration_id = $1 AND status = $2 ORDER BY started_at DESC",
-            None,
-            &[migration_id.into(), PipelineRunStatus::Completed.as_str().into()],
-        )? {
-            if let Some(id) = r.get::<Uuid>(1)? {
-                out.push(id);
-            }
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })?;
+    let runs = completed_runs_of_migration(migration_id)?;
     runs.into_iter().map(undo).collect()
 }

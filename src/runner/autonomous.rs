@@ -106,16 +106,7 @@ pub extern "C-unwind" fn migration_engine_autonomous_worker(arg: pg_sys::Datum) 
     }
     let written = BackgroundWorker::transaction(|| {
         let row = String::from_utf8_lossy(&payload).into_owned();
-        Spi::run_with_args(
-            "INSERT INTO migration_engine.deploy_failures \
-               (migration_name, version, checksum, definition, failed_step, sqlstate, error, hint, caller_pid, caller_xid) \
-             SELECT r.migration_name, r.version, r.checksum, r.definition, r.failed_step, r.sqlstate, r.error, r.hint, \
-                    r.caller_pid, r.caller_xid \
-             FROM jsonb_to_record($1::jsonb) AS r(migration_name text, version text, checksum text, definition jsonb, \
-                  failed_step text, sqlstate text, error text, hint text, caller_pid integer, caller_xid bigint)",
-            &[row.as_str().into()],
-        )
-        .is_ok()
+        crate::catalog::insert_deploy_failure(&row).is_ok()
     });
     if written {
         // SAFETY: `base` maps the still-attached segment (at least 4 bytes); the caller reads these

@@ -21,6 +21,11 @@ pub mod autonomous;
 mod toplevel;
 pub mod worker;
 
+use crate::catalog::{
+    attempt, attempt_queued_by_current_user, clear_attempt_blocked, fail_unstarted_attempt,
+    insert_attempt, mark_attempt_lost, record_attempt_action, record_attempt_blockers,
+};
+pub use crate::catalog::{latest_attempt, Attempt};
 use crate::errors::{MeError, MeResult};
 use crate::spi::caller_worker::{start_as_caller, CallerWorker, NotStarted};
 use migration_engine_core::engine::state::AttemptStatus;
@@ -33,77 +38,6 @@ use crate::errors::PgResult;
 
 /// What pg_stat_activity calls the worker (backend_type).
 const WORKER_TYPE: &str = "migration_engine top-level runner";
-
-/// One attempt at a top-level step, as top_level_runs holds it.
-#[derive(Debug, Clone)]
-pub struct Attempt {
-    pub id: i64,
-    pub status: AttemptStatus,
-    pub worker_pid: Option<i32>,
-    pub sqlstate: Option<String>,
-    pub error: Option<String>,
-    pub statements_done: i32,
-    pub statements_total: Option<i32>,
-    pub cleaned: Value,
-    pub started_epoch: Option<f64>,
-    pub finished_epoch: Option<f64>,
-}
-
-impl Attempt {
-    pub fn is_over(&self) -> bool {
-        self.status.is_over()
-    }
-}
-
-const ATTEMPT_COLUMNS: &str =
-    "attempt_id, status, worker_pid, sqlstate, error, statements_done, statements_total, \
-     cleaned, extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8";
-
-fn read_attempts(
-    where_clause: &str,
-    args: &[pgrx::datum::DatumWithOid],
-) -> MeResult<Option<Attempt>> {
-    let sql = format!(
-        "SELECT {ATTEMPT_COLUMNS} FROM migration_engine.top_level_runs WHERE {where_clause} \
-         ORDER BY attempt_id DESC LIMIT 1"
-    );
-    Spi::connect(|client| {
-        let mut out = None;
-        for r in client.select(&sql, None, args)? {
-            out = Some(Attempt {
-                id: r.get::<i64>(1)?.unwrap_or_default(),
-                // the table's CHECK admits only the four statuses
-                status: r
-                    .get::<String>(2)?
-                    .and_then(|s| AttemptStatus::parse(&s))
-                    .unwrap_or(AttemptStatus::Failed),
-                worker_pid: r.get::<i32>(3)?,
-                sqlstate: r.get::<String>(4)?,
-                error: r.get::<String>(5)?,
-                statements_done: r.get::<i32>(6)?.unwrap_or_default(),
-                statements_total: r.get::<i32>(7)?,
-                cleaned: r.get::<JsonB>(8)?.map(|j| j.0).unwrap_or(json!([])),
-                started_epoch: r.get::<f64>(9)?,
-                finished_epoch: r.get::<f64>(10)?,
-            });
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
-    .map_err(MeError::from)
-}
-
-fn attempt(id: i64) -> MeResult<Attempt> {
-    read_attempts("attempt_id = $1", &[id.into()])?
-        .ok_or_else(|| MeError::invalid_parameter(format!("no top-level attempt {id}")))
-}
-
-/// The latest attempt at step `number` of a run, if any.
-pub fn latest_attempt(migration_id: Uuid, run_id: Uuid, number: i32) -> MeResult<Option<Attempt>> {
-    read_attempts(
-        "migration_id = $1 AND run_id = $2 AND step_number = $3",
-        &[migration_id.into(), run_id.into(), number.into()],
-    )
-}
 
 /// What the worker sets for the step's statements.
 pub struct StepSettings<'a> {
@@ -133,40 +67,11 @@ pub fn queue(
         "on_blocked": settings.on_blocked,
         "wait_timeout_ms": settings.wait_timeout_ms,
     });
-    Spi::get_one_with_args::<i64>(
-        "INSERT INTO migration_engine.top_level_runs (migration_id, run_id, step_number, step_name, script, settings) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING attempt_id",
-        &[
-            migration_id.into(),
-            run_id.into(),
-            number.into(),
-            step_name.into(),
-            script.into(),
-            JsonB(settings).into(),
-        ],
-    )?
-    .ok_or_else(|| MeError::internal("no attempt id"))
+    insert_attempt(migration_id, run_id, number, step_name, script, &settings)
 }
 
 /// The SQLSTATE of an attempt whose worker ended without an outcome (admin_shutdown).
-pub const LOST: &str = "57P01";
-
-/// Mark an attempt whose worker is gone (or never started) FAILED, with why.
-pub fn mark_lost(id: i64, why: &str) -> MeResult<()> {
-    Spi::run_with_args(
-        "UPDATE migration_engine.top_level_runs SET status = $4, sqlstate = $3, error = $2, \
-                finished_at = clock_timestamp() WHERE attempt_id = $1 AND status IN ($5, $6)",
-        &[
-            id.into(),
-            why.into(),
-            LOST.into(),
-            AttemptStatus::Failed.as_str().into(),
-            AttemptStatus::Queued.as_str().into(),
-            AttemptStatus::Running.as_str().into(),
-        ],
-    )?;
-    Ok(())
-}
+pub use crate::catalog::ATTEMPT_LOST as LOST;
 
 fn worker_alive(pid: i32) -> MeResult<bool> {
     Ok(Spi::get_one_with_args::<bool>(
@@ -194,7 +99,7 @@ pub fn settle(a: Attempt) -> MeResult<Attempt> {
     if fresh.is_over() {
         return Ok(fresh);
     }
-    mark_lost(
+    mark_attempt_lost(
         a.id,
         "the runner's worker ended without an outcome (terminated, or the server restarted)",
     )?;
@@ -215,11 +120,7 @@ fn start(id: i64) -> MeResult<Option<i32>> {
     if a.status != AttemptStatus::Queued {
         return Ok(None);
     }
-    let run_as = Spi::get_one_with_args::<bool>(
-        "SELECT run_as = current_user FROM migration_engine.top_level_runs WHERE attempt_id = $1",
-        &[id.into()],
-    )?
-    .unwrap_or(false);
+    let run_as = attempt_queued_by_current_user(id)?;
     if !run_as {
         return Err(acting_as_another_role());
     }
@@ -234,16 +135,7 @@ fn start(id: i64) -> MeResult<Option<i32>> {
         Ok(Ok(pid)) => Ok(Some(pid)),
         Err(NotStarted::ActingAsAnotherRole) => Err(acting_as_another_role()),
         _ => {
-            Spi::run_with_args(
-                "UPDATE migration_engine.top_level_runs SET status = $2, sqlstate = '53400', \
-                        error = 'no background worker could be started (all max_worker_processes slots in use?)', \
-                        finished_at = clock_timestamp() WHERE attempt_id = $1 AND status = $3",
-                &[
-                    id.into(),
-                    AttemptStatus::Failed.as_str().into(),
-                    AttemptStatus::Queued.as_str().into(),
-                ],
-            )?;
+            fail_unstarted_attempt(id)?;
             Ok(None)
         }
     }
@@ -367,16 +259,10 @@ fn apply_policy(id: i64, blockers: &Value) -> MeResult<Option<Value>> {
         })
         .unwrap_or_default();
     if pids.is_empty() {
-        Spi::run_with_args(
-            "UPDATE migration_engine.top_level_runs SET blocked_since = NULL WHERE attempt_id = $1",
-            &[id.into()],
-        )?;
+        clear_attempt_blocked(id)?;
         return Ok(None);
     }
-    let due = Spi::get_one_with_args::<String>(
-        "UPDATE migration_engine.top_level_runs SET waited_for = $2, blocked_since = coalesce(blocked_since, clock_timestamp())          WHERE attempt_id = $1 RETURNING CASE WHEN settings ->> 'on_blocked' IN ('cancel', 'terminate')               AND clock_timestamp() - blocked_since >= make_interval(secs => (settings ->> 'wait_timeout_ms')::float8 / 1000)               THEN settings ->> 'on_blocked' END",
-        &[id.into(), JsonB(blockers.clone()).into()],
-    )?;
+    let due = record_attempt_blockers(id, blockers)?;
     let Some(policy) = due else {
         return Ok(None);
     };
@@ -391,10 +277,7 @@ fn apply_policy(id: i64, blockers: &Value) -> MeResult<Option<Value>> {
     )?
     .unwrap_or_default();
     let acted = json!({"policy": policy, "pids": signalled, "blockers": blockers});
-    Spi::run_with_args(
-        "UPDATE migration_engine.top_level_runs SET blocked_since = NULL,                 acted_on = acted_on || jsonb_build_array($2::jsonb || jsonb_build_object('at', clock_timestamp()))          WHERE attempt_id = $1",
-        &[id.into(), JsonB(acted.clone()).into()],
-    )?;
+    record_attempt_action(id, &acted)?;
     crate::spi::audit(
         if policy == "terminate" {
             "top_level_blockers_terminated"

@@ -11,6 +11,9 @@
 //! the caller giving up) ends the worker at once; the row then stays RUNNING with a
 //! worker that is gone, which the caller and resume_migration detect.
 use super::toplevel::{self, StatementError};
+use crate::catalog::{
+    claim_attempt, finish_attempt, set_attempt_done, set_attempt_total, AttemptOutcome,
+};
 use migration_engine_core::engine::state::AttemptStatus;
 use pgrx::bgworkers::BackgroundWorker;
 use pgrx::prelude::*;
@@ -38,31 +41,7 @@ pub extern "C-unwind" fn migration_engine_top_level_worker(_arg: pg_sys::Datum) 
 /// Take the attempt: QUEUED → RUNNING with this worker's pid. None when it is not there
 /// or not queued (a second worker for one attempt does nothing).
 fn claim(attempt: i64) -> Option<(String, Value)> {
-    Spi::connect_mut(|client| {
-        let rows = client.update(
-            "UPDATE migration_engine.top_level_runs \
-             SET status = $2, worker_pid = pg_catalog.pg_backend_pid(), started_at = clock_timestamp() \
-             WHERE attempt_id = $1 AND status = $3 RETURNING script, settings",
-            None,
-            &[
-                attempt.into(),
-                AttemptStatus::Running.as_str().into(),
-                AttemptStatus::Queued.as_str().into(),
-            ],
-        )?;
-        let mut out = None;
-        for row in rows {
-            let script = row.get::<String>(1)?.unwrap_or_default();
-            let settings = row
-                .get::<pgrx::JsonB>(2)?
-                .map(|j| j.0)
-                .unwrap_or(Value::Null);
-            out = Some((script, settings));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
-    .ok()
-    .flatten()
+    claim_attempt(attempt).ok().flatten()
 }
 
 /// The step's settings, for the whole session (set_config with is_local = false).
@@ -94,10 +73,7 @@ fn run_script(attempt: i64, source: &str) -> (Outcome, Vec<Value>) {
     };
     let total = script.statements().len() as i32;
     BackgroundWorker::transaction(|| {
-        let _ = Spi::run_with_args(
-            "UPDATE migration_engine.top_level_runs SET statements_total = $2 WHERE attempt_id = $1",
-            &[attempt.into(), total.into()],
-        );
+        let _ = set_attempt_total(attempt, total);
     });
     for (i, statement) in script.statements().iter().enumerate() {
         // a build that failed or was interrupted before (a retry, a resume after a
@@ -122,10 +98,7 @@ fn run_script(attempt: i64, source: &str) -> (Outcome, Vec<Value>) {
             return (Err((i, e)), cleaned);
         }
         BackgroundWorker::transaction(|| {
-            let _ = Spi::run_with_args(
-                "UPDATE migration_engine.top_level_runs SET statements_done = $2 WHERE attempt_id = $1",
-                &[attempt.into(), (i as i32 + 1).into()],
-            );
+            let _ = set_attempt_done(attempt, i as i32 + 1);
         });
     }
     (Ok(script.statements().len()), cleaned)
@@ -186,17 +159,14 @@ fn finish(attempt: i64, outcome: Outcome, cleaned: &[Value]) {
             Some(e.message.clone()),
         ),
     };
-    let _ = Spi::run_with_args(
-        "UPDATE migration_engine.top_level_runs \
-         SET status = $2, statements_done = $3, sqlstate = $4, error = $5, cleaned = $6, finished_at = clock_timestamp() \
-         WHERE attempt_id = $1",
-        &[
-            attempt.into(),
-            status.as_str().into(),
-            done.into(),
-            sqlstate.into(),
-            error.into(),
-            pgrx::JsonB(json!(cleaned)).into(),
-        ],
+    let _ = finish_attempt(
+        attempt,
+        &AttemptOutcome {
+            status,
+            statements_done: done,
+            sqlstate: sqlstate.as_deref(),
+            error: error.as_deref(),
+            cleaned,
+        },
     );
 }

@@ -1,23 +1,20 @@
 //! Schema versions: registered immutable, checked against the compatibility mode, one
 //! active at a time.
 use super::schema_error;
+use crate::catalog::{activate_version, insert_version, registry_compatibility_mode, NewVersion};
+pub use crate::catalog::{all_versions, version_exists, Version};
 use crate::errors::{MeError, MeResult};
+use crate::spi::audit;
 use crate::spi::jsonb_arg::JsonArg;
-use crate::spi::{audit, first_value};
 use migration_engine_core::schema::{
     check_against_history, compatible_with, detect_breaking_changes, parse_schema,
     CompatibilityMode,
 };
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
+use pgrx::Uuid;
 use serde_json::{json, Value};
 
 use crate::errors::PgResult;
-
-pub struct Version {
-    pub number: String,
-    pub definition: Value,
-}
 
 /// The active version, if any.
 pub fn active_version() -> MeResult<Option<Version>> {
@@ -34,49 +31,8 @@ pub fn require_active() -> MeResult<Version> {
     })
 }
 
-/// Every version, oldest first, with its active flag.
-pub fn all_versions() -> MeResult<Vec<(Version, bool)>> {
-    Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT version_number, schema_definition, coalesce(is_active, false) \
-             FROM migration_engine.schema_versions ORDER BY created_at, version_number",
-            None,
-            &[],
-        )?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push((
-                Version {
-                    number: r.get::<String>(1)?.unwrap_or_default(),
-                    definition: r.get::<JsonB>(2)?.map(|j| j.0).unwrap_or(Value::Null),
-                },
-                r.get::<bool>(3)?.unwrap_or(false),
-            ));
-        }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
-    .map_err(MeError::from)
-}
-
-pub fn version_exists(number: &str) -> MeResult<bool> {
-    Ok(first_value::<bool>(
-        "SELECT true FROM migration_engine.schema_versions WHERE version_number = $1",
-        &[number.into()],
-    )?
-    .is_some())
-}
-
 pub(crate) fn current_mode() -> MeResult<CompatibilityMode> {
-    let text = first_value::<String>(
-        "SELECT compatibility_mode FROM migration_engine.registry_settings WHERE id = 1",
-        &[],
-    )?
-    .unwrap_or_else(|| "BACKWARD".into());
-    text.parse().map_err(|_| {
-        MeError::internal(format!(
-            "unknown compatibility mode {text:?} in registry_settings"
-        ))
-    })
+    registry_compatibility_mode()
 }
 
 /// Register a version (inactive unless it is the first one, or `activate`).
@@ -150,25 +106,16 @@ pub fn register(
         }
     }
     let make_active = activate || history.is_empty();
-    if make_active {
-        Spi::run("UPDATE migration_engine.schema_versions SET is_active = false WHERE is_active")?;
-    }
-    let id = Spi::get_one_with_args::<Uuid>(
-        "INSERT INTO migration_engine.schema_versions (version_number, schema_definition, is_active, \
-           backward_compatible_with, forward_compatible_with, breaking_changes, description, changelog, activated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $3 THEN clock_timestamp() END) RETURNING version_id",
-        &[
-            number.into(),
-            JsonB(definition.clone()).into(),
-            make_active.into(),
-            backward.into(),
-            forward.into(),
-            JsonB(Value::Array(breaking.iter().map(|c| c.to_json()).collect())).into(),
-            description.into(),
-            changelog.into(),
-        ],
-    )?
-    .ok_or_else(|| MeError::internal("insert returned no version id"))?;
+    let id = insert_version(NewVersion {
+        number,
+        definition,
+        active: make_active,
+        backward_compatible_with: backward,
+        forward_compatible_with: forward,
+        breaking_changes: Value::Array(breaking.iter().map(|c| c.to_json()).collect()),
+        description,
+        changelog,
+    })?;
     audit(
         "schema_version_registered",
         "schema_version",
@@ -207,16 +154,7 @@ pub fn activate(number: &str) -> MeResult<()> {
         ))
         .hint("Register it first with migration_engine.register_schema_version()."));
     }
-    // two statements: the exclusion constraint allows one active row at any moment
-    Spi::run_with_args(
-        "UPDATE migration_engine.schema_versions SET is_active = false WHERE is_active AND version_number <> $1",
-        &[number.into()],
-    )?;
-    Spi::run_with_args(
-        "UPDATE migration_engine.schema_versions SET is_active = true, activated_at = clock_timestamp() \
-         WHERE version_number = $1 AND NOT coalesce(is_active, false)",
-        &[number.into()],
-    )?;
+    activate_version(number)?;
     audit(
         "schema_version_activated",
         "schema_version",
@@ -244,11 +182,7 @@ fn set_compatibility_mode(mode: Option<&str>) -> PgResult<String> {
         )
     })?;
     let previous = current_mode()?;
-    Spi::run_with_args(
-        "UPDATE migration_engine.registry_settings SET compatibility_mode = $1, updated_at = now(), updated_by = current_user",
-        &[parsed.as_str().into()],
-    )
-    .map_err(MeError::from)?;
+    crate::catalog::store_compatibility_mode(parsed)?;
     audit(
         "compatibility_mode_set",
         "registry",

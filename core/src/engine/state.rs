@@ -116,6 +116,20 @@ text_enum! {
     }
 }
 
+impl PipelineRunStatus {
+    /// Legal changes of a run's status: a running run ends; a failed one is resumed;
+    /// any run not yet undone may be undone (a crashed run's committed batches too).
+    pub fn can_transition(self, to: Self) -> bool {
+        use PipelineRunStatus::*;
+        matches!(
+            (self, to),
+            (Running, Completed | Failed)
+                | (Failed, Running)
+                | (Running | Completed | Failed, Undone)
+        )
+    }
+}
+
 text_enum! {
     /// A request another session leaves for a running migration (`migration_control`).
     pub enum ControlRequest {
@@ -235,6 +249,27 @@ mod tests {
         }
         assert_eq!(MigrationStatus::parse("PAUSED"), None);
         assert_eq!(MigrationStatus::parse("pending"), None);
+    }
+
+    #[test]
+    fn pipeline_runs_end_once_and_undo_once() {
+        use PipelineRunStatus as R;
+        for (from, to) in [
+            (R::Running, R::Completed),
+            (R::Running, R::Failed),
+            (R::Failed, R::Running),
+            (R::Completed, R::Undone),
+        ] {
+            assert!(from.can_transition(to), "{from:?} -> {to:?}");
+        }
+        for (from, to) in [
+            (R::Completed, R::Running),
+            (R::Undone, R::Undone),
+            (R::Undone, R::Running),
+            (R::Completed, R::Failed),
+        ] {
+            assert!(!from.can_transition(to), "{from:?} -> {to:?}");
+        }
     }
 
     #[test]
