@@ -41,6 +41,13 @@ GRANT INSERT, UPDATE, DELETE ON migration_engine.canary_rollouts, migration_engi
 GRANT INSERT (migration_id, step_number, percentage, metric, value, version)
     ON migration_engine.canary_metrics TO canary_metrics_writer;
 
+-- a cluster migration's peer conninfo may hold a password: only its owner reads it
+REVOKE SELECT ON migration_engine.cluster_migrations FROM PUBLIC;
+GRANT SELECT (cluster_migration_id, role, migration_name, announce_conninfo, publication_name,
+              subscription_name, data_schema, phase, error, started_by, started_at,
+              phase_changed_at, fenced_at, switched_at, switch_report)
+    ON migration_engine.cluster_migrations TO PUBLIC;
+
 -- captured rows are graph data: not for everyone to read
 REVOKE ALL ON migration_engine.change_log FROM PUBLIC;
 GRANT SELECT, DELETE ON migration_engine.change_log TO migration_admin;
@@ -89,6 +96,14 @@ DECLARE
         'abort_canary', 'record_canary_metric', 'adopt_active_schema',
         'drop_adopted_schema'];
     for_metric_writers text[] := ARRAY['record_canary_metric'];
+    -- granted to nobody: cluster migrations (sql/cluster.sql) are a superuser's, because
+    -- PostgreSQL 15 lets only a superuser create a subscription and publishing the
+    -- extension's tables needs their owner; the functions check it too (42501)
+    for_superusers text[] := ARRAY[
+        'start_cluster_migration', 'cluster_migration_status', 'resume_cluster_migration',
+        'switch_cluster_migration', 'cluster_switch_fence', 'cluster_switch_complete',
+        'cluster_switch_cleanup', 'abort_cluster_migration', 'cluster_peer_begin',
+        'cluster_peer_transition', 'set_cluster_fence', 'refuse_write_to_fenced_cluster'];
     -- the owner's alone: trigger functions and what only the extension's triggers call
     for_nobody text[] := ARRAY[
         'audit_append_only', 'audit_stamp', 'capture_change', 'check_one_active_schema_version',
@@ -103,7 +118,7 @@ DECLARE
     f record;
     unknown text[];
 BEGIN
-    SELECT array_agg(x) INTO unknown FROM unnest(for_everyone || for_admins || for_nobody) x
+    SELECT array_agg(x) INTO unknown FROM unnest(for_everyone || for_admins || for_nobody || for_superusers) x
     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname = x
                         AND p.pronamespace = 'migration_engine'::regnamespace);
     IF unknown IS NOT NULL THEN

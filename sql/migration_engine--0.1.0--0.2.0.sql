@@ -129,6 +129,37 @@ BEGIN
 END
 $$;
 
+CREATE TABLE migration_engine.deploy_failures (
+    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor          text NOT NULL DEFAULT current_user,
+    migration_name text NOT NULL,
+    version        text,
+    checksum       text,
+    definition     jsonb NOT NULL,
+    failed_step    text,
+    sqlstate       text,
+    error          text NOT NULL,
+    hint           text,
+    
+    caller_pid     integer,
+    caller_xid     bigint
+);
+
+COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
+
+CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
+
+CREATE TRIGGER deploy_failures_no_update
+    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+
+CREATE TRIGGER deploy_failures_no_truncate
+    BEFORE TRUNCATE ON migration_engine.deploy_failures
+    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
+
 CREATE OR REPLACE VIEW migration_engine.migration_status AS
 SELECT m.migration_id,
        m.migration_name,
@@ -512,36 +543,108 @@ CREATE TRIGGER active_schema_changed
     FOR EACH ROW WHEN (NEW."current_schema" IS DISTINCT FROM OLD."current_schema")
     EXECUTE FUNCTION migration_engine.on_active_schema_change();
 
-CREATE TABLE migration_engine.deploy_failures (
-    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    actor          text NOT NULL DEFAULT current_user,
-    migration_name text NOT NULL,
-    version        text,
-    checksum       text,
-    definition     jsonb NOT NULL,
-    failed_step    text,
-    sqlstate       text,
-    error          text NOT NULL,
-    hint           text,
+CREATE TABLE migration_engine.cluster_migrations (
+    cluster_migration_id uuid PRIMARY KEY,
     
-    caller_pid     integer,
-    caller_xid     bigint
+    role                 text NOT NULL CHECK (role IN ('blue', 'green')),
+    migration_name       text NOT NULL,
+    
+    
+    peer_conninfo        text NOT NULL,
+    
+    announce_conninfo    text NOT NULL,
+    publication_name     text NOT NULL,
+    subscription_name    text NOT NULL,
+    data_schema          text NOT NULL,
+    phase                text NOT NULL DEFAULT 'PREPARING'
+                         CHECK (phase IN ('PREPARING', 'COPYING', 'STREAMING', 'FENCED',
+                                          'SWITCHED', 'FAILED', 'ABORTED')),
+    options              jsonb NOT NULL DEFAULT '{}',
+    error                text,
+    started_by           text NOT NULL DEFAULT current_user,
+    started_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
+    phase_changed_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    fenced_at            timestamptz,
+    switched_at          timestamptz,
+    
+    switch_report        jsonb,
+    worker_pid           integer
 );
 
-COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
+COMMENT ON TABLE migration_engine.cluster_migrations IS 'Blue-green migrations across two clusters over logical replication: one row per migration on each cluster';
 
-CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
+CREATE UNIQUE INDEX cluster_migrations_one_open ON migration_engine.cluster_migrations ((true))
+    WHERE phase NOT IN ('SWITCHED', 'ABORTED');
 
-CREATE TRIGGER deploy_failures_no_update
-    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
-    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.cluster_migrations', '');
 
-CREATE TRIGGER deploy_failures_no_truncate
-    BEFORE TRUNCATE ON migration_engine.deploy_failures
-    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+CREATE TABLE migration_engine.cluster_heartbeat (
+    cluster_migration_id uuid PRIMARY KEY,
+    beat                 bigint NOT NULL,
+    sent_at              timestamptz NOT NULL,
+    sent_lsn             pg_lsn NOT NULL
+);
 
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
+COMMENT ON TABLE migration_engine.cluster_heartbeat IS 'Blue''s heartbeat, replicated to green: the applied lag of a cluster migration';
+
+CREATE OR REPLACE FUNCTION migration_engine.refuse_write_to_fenced_cluster() RETURNS trigger
+LANGUAGE plpgsql SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'this cluster takes no writes to %: %', TG_TABLE_SCHEMA, TG_ARGV[0]
+        USING ERRCODE = 'serialization_failure',
+              HINT = 'Retry the transaction on the live cluster (see migration_engine.cluster_migration_status()).';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION migration_engine.set_cluster_fence(schema_name text, reason text)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = migration_engine, pg_catalog, pg_temp AS $$
+DECLARE
+    t record;
+    n integer := 0;
+BEGIN
+    IF schema_name IS NULL OR NOT is_data_schema(schema_name) THEN
+        RAISE EXCEPTION '% is not a data schema', schema_name USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    FOR t IN SELECT format('%I.%I', n.nspname, c.relname) AS tbl
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = schema_name AND c.relkind IN ('r', 'p') ORDER BY c.relname
+    LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS me_cluster_fence ON %s', t.tbl);
+        IF reason IS NOT NULL THEN
+            EXECUTE format('CREATE TRIGGER me_cluster_fence BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+                           'FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.refuse_write_to_fenced_cluster(%L)',
+                           t.tbl, reason);
+        END IF;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE migration_engine.switch_cluster_migration(cluster_migration_id uuid, options jsonb DEFAULT '{}')
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    fenced jsonb;
+    done jsonb;
+BEGIN
+    fenced := migration_engine.cluster_switch_fence(cluster_migration_id, options);
+    COMMIT;
+    done := migration_engine.cluster_switch_complete(cluster_migration_id, options, fenced);
+    COMMIT;
+    IF NOT (done ->> 'switched')::boolean THEN
+        -- the fence is lifted and that is committed: blue takes writes again
+        RAISE EXCEPTION 'cluster migration % did not switch: %', cluster_migration_id, done ->> 'error'
+            USING ERRCODE = 'query_canceled',
+                  HINT = 'Blue takes writes again. Retry when cluster_migration_status() shows a small applied_lag, or raise options.timeout.';
+    END IF;
+    -- green's subscription and blue's slot and publication go once both sides say SWITCHED
+    PERFORM migration_engine.cluster_switch_cleanup(cluster_migration_id);
+    COMMIT;
+    RAISE NOTICE 'cluster migration %: switched, write freeze % ms; clients connect to %', cluster_migration_id,
+        round((done ->> 'write_freeze_ms')::numeric, 1), done ->> 'connect';
+END
+$$;
 
 CREATE OR REPLACE FUNCTION "abort_canary"(
 	"migration_name" TEXT  
@@ -550,6 +653,14 @@ VOLATILE
 SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'abort_canary_wrapper';
+
+CREATE OR REPLACE FUNCTION "abort_cluster_migration"(
+	"cluster_migration_id" uuid  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'abort_cluster_migration_wrapper';
 
 CREATE OR REPLACE FUNCTION "activate_schema_version"(
 	"version_number" TEXT  
@@ -642,6 +753,65 @@ STABLE
 SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'check_compatibility_against_data_wrapper';
+
+CREATE OR REPLACE FUNCTION "cluster_migration_status"(
+	"cluster_migration_id" uuid DEFAULT NULL  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'cluster_migration_status_wrapper';
+
+CREATE OR REPLACE FUNCTION "cluster_peer_begin"(
+	"cluster_migration_id" uuid,  
+	"definition" jsonb,  
+	"publisher_conninfo" TEXT,  
+	"announce_conninfo" TEXT,  
+	"publication_name" TEXT,  
+	"subscription_name" TEXT,  
+	"data_schema" TEXT  
+) RETURNS TEXT  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'cluster_peer_begin_wrapper';
+
+CREATE OR REPLACE FUNCTION "cluster_peer_transition"(
+	"cluster_migration_id" uuid,  
+	"phase" TEXT,  
+	"detail" jsonb DEFAULT '{}'::jsonb  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'cluster_peer_transition_wrapper';
+
+CREATE OR REPLACE FUNCTION "cluster_switch_cleanup"(
+	"cluster_migration_id" uuid  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'cluster_switch_cleanup_wrapper';
+
+CREATE OR REPLACE FUNCTION "cluster_switch_complete"(
+	"cluster_migration_id" uuid,  
+	"options" jsonb DEFAULT '{}'::jsonb,  
+	"fenced" jsonb DEFAULT '{}'::jsonb  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'cluster_switch_complete_wrapper';
+
+CREATE OR REPLACE FUNCTION "cluster_switch_fence"(
+	"cluster_migration_id" uuid,  
+	"options" jsonb DEFAULT '{}'::jsonb  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'cluster_switch_fence_wrapper';
 
 CREATE OR REPLACE FUNCTION "content_conforms"(
 	"content" jsonb,  
@@ -1060,6 +1230,14 @@ SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'resume_canary_wrapper';
 
+CREATE OR REPLACE FUNCTION "resume_cluster_migration"(
+	"cluster_migration_id" uuid  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'resume_cluster_migration_wrapper';
+
 CREATE OR REPLACE FUNCTION "resume_migration"(
 	"migration_name" TEXT,  
 	"options" jsonb DEFAULT '{}'::jsonb  
@@ -1140,6 +1318,16 @@ VOLATILE
 SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'start_canary_wrapper';
+
+CREATE OR REPLACE FUNCTION "start_cluster_migration"(
+	"migration_id" uuid,  
+	"green_conninfo" TEXT,  
+	"options" jsonb DEFAULT '{}'::jsonb  
+) RETURNS jsonb  
+VOLATILE
+SET search_path TO migration_engine, pg_catalog, pg_temp
+LANGUAGE c  
+AS 'MODULE_PATHNAME', 'start_cluster_migration_wrapper';
 
 CREATE OR REPLACE FUNCTION "switch_active_schema"(
 	"new_schema" TEXT,  
@@ -1358,6 +1546,13 @@ GRANT INSERT, UPDATE, DELETE ON migration_engine.canary_rollouts, migration_engi
 GRANT INSERT (migration_id, step_number, percentage, metric, value, version)
     ON migration_engine.canary_metrics TO canary_metrics_writer;
 
+REVOKE SELECT ON migration_engine.cluster_migrations FROM PUBLIC;
+
+GRANT SELECT (cluster_migration_id, role, migration_name, announce_conninfo, publication_name,
+              subscription_name, data_schema, phase, error, started_by, started_at,
+              phase_changed_at, fenced_at, switched_at, switch_report)
+    ON migration_engine.cluster_migrations TO PUBLIC;
+
 REVOKE ALL ON migration_engine.change_log FROM PUBLIC;
 
 GRANT SELECT, DELETE ON migration_engine.change_log TO migration_admin;
@@ -1408,6 +1603,14 @@ DECLARE
         'abort_canary', 'record_canary_metric', 'adopt_active_schema',
         'drop_adopted_schema'];
     for_metric_writers text[] := ARRAY['record_canary_metric'];
+    -- granted to nobody: cluster migrations (sql/cluster.sql) are a superuser's, because
+    -- PostgreSQL 15 lets only a superuser create a subscription and publishing the
+    -- extension's tables needs their owner; the functions check it too (42501)
+    for_superusers text[] := ARRAY[
+        'start_cluster_migration', 'cluster_migration_status', 'resume_cluster_migration',
+        'switch_cluster_migration', 'cluster_switch_fence', 'cluster_switch_complete',
+        'cluster_switch_cleanup', 'abort_cluster_migration', 'cluster_peer_begin',
+        'cluster_peer_transition', 'set_cluster_fence', 'refuse_write_to_fenced_cluster'];
     -- the owner's alone: trigger functions and what only the extension's triggers call
     for_nobody text[] := ARRAY[
         'audit_append_only', 'audit_stamp', 'capture_change', 'check_one_active_schema_version',
@@ -1422,7 +1625,7 @@ DECLARE
     f record;
     unknown text[];
 BEGIN
-    SELECT array_agg(x) INTO unknown FROM unnest(for_everyone || for_admins || for_nobody) x
+    SELECT array_agg(x) INTO unknown FROM unnest(for_everyone || for_admins || for_nobody || for_superusers) x
     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname = x
                         AND p.pronamespace = 'migration_engine'::regnamespace);
     IF unknown IS NOT NULL THEN

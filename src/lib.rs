@@ -12,6 +12,7 @@ use pgrx::prelude::*;
 mod bluegreen;
 mod canary;
 mod catalog;
+mod cluster;
 mod engine;
 mod errors;
 mod graph;
@@ -105,6 +106,11 @@ extension_sql_file!(
         "pipelines",
         uuid_v7
     ]
+);
+extension_sql_file!(
+    "../sql/cluster.sql",
+    name = "cluster",
+    requires = ["catalog", "blue_green"]
 );
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

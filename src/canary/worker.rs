@@ -16,13 +16,14 @@ use super::advance::advance;
 use crate::bluegreen;
 use crate::catalog;
 use crate::errors::MeResult;
-use crate::spi::caller_worker::{connect_as_caller, start_as_caller, CallerWorker};
-use crate::spi::subxact::{atomically, Aborted};
+use crate::spi::caller_worker::{
+    connect_as_caller, start_as_caller, tick_until_done, CallerWorker, Tick,
+};
 use migration_engine_core::rollout::canary::RolloutStatus;
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::Uuid;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a worker waits for its canary's row to become visible.
 const START_GRACE: Duration = Duration::from_secs(60);
@@ -55,44 +56,7 @@ pub extern "C-unwind" fn migration_engine_canary_worker(_arg: pg_sys::Datum) {
     }) else {
         return;
     };
-    let started = Instant::now();
-    loop {
-        if BackgroundWorker::sigterm_received() {
-            break;
-        }
-        // an error in a tick is logged and the next tick tries again; it never kills the
-        // worker in the middle of a rollout
-        let next = BackgroundWorker::transaction(|| match atomically(|| tick(id)) {
-            Ok(t) => t,
-            Err(Aborted::Returned(e)) => {
-                pgrx::warning!("canary {id}: {}", e.message);
-                Tick::Wait(1000)
-            }
-            Err(Aborted::Raised(e)) => {
-                pgrx::warning!("canary {id}: {}", e.message);
-                Tick::Wait(1000)
-            }
-        });
-        let wait = match next {
-            Tick::Done => break,
-            Tick::NotYet if started.elapsed() > START_GRACE => break,
-            Tick::NotYet => 200,
-            Tick::Wait(ms) => ms,
-        };
-        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(wait))) {
-            break;
-        }
-    }
-}
-
-/// What the worker should do next.
-enum Tick {
-    /// The canary's row is not visible yet (start_canary has not committed).
-    NotYet,
-    /// Tick again after this many milliseconds.
-    Wait(u64),
-    /// The canary is over.
-    Done,
+    tick_until_done(id, START_GRACE, "canary", tick);
 }
 
 /// One tick of the worker: keep the new version in sync, and advance when the step has

@@ -3,6 +3,7 @@
 //! values are the core's enums (`migration_engine_core::engine::state`), spelled as text
 //! only here and in the tables' CHECK constraints.
 mod active_schema;
+mod cluster_migrations;
 mod deploy_failures;
 mod field_backfills;
 mod migrations;
@@ -14,6 +15,7 @@ mod step_records;
 mod top_level_runs;
 
 pub use active_schema::*;
+pub use cluster_migrations::*;
 pub use deploy_failures::*;
 pub use field_backfills::*;
 pub use migrations::*;

@@ -11,6 +11,8 @@ use pgrx::bgworkers::{
     BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, DynamicBackgroundWorker,
 };
 use pgrx::pg_sys;
+use pgrx::Uuid;
+use std::time::{Duration, Instant};
 
 /// What to start: the worker's name, its pg_stat_activity backend_type (None: its
 /// name), the library function it runs, a payload for it, and its main argument.
@@ -75,4 +77,56 @@ pub fn connect_as_caller() -> Option<String> {
     let payload = parts.next()?.to_string();
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), Some(role));
     Some(payload)
+}
+
+/// What a ticking worker does next.
+pub enum Tick {
+    /// What it works on is not visible yet (the transaction that started it has not
+    /// committed): look again soon, for `grace` at most.
+    NotYet,
+    /// Tick again after this many milliseconds.
+    Wait(u64),
+    /// The work is over: the worker ends.
+    Done,
+}
+
+/// The life of a worker that ticks on one row (a canary, a cluster migration): each tick
+/// is a transaction of its own, and a subtransaction in it: a tick that fails is rolled
+/// back, logged as "`what` `id`: error" and tried again a second later, so an error never
+/// kills the worker in the middle of its work. SIGTERM, the postmaster's death,
+/// `Tick::Done`, or the row still invisible after `grace` end it. Called after
+/// `connect_as_caller`, with the signal handlers attached.
+pub fn tick_until_done(
+    id: Uuid,
+    grace: Duration,
+    what: &str,
+    tick: fn(Uuid) -> crate::errors::MeResult<Tick>,
+) {
+    let started = Instant::now();
+    loop {
+        if BackgroundWorker::sigterm_received() {
+            break;
+        }
+        let next =
+            BackgroundWorker::transaction(|| match super::subxact::atomically(|| tick(id)) {
+                Ok(t) => t,
+                Err(super::subxact::Aborted::Returned(e)) => {
+                    pgrx::warning!("{what} {id}: {}", e.message);
+                    Tick::Wait(1000)
+                }
+                Err(super::subxact::Aborted::Raised(e)) => {
+                    pgrx::warning!("{what} {id}: {}", e.message);
+                    Tick::Wait(1000)
+                }
+            });
+        let wait = match next {
+            Tick::Done => break,
+            Tick::NotYet if started.elapsed() > grace => break,
+            Tick::NotYet => 200,
+            Tick::Wait(ms) => ms,
+        };
+        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(wait))) {
+            break;
+        }
+    }
 }

@@ -278,13 +278,21 @@ pub fn all_rows<T>(
 
 /// Like `first_value`, for a read-only query over many rows: `first_value` asks the
 /// executor for one row, and Postgres then runs a parallel plan without its workers;
-/// this runs the query to completion, so big scans can use parallel workers.
+/// this runs the query to completion, so big scans can use parallel workers. It is also
+/// read-only SPI, which leaves the transaction without an xid (pgrx's read-write SPI, as
+/// in `first_value`, assigns one); `None` when there is no row.
 pub fn scan_value<T: pgrx::FromDatum + pgrx::IntoDatum>(
     sql: &str,
     args: &[pgrx::datum::DatumWithOid],
 ) -> MeResult<Option<T>> {
-    Spi::connect(|client| client.select(sql, None, args)?.first().get_one::<T>())
-        .map_err(MeError::from)
+    Spi::connect(|client| {
+        let table = client.select(sql, None, args)?;
+        if table.is_empty() {
+            return Ok(None);
+        }
+        table.first().get_one::<T>()
+    })
+    .map_err(MeError::from)
 }
 
 /// Sets `application_name` to `label` (what pg_stat_activity shows for this backend, cut

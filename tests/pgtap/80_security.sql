@@ -3,7 +3,7 @@
 -- security review (issue 19) that passed before the fix. The canary worker's role is
 -- tested by tests/client/security_worker.sh (it needs commits).
 BEGIN;
-SELECT plan(66);
+SELECT plan(68);
 
 CREATE ROLE me_metrics_user LOGIN IN ROLE canary_metrics_writer;
 DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO me_admin_user', current_database()); END $$;
@@ -14,7 +14,7 @@ GRANT SELECT ON public.victim TO PUBLIC;
 SELECT is((SELECT array_agg(proname::text ORDER BY proname) FROM pg_proc
            WHERE pronamespace = 'migration_engine'::regnamespace AND prosecdef),
           ARRAY['adopt_active_schema', 'capture_change', 'drop_adopted_schema', 'drop_live_view',
-                'point_live_view', 'set_extension_trigger'],
+                'point_live_view', 'set_cluster_fence', 'set_extension_trigger'],
           'the SECURITY DEFINER routines are exactly the reviewed ones (docs/SECURITY.md)');
 SELECT is((SELECT array_agg(DISTINCT proname::text ORDER BY proname::text) FROM pg_proc
            WHERE pronamespace = 'migration_engine'::regnamespace AND has_function_privilege('me_plain_user', oid, 'EXECUTE')),
@@ -204,5 +204,13 @@ SELECT is((SELECT migration_engine.execute_blue_green_migration(
           'SAFETY_CHECK_FAILED', 'a blue-green migration that fails its safety checks is refused, as execute_migration does');
 SELECT hasnt_schema('sec_green', 'and nothing was copied');
 
+-- cluster migrations are a superuser's (PostgreSQL 15's CREATE SUBSCRIPTION), and the
+-- peer's conninfo, which may hold a password, is its owner's to read
+SELECT is((SELECT array_agg(DISTINCT proname::text ORDER BY proname::text) FROM pg_proc
+           WHERE pronamespace = 'migration_engine'::regnamespace AND proname ~ 'cluster'
+             AND has_function_privilege('migration_admin', oid, 'EXECUTE')), NULL,
+          'migration_admin may run no cluster migration routine');
+SELECT is(has_column_privilege('me_admin_user', 'migration_engine.cluster_migrations', 'peer_conninfo', 'SELECT'), false,
+          'nor read the peer conninfo of a cluster migration');
 SELECT * FROM finish();
 ROLLBACK;

@@ -192,7 +192,7 @@ FROM pg_proc p
 WHERE p.pronamespace = 'migration_engine'::regnamespace AND p.prokind IN ('f', 'p')
   AND p.prorettype <> 'trigger'::regtype
   AND p.proname NOT IN ('adopt_active_schema', 'drop_adopted_schema', 'drop_live_view', 'point_live_view',
-                        'set_extension_trigger', 'is_data_schema', 'routines_called_by_schema', 'pipeline_raise',
+                        'set_extension_trigger', 'set_cluster_fence', 'is_data_schema', 'routines_called_by_schema', 'pipeline_raise',
                         'canary_metric_value_ok', 'capture_change', 'protect_history_of',
                         'define_live_view', 'live_view_select', 'live_view_shape_of', 'data_schema_at_install')
   AND p.proname !~ '^(audit|check|refuse|forbid)_'

@@ -3,3 +3,4 @@
 
 pub mod blue_green;
 pub mod canary;
+pub mod cluster;

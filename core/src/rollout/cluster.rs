@@ -1,0 +1,453 @@
+//! Blue-green across two clusters over PostgreSQL's logical replication: the phases of a
+//! cluster migration, its options, and the decisions the shell takes on what it reads
+//! from the two clusters (is the initial copy done, may the switch begin). Pure: the
+//! shell does the talking (dblink) and the writing.
+use crate::keys::{first_unknown, unknown_option_message};
+use serde_json::Value;
+
+/// Where a cluster migration is. The shell stores it as text (the table's CHECK lists
+/// the same words) and changes it only through [`ClusterPhase::can_transition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterPhase {
+    /// Started on blue; its worker has not set green up yet.
+    Preparing,
+    /// Green's subscription exists; the tables' initial copy runs.
+    Copying,
+    /// Every table is copied; green applies blue's writes as they commit.
+    Streaming,
+    /// Blue takes no writes (40001); the switch waits for green to apply the last one.
+    Fenced,
+    /// Green is the live cluster.
+    Switched,
+    /// Set-up or streaming failed; `error` says why. Abort cleans up.
+    Failed,
+    /// Stopped by the operator; blue takes writes, nothing is left on either side.
+    Aborted,
+}
+
+impl ClusterPhase {
+    pub const ALL: [ClusterPhase; 7] = [
+        Self::Preparing,
+        Self::Copying,
+        Self::Streaming,
+        Self::Fenced,
+        Self::Switched,
+        Self::Failed,
+        Self::Aborted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Preparing => "PREPARING",
+            Self::Copying => "COPYING",
+            Self::Streaming => "STREAMING",
+            Self::Fenced => "FENCED",
+            Self::Switched => "SWITCHED",
+            Self::Failed => "FAILED",
+            Self::Aborted => "ABORTED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// A migration that is over: a new one may start, its worker stops.
+    pub fn is_over(self) -> bool {
+        matches!(self, Self::Switched | Self::Aborted)
+    }
+
+    /// The changes a cluster migration may make. A fence that cannot complete goes back to
+    /// STREAMING (the fence lifted); a failure can happen anywhere before the switch; only
+    /// an abort ends a failed one.
+    pub fn can_transition(self, to: ClusterPhase) -> bool {
+        use ClusterPhase::*;
+        matches!(
+            (self, to),
+            (Preparing, Copying)
+                | (Copying, Streaming)
+                | (Streaming, Fenced)
+                | (Fenced, Switched)
+                | (Fenced, Streaming)
+                | (Preparing | Copying | Streaming | Fenced, Failed)
+                | (Preparing | Copying | Streaming | Fenced | Failed, Aborted)
+        )
+    }
+}
+
+pub const START_OPTION_KEYS: &[&str] =
+    &["publisherConninfo", "announceConninfo", "heartbeatInterval"];
+
+/// start_cluster_migration's options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartOptions {
+    /// How green's subscription reaches blue; None: blue's own socket, port, database and
+    /// user (right when both run on one machine).
+    pub publisher_conninfo: Option<String>,
+    /// What the switch tells clients to connect to; None: green's conninfo, password
+    /// removed.
+    pub announce_conninfo: Option<String>,
+    /// How often blue writes its heartbeat row, in ms: the resolution of the applied lag.
+    pub heartbeat_interval_ms: u64,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        StartOptions {
+            publisher_conninfo: None,
+            announce_conninfo: None,
+            heartbeat_interval_ms: 1000,
+        }
+    }
+}
+
+impl StartOptions {
+    pub fn parse(v: &Value) -> Result<Self, String> {
+        let obj = v.as_object().ok_or("options must be a JSON object")?;
+        if let Some(unknown) = first_unknown(obj, START_OPTION_KEYS) {
+            return Err(unknown_option_message(unknown, START_OPTION_KEYS));
+        }
+        let mut o = StartOptions::default();
+        for (k, val) in obj {
+            let text = || -> Result<String, String> {
+                val.as_str()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("options.{k} must be a non-empty connection string"))
+            };
+            match k.as_str() {
+                "publisherConninfo" => o.publisher_conninfo = Some(text()?),
+                "announceConninfo" => o.announce_conninfo = Some(text()?),
+                "heartbeatInterval" => {
+                    o.heartbeat_interval_ms = val
+                        .as_u64()
+                        .filter(|n| (100..=60_000).contains(n))
+                        .ok_or_else(|| {
+                            format!("options.heartbeatInterval must be a whole number of ms from 100 to 60000, not {val}")
+                        })?
+                }
+                _ => unreachable!("unknown keys were refused above"),
+            }
+        }
+        Ok(o)
+    }
+}
+
+pub const SWITCH_OPTION_KEYS: &[&str] = &["maxLagBytes", "timeout"];
+
+/// switch_cluster_migration's options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchOptions {
+    /// The fence is raised only when green's applied lag is at most this many bytes of
+    /// WAL, so that the wait under the fence (the write freeze) is short.
+    pub max_lag_bytes: u64,
+    /// How long to wait under the fence for green to apply blue's last write, in ms; past
+    /// it the fence is lifted and the switch refused.
+    pub timeout_ms: u64,
+}
+
+impl Default for SwitchOptions {
+    fn default() -> Self {
+        SwitchOptions {
+            max_lag_bytes: 16 << 20,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+impl SwitchOptions {
+    pub fn parse(v: &Value) -> Result<Self, String> {
+        let obj = v.as_object().ok_or("options must be a JSON object")?;
+        if let Some(unknown) = first_unknown(obj, SWITCH_OPTION_KEYS) {
+            return Err(unknown_option_message(unknown, SWITCH_OPTION_KEYS));
+        }
+        let mut o = SwitchOptions::default();
+        for (k, val) in obj {
+            let whole = |min: u64, max: u64| -> Result<u64, String> {
+                val.as_u64()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| {
+                        format!("options.{k} must be a whole number from {min} to {max}, not {val}")
+                    })
+            };
+            match k.as_str() {
+                "maxLagBytes" => o.max_lag_bytes = whole(0, 1 << 40)?,
+                "timeout" => o.timeout_ms = whole(100, 3_600_000)?,
+                _ => unreachable!("unknown keys were refused above"),
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// `conninfo` with its password removed, for anything shown or announced (status,
+/// notifications, audit): keyword/value form (`password=...`, quoted or not) and URI
+/// form (`postgresql://user:secret@host/db`, `?password=...`).
+pub fn redact_conninfo(conninfo: &str) -> String {
+    let s = conninfo.trim();
+    if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        return redact_uri(s);
+    }
+    let mut out = Vec::new();
+    for (key, value) in keyword_pairs(s) {
+        if !key.eq_ignore_ascii_case("password") {
+            out.push(format!("{key}={value}"));
+        }
+    }
+    out.join(" ")
+}
+
+/// The `key=value` pairs of a keyword/value connection string, each value as written
+/// (quotes and backslash escapes kept), so that the pairs can be written back.
+fn keyword_pairs(s: &str) -> Vec<(String, String)> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    let skip_space = |i: &mut usize| {
+        while *i < chars.len() && chars[*i].is_whitespace() {
+            *i += 1;
+        }
+    };
+    loop {
+        skip_space(&mut i);
+        if i >= chars.len() {
+            break;
+        }
+        let start = i;
+        while i < chars.len() && chars[i] != '=' && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        let key: String = chars[start..i].iter().collect();
+        skip_space(&mut i);
+        if i >= chars.len() || chars[i] != '=' {
+            // not a pair (libpq would refuse it): keep the word, without a value
+            pairs.push((key, String::new()));
+            continue;
+        }
+        i += 1;
+        skip_space(&mut i);
+        let vstart = i;
+        if i < chars.len() && chars[i] == '\'' {
+            i += 1;
+            while i < chars.len() && chars[i] != '\'' {
+                if chars[i] == '\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i = (i + 1).min(chars.len());
+        } else {
+            while i < chars.len() && !chars[i].is_whitespace() {
+                if chars[i] == '\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i = i.min(chars.len());
+        }
+        pairs.push((key, chars[vstart..i].iter().collect()));
+    }
+    pairs
+}
+
+fn redact_uri(s: &str) -> String {
+    let (scheme, rest) = s.split_once("://").unwrap_or(("postgresql", s));
+    let (authority_path, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) = match authority_path.find('/') {
+        Some(p) => authority_path.split_at(p),
+        None => (authority_path, ""),
+    };
+    // userinfo ends at the last '@' (a password may contain '@' percent-encoded only,
+    // but be safe with a raw one too)
+    let authority = match authority.rfind('@') {
+        Some(at) => {
+            let (userinfo, host) = authority.split_at(at);
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{user}{host}")
+        }
+        None => authority.to_string(),
+    };
+    let query = query.map(|q| {
+        q.split('&')
+            .filter(|p| {
+                !p.split('=')
+                    .next()
+                    .unwrap_or("")
+                    .eq_ignore_ascii_case("password")
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    match query {
+        Some(q) if !q.is_empty() => format!("{scheme}://{authority}{path}?{q}"),
+        _ => format!("{scheme}://{authority}{path}"),
+    }
+}
+
+/// The initial copy, from pg_subscription_rel's states on green: done when every table
+/// of the subscription is `r` (ready) or `s` (synchronized, the apply worker catching
+/// it up). No table at all means the subscription has not listed them yet.
+pub fn copy_finished(table_states: &[String]) -> bool {
+    !table_states.is_empty() && table_states.iter().all(|s| s == "r" || s == "s")
+}
+
+/// Why the fence may not go up yet, if it may not: the migration must be streaming and
+/// green close enough behind that the wait under the fence is short.
+pub fn switch_refusal(
+    phase: ClusterPhase,
+    lag_bytes: Option<u64>,
+    o: &SwitchOptions,
+) -> Option<String> {
+    match phase {
+        ClusterPhase::Streaming => {}
+        ClusterPhase::Fenced => return None, // an interrupted switch goes on
+        p => {
+            return Some(format!(
+                "the cluster migration is {}: only a STREAMING one can switch",
+                p.as_str()
+            ))
+        }
+    }
+    match lag_bytes {
+        None => Some("green has not applied a heartbeat yet: its lag is unknown".into()),
+        Some(l) if l > o.max_lag_bytes => Some(format!(
+            "green is {l} bytes of WAL behind, more than maxLagBytes ({})",
+            o.max_lag_bytes
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Blue's columns that green lacks or types differently, as "table.column (type)", from
+/// the two clusters' {"table.column": "type"} maps: blue's rows fit green's tables when
+/// there are none (green may have more columns).
+pub fn missing_on_green(blue: &Value, green: &Value) -> Vec<String> {
+    let (Some(b), Some(g)) = (blue.as_object(), green.as_object()) else {
+        return vec!["(no columns read)".into()];
+    };
+    b.iter()
+        .filter(|(k, t)| g.get(*k) != Some(*t))
+        .map(|(k, t)| format!("{k} ({})", t.as_str().unwrap_or("?")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn phases_round_trip_and_only_move_forward() {
+        for p in ClusterPhase::ALL {
+            assert_eq!(ClusterPhase::parse(p.as_str()), Some(p));
+            assert!(!p.can_transition(p), "{p:?} to itself");
+        }
+        use ClusterPhase::*;
+        assert!(Streaming.can_transition(Fenced));
+        assert!(Fenced.can_transition(Streaming));
+        assert!(
+            !Switched.can_transition(Aborted),
+            "a switch is undone by a revert, not an abort"
+        );
+        assert!(!Aborted.can_transition(Preparing));
+        assert!(!Failed.can_transition(Streaming));
+        assert!(Failed.can_transition(Aborted));
+    }
+
+    #[test]
+    fn options_refuse_unknown_keys_and_bad_values() {
+        let e = StartOptions::parse(&json!({"heartbeat_interval": 500})).unwrap_err();
+        assert!(e.contains("heartbeatInterval"), "{e}");
+        assert!(StartOptions::parse(&json!({"heartbeatInterval": 50})).is_err());
+        assert!(StartOptions::parse(&json!({"publisherConninfo": " "})).is_err());
+        assert!(StartOptions::parse(&json!([])).is_err());
+        let o =
+            StartOptions::parse(&json!({"heartbeatInterval": 250, "announceConninfo": "host=g"}))
+                .unwrap();
+        assert_eq!(o.heartbeat_interval_ms, 250);
+        assert_eq!(o.announce_conninfo.as_deref(), Some("host=g"));
+        assert!(SwitchOptions::parse(&json!({"maxlagbytes": 1})).is_err());
+        assert!(SwitchOptions::parse(&json!({"timeout": 10})).is_err());
+        assert_eq!(
+            SwitchOptions::parse(&json!({"maxLagBytes": 0}))
+                .unwrap()
+                .max_lag_bytes,
+            0
+        );
+    }
+
+    #[test]
+    fn passwords_are_removed_in_both_forms() {
+        assert_eq!(
+            redact_conninfo("host=h port=5433 password=s3cret user=u"),
+            "host=h port=5433 user=u"
+        );
+        assert_eq!(
+            redact_conninfo("host=h PASSWORD = 'a b\\' c' dbname=d"),
+            "host=h dbname=d"
+        );
+        assert_eq!(
+            redact_conninfo("postgresql://u:s3cret@h:5433/db?sslmode=require&password=x"),
+            "postgresql://u@h:5433/db?sslmode=require"
+        );
+        assert_eq!(redact_conninfo("postgres://h/db"), "postgres://h/db");
+    }
+
+    #[test]
+    fn the_copy_is_done_when_every_table_is_ready() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(!copy_finished(&[]));
+        assert!(!copy_finished(&s(&["r", "d"])));
+        assert!(copy_finished(&s(&["r", "s", "r"])));
+    }
+
+    #[test]
+    fn the_switch_waits_for_a_small_lag() {
+        let o = SwitchOptions::default();
+        assert!(switch_refusal(ClusterPhase::Copying, Some(0), &o).is_some());
+        assert!(switch_refusal(ClusterPhase::Streaming, None, &o).is_some());
+        assert!(switch_refusal(ClusterPhase::Streaming, Some(o.max_lag_bytes + 1), &o).is_some());
+        assert!(switch_refusal(ClusterPhase::Streaming, Some(o.max_lag_bytes), &o).is_none());
+        assert!(switch_refusal(ClusterPhase::Fenced, None, &o).is_none());
+    }
+
+    #[test]
+    fn blue_rows_fit_a_green_with_more_columns_only() {
+        let blue = json!({"t.id": "bigint", "t.v": "text"});
+        assert!(missing_on_green(
+            &blue,
+            &json!({"t.id": "bigint", "t.v": "text", "t.extra": "text"})
+        )
+        .is_empty());
+        assert_eq!(
+            missing_on_green(&blue, &json!({"t.id": "bigint"})),
+            vec!["t.v (text)"]
+        );
+        assert_eq!(
+            missing_on_green(&blue, &json!({"t.id": "integer", "t.v": "text"})),
+            vec!["t.id (bigint)"]
+        );
+        assert!(!missing_on_green(&blue, &json!(null)).is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn a_password_never_survives(
+            secret in "[A-Za-z0-9!#%&()*+,.:;<>?@^_{}~-]{1,20}",
+            host in "[a-z]{1,8}",
+            quoted in any::<bool>(),
+        ) {
+            let value = if quoted { format!("'{secret}'") } else { secret.clone() };
+            let s = format!("host={host} password={value} dbname=x");
+            let r = redact_conninfo(&s);
+            prop_assert!(!r.contains("password"), "{}", r);
+            prop_assert_eq!(r, format!("host={host} dbname=x"));
+            let uri = redact_conninfo(&format!("postgresql://me:{}@{host}/x", secret.replace(['@', '/', '?'], "")));
+            prop_assert_eq!(uri, format!("postgresql://me@{host}/x"));
+        }
+    }
+}

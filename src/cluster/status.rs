@@ -1,0 +1,139 @@
+//! cluster_migration_status: the phase, and what each cluster says. The applied lag comes
+//! from the heartbeat, not from the publisher's lag columns (which only echo what the
+//! subscriber reports): blue writes a row every heartbeatInterval with its WAL position
+//! and clock; the copy green has applied says how far behind green is, in bytes of WAL
+//! and seconds, to within one interval.
+use super::remote;
+use crate::catalog::{self, ClusterMigration};
+use crate::errors::{MeError, MeResult, PgResult};
+use crate::spi::subxact::{atomically, Aborted};
+use crate::spi::{first_value, literal, quietly};
+use migration_engine_core::rollout::cluster::redact_conninfo;
+use pgrx::prelude::*;
+use pgrx::{JsonB, Uuid};
+use serde_json::{json, Value};
+
+/// What green says, or why it could not be asked.
+pub(super) fn green_view(m: &ClusterMigration) -> Result<Value, String> {
+    let id = literal(m.id.to_string());
+    let sub = literal(&m.subscription_name);
+    let query = format!(
+        "SELECT jsonb_build_object( \
+           'phase', (SELECT phase FROM migration_engine.cluster_migrations WHERE cluster_migration_id = {id}), \
+           'heartbeat', (SELECT jsonb_build_object('beat', beat, 'sent_at', sent_at, 'sent_lsn', sent_lsn::text) \
+                         FROM migration_engine.cluster_heartbeat WHERE cluster_migration_id = {id}), \
+           'subscription', (SELECT jsonb_build_object('enabled', s.subenabled, 'worker_pid', st.pid, \
+                                'received_lsn', st.received_lsn::text, 'last_message_at', st.last_msg_receipt_time) \
+                            FROM pg_catalog.pg_subscription s \
+                            LEFT JOIN pg_catalog.pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL \
+                            WHERE s.subname = {sub}), \
+           'errors', (SELECT jsonb_build_object('apply', apply_error_count, 'sync', sync_error_count) \
+                      FROM pg_catalog.pg_stat_subscription_stats WHERE subname = {sub}), \
+           'tables', (SELECT jsonb_build_object('total', count(*), 'ready', count(*) FILTER (WHERE r.srsubstate IN ('r', 's'))) \
+                      FROM pg_catalog.pg_subscription_rel r JOIN pg_catalog.pg_subscription s ON s.oid = r.srsubid \
+                      WHERE s.subname = {sub}), \
+           'rows_estimate', (SELECT coalesce(sum(n_live_tup), 0) FROM pg_catalog.pg_stat_user_tables \
+                             WHERE schemaname = {schema}))",
+        schema = literal(&m.data_schema)
+    );
+    match atomically(|| remote::value(&m.peer_conninfo, &query)) {
+        Ok(v) => Ok(v),
+        Err(Aborted::Returned(e)) => Err(e.message),
+        Err(Aborted::Raised(e)) => Err(e.message),
+    }
+}
+
+/// Green's applied lag from its heartbeat row: {bytes, seconds, beats_behind}; None when
+/// green has applied no heartbeat yet.
+pub(super) fn applied_lag(
+    m: &ClusterMigration,
+    green_heartbeat: &Value,
+) -> MeResult<Option<Value>> {
+    let (Some(lsn), Some(sent_at), Some(beat)) = (
+        green_heartbeat["sent_lsn"].as_str(),
+        green_heartbeat["sent_at"].as_str(),
+        green_heartbeat["beat"].as_i64(),
+    ) else {
+        return Ok(None);
+    };
+    Ok(first_value::<JsonB>(
+        "SELECT jsonb_build_object( \
+            'bytes', greatest(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), $1::pg_lsn), 0)::bigint, \
+            'seconds', round(extract(epoch FROM clock_timestamp() - $2::timestamptz)::numeric, 3), \
+            'beats_behind', (SELECT beat FROM migration_engine.cluster_heartbeat WHERE cluster_migration_id = $3) - $4)",
+        &[lsn.into(), sent_at.into(), m.id.into(), beat.into()],
+    )?
+    .map(|JsonB(v)| v))
+}
+
+fn slot(m: &ClusterMigration) -> MeResult<Value> {
+    Ok(first_value::<JsonB>(
+        "SELECT jsonb_build_object('name', slot_name, 'active', active, 'wal_status', wal_status, \
+                'retained_bytes', pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint, \
+                'confirmed_flush_lsn', confirmed_flush_lsn::text) \
+         FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+        &[m.subscription_name.as_str().into()],
+    )?
+    .map(|JsonB(v)| v)
+    .unwrap_or(Value::Null))
+}
+
+fn report(m: &ClusterMigration) -> MeResult<Value> {
+    let row = &m.json;
+    let mut out = json!({
+        "cluster_migration_id": m.id.to_string(),
+        "role": m.role,
+        "migration": m.migration_name,
+        "phase": m.phase.as_str(),
+        "error": m.error,
+        "data_schema": m.data_schema,
+        "peer": redact_conninfo(&m.peer_conninfo),
+        "announce": m.announce_conninfo,
+        "started_by": m.started_by,
+        "started_at": row["started_at"],
+        "phase_changed_at": row["phase_changed_at"],
+        "fenced_at": row["fenced_at"],
+        "switched_at": row["switched_at"],
+        "switch_report": row["switch_report"],
+        "heartbeat": catalog::heartbeat(m.id)?,
+    });
+    if m.role == "blue" {
+        out["worker_running"] = json!(super::worker::running(m)?);
+        out["slot"] = slot(m)?;
+        if !m.phase.is_over() {
+            match green_view(m) {
+                Ok(g) => {
+                    out["applied_lag"] = json!(applied_lag(m, &g["heartbeat"])?);
+                    out["green"] = g;
+                }
+                Err(e) => out["green_error"] = json!(e),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The cluster migration `cluster_migration_id` of this cluster (NULL: the newest), as
+/// blue or green sees it: {cluster_migration_id, role, migration, phase, error, peer,
+/// heartbeat, applied_lag {bytes, seconds, beats_behind}, slot {name, active, wal_status,
+/// retained_bytes}, green {phase, subscription, tables {total, ready}, errors,
+/// rows_estimate}, ...}; green_error says why green could not be asked.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn cluster_migration_status(
+    cluster_migration_id: default!(Option<Uuid>, "NULL"),
+) -> PgResult<JsonB> {
+    Ok(JsonB(quietly(|| {
+        let m = match cluster_migration_id {
+            Some(id) => catalog::cluster_migration(id, false)?,
+            None => catalog::cluster_migration_rows()?
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    MeError::undefined_object("this cluster has no cluster migration")
+                        .hint("Start one with migration_engine.start_cluster_migration(migration_id, green_conninfo).")
+                })?,
+        };
+        report(&m)
+    })?))
+}

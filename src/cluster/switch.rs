@@ -1,0 +1,318 @@
+//! The switch (CALL switch_cluster_migration: fence, commit, complete, commit, clean up)
+//! and the abort. The fence is committed before the wait so that blue's writers get
+//! 40001 at once instead of queueing, and so that the final heartbeat, committed after
+//! every write blue took, can reach green: once green has applied it, green has all.
+use super::status::{applied_lag, green_view};
+use super::worker::peer_transition;
+use super::{fence_reason_moved, notify_switched, peer, remote, require_superuser};
+use crate::catalog::{self, ClusterMigration};
+use crate::errors::{MeError, MeResult, PgResult};
+use crate::spi::jsonb_arg::JsonArg;
+use crate::spi::{first_value, literal, quietly, quoted_ident};
+use migration_engine_core::rollout::cluster::{switch_refusal, ClusterPhase, SwitchOptions};
+use pgrx::prelude::*;
+use pgrx::{JsonB, Uuid};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn blue_migration(id: Uuid) -> MeResult<ClusterMigration> {
+    require_superuser()?;
+    let m = catalog::cluster_migration(id, true)?;
+    if m.role != "blue" {
+        return Err(MeError::prerequisite(format!(
+            "cluster migration {id} is green's here: switch or abort it on blue, the cluster it moves from"
+        )));
+    }
+    Ok(m)
+}
+
+fn green_unreachable(e: String) -> MeError {
+    MeError::new(
+        PgSqlErrorCode::ERRCODE_CONNECTION_FAILURE,
+        format!("green cannot be asked: {e}"),
+    )
+    .hint(
+        "Nothing was fenced. Check green (cluster_migration_status shows green_error), then retry.",
+    )
+}
+
+/// First transaction of the switch: the fence goes up on blue and the final heartbeat is
+/// written. Refused, with nothing changed, unless the migration is STREAMING with green
+/// at most maxLagBytes behind.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn cluster_switch_fence(
+    cluster_migration_id: Option<Uuid>,
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
+) -> PgResult<JsonB> {
+    crate::required!(cluster_migration_id, options);
+    Ok(JsonB(quietly(|| {
+        let o = SwitchOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
+        let m = blue_migration(cluster_migration_id)?;
+        if m.phase == ClusterPhase::Fenced || m.phase == ClusterPhase::Switched {
+            return Ok(json!({"resumed": true}));
+        }
+        let lag = match m.phase {
+            ClusterPhase::Streaming => {
+                let g = green_view(&m).map_err(green_unreachable)?;
+                applied_lag(&m, &g["heartbeat"])?
+            }
+            _ => None,
+        };
+        let lag_bytes = lag.as_ref().and_then(|l| l["bytes"].as_u64());
+        if let Some(why) = switch_refusal(m.phase, lag_bytes, &o) {
+            return Err(MeError::prerequisite(format!("cluster migration {} cannot switch: {why}", m.id))
+                .hint("Wait and retry: migration_engine.cluster_migration_status() shows the phase and applied_lag."));
+        }
+        let tables = peer::set_fence(&m.data_schema, Some(&fence_reason_moved(&m)))?;
+        let final_beat = catalog::write_heartbeat(m.id)?;
+        catalog::transition_cluster_migration(&m, ClusterPhase::Fenced, None)?;
+        super::audit_cluster(
+            "cluster_migration_fence",
+            m.id,
+            json!({"fenced_tables": tables, "lag_at_fence": lag, "final_beat": final_beat}),
+        )?;
+        Ok(json!({"final_beat": final_beat, "fenced_tables": tables, "lag_at_fence": lag}))
+    })?))
+}
+
+/// Second transaction: wait for green to apply the final heartbeat, move green's
+/// sequences past blue's and make green live (green commits that itself), then record the
+/// switch here. Returns {switched: true, ...the report} or, when green did not catch up
+/// within the timeout, {switched: false, error} with the fence lifted (the CALL raises).
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn cluster_switch_complete(
+    cluster_migration_id: Option<Uuid>,
+    options: default!(Option<JsonArg>, "'{}'::jsonb"),
+    fenced: default!(Option<JsonArg>, "'{}'::jsonb"),
+) -> PgResult<JsonB> {
+    crate::required!(cluster_migration_id, options, fenced);
+    Ok(JsonB(quietly(|| {
+        let o = SwitchOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
+        if !fenced.0.is_object() {
+            return Err(MeError::invalid_parameter(
+                "fenced must be the JSON object cluster_switch_fence returned",
+            ));
+        }
+        let m = blue_migration(cluster_migration_id)?;
+        if m.phase == ClusterPhase::Switched {
+            let mut r = m.json["switch_report"].clone();
+            r["switched"] = json!(true);
+            return Ok(r);
+        }
+        if m.phase != ClusterPhase::Fenced {
+            return Err(MeError::prerequisite(format!(
+                "cluster migration {} is {}, not FENCED",
+                m.id,
+                m.phase.as_str()
+            )));
+        }
+        // a switch interrupted after its fence goes on from the beats committed since
+        let final_beat = match fenced.0["final_beat"].as_i64() {
+            Some(b) => b,
+            None => catalog::heartbeat(m.id)?
+                .and_then(|h| h["beat"].as_i64())
+                .unwrap_or(0),
+        };
+        let green_phase = remote::row_value(&m.peer_conninfo, "cluster_migrations", "phase", m.id)?;
+        if green_phase != ClusterPhase::Switched.as_str() {
+            peer_transition(&m, ClusterPhase::Fenced)?;
+        }
+        let clock = Instant::now();
+        let deadline = Duration::from_millis(o.timeout_ms);
+        let mut polls = 0;
+        loop {
+            polls += 1;
+            let beat = remote::row_value(&m.peer_conninfo, "cluster_heartbeat", "beat", m.id)?;
+            if beat.as_i64().unwrap_or(0) >= final_beat {
+                break;
+            }
+            if clock.elapsed() > deadline {
+                return lift_fence(&m, &format!(
+                    "green did not apply blue's last write within {} ms (timeout): the fence is lifted, blue takes writes again",
+                    o.timeout_ms
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+            pgrx::check_for_interrupts!();
+        }
+        let waited_ms = clock.elapsed().as_secs_f64() * 1000.0;
+        let sequences = first_value::<JsonB>(
+            "SELECT coalesce(jsonb_agg(jsonb_build_object('schema', schemaname, 'name', sequencename, 'value', last_value)), '[]') \
+             FROM pg_catalog.pg_sequences WHERE schemaname = $1 AND last_value IS NOT NULL",
+            &[m.data_schema.as_str().into()],
+        )?
+        .map(|JsonB(v)| v)
+        .unwrap_or(json!([]));
+        // green went live already when a CALL was interrupted after its commit there
+        let green = remote::value(
+            &m.peer_conninfo,
+            &format!(
+                "migration_engine.cluster_peer_transition({}, {}, jsonb_build_object('sequences', {}::jsonb))",
+                literal(m.id.to_string()),
+                literal(ClusterPhase::Switched.as_str()),
+                literal(sequences.to_string())
+            ),
+        )?;
+        let freeze_ms = first_value::<f64>(
+            "SELECT extract(epoch FROM clock_timestamp() - fenced_at)::float8 * 1000 \
+             FROM migration_engine.cluster_migrations WHERE cluster_migration_id = $1",
+            &[m.id.into()],
+        )?;
+        catalog::transition_cluster_migration(&m, ClusterPhase::Switched, None)?;
+        let report = json!({
+            "switched": true,
+            "write_freeze_ms": freeze_ms,
+            "waited_for_green_ms": waited_ms,
+            "polls": polls,
+            "final_beat": final_beat,
+            "sequences": sequences,
+            "green": green,
+            "connect": m.announce_conninfo,
+        });
+        catalog::store_switch_report(m.id, &report)?;
+        notify_switched(&m, "green")?;
+        super::audit_cluster("cluster_migration_switch", m.id, report.clone())?;
+        Ok(report)
+    })?))
+}
+
+/// Green did not catch up: blue takes writes again, the migration streams on.
+fn lift_fence(m: &ClusterMigration, error: &str) -> MeResult<Value> {
+    peer::set_fence(&m.data_schema, None)?;
+    catalog::transition_cluster_migration(m, ClusterPhase::Streaming, None)?;
+    let _ = peer_transition(m, ClusterPhase::Streaming);
+    super::audit_cluster(
+        "cluster_migration_fence_lifted",
+        m.id,
+        json!({"error": error}),
+    )?;
+    Ok(json!({"switched": false, "error": error}))
+}
+
+/// Third transaction: green's subscription, blue's slot and publication go.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn cluster_switch_cleanup(cluster_migration_id: Option<Uuid>) -> PgResult<JsonB> {
+    crate::required!(cluster_migration_id);
+    Ok(JsonB(quietly(|| {
+        let m = blue_migration(cluster_migration_id)?;
+        if !m.phase.is_over() {
+            return Err(MeError::prerequisite(format!(
+                "cluster migration {} is {}: its replication is dropped once it is switched or aborted",
+                m.id,
+                m.phase.as_str()
+            )));
+        }
+        drop_replication(&m)
+    })?))
+}
+
+/// Drop green's subscription (detached from its slot first, so the drop runs anywhere),
+/// then blue's slots (the subscription's and any table-copy slot) and the publication.
+/// Returns what was dropped and what could not be, with why.
+fn drop_replication(m: &ClusterMigration) -> MeResult<Value> {
+    let sub = literal(&m.subscription_name);
+    let ident = quoted_ident("subscription", &m.subscription_name)?;
+    let mut left = vec![];
+    let green = crate::spi::subxact::atomically(|| -> MeResult<Value> {
+        let oid = remote::value(
+            &m.peer_conninfo,
+            &format!("SELECT oid::bigint FROM pg_catalog.pg_subscription WHERE subname = {sub}"),
+        )?;
+        if !oid.is_null() {
+            remote::exec(
+                &m.peer_conninfo,
+                &format!("ALTER SUBSCRIPTION {ident} DISABLE"),
+            )?;
+            remote::exec(
+                &m.peer_conninfo,
+                &format!("ALTER SUBSCRIPTION {ident} SET (slot_name = NONE)"),
+            )?;
+            remote::exec(&m.peer_conninfo, &format!("DROP SUBSCRIPTION {ident}"))?;
+        }
+        Ok(oid)
+    });
+    let sub_oid = match green {
+        Ok(oid) => oid,
+        Err(e) => {
+            let why = match e {
+                crate::spi::subxact::Aborted::Returned(e) => e.message,
+                crate::spi::subxact::Aborted::Raised(e) => e.message,
+            };
+            left.push(format!("green's subscription {} (green: {why}); drop it there: ALTER SUBSCRIPTION ... DISABLE; ALTER SUBSCRIPTION ... SET (slot_name = NONE); DROP SUBSCRIPTION ...", m.subscription_name));
+            Value::Null
+        }
+    };
+    // the walsender lets go of the slot when green's apply worker stops: wait for it
+    let sync_prefix = sub_oid.as_i64().map(|o| format!("pg_{o}_sync_"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let dropped = loop {
+        let active = first_value::<bool>(
+            "SELECT coalesce(bool_or(active), false) FROM pg_catalog.pg_replication_slots \
+             WHERE slot_name = $1 OR ($2::text IS NOT NULL AND starts_with(slot_name, $2))",
+            &[
+                m.subscription_name.as_str().into(),
+                sync_prefix.clone().into(),
+            ],
+        )?
+        .unwrap_or(false);
+        if !active {
+            break first_value::<i64>(
+                "SELECT count(pg_catalog.pg_drop_replication_slot(slot_name)) FROM pg_catalog.pg_replication_slots \
+                 WHERE slot_name = $1 OR ($2::text IS NOT NULL AND starts_with(slot_name, $2))",
+                &[m.subscription_name.as_str().into(), sync_prefix.clone().into()],
+            )?
+            .unwrap_or(0);
+        }
+        if Instant::now() > deadline {
+            left.push(format!("blue's slot {} is still in use by a walsender: drop it with pg_drop_replication_slot once green's subscription is gone", m.subscription_name));
+            break 0;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        pgrx::check_for_interrupts!();
+    };
+    Spi::run(&format!(
+        "DROP PUBLICATION IF EXISTS {}",
+        quoted_ident("publication", &m.publication_name)?
+    ))?;
+    for l in &left {
+        pgrx::warning!("cluster migration {}: left behind: {l}", m.id);
+    }
+    Ok(
+        json!({"slots_dropped": dropped, "publication_dropped": m.publication_name, "left_behind": left}),
+    )
+}
+
+/// Stop a cluster migration that has not switched: blue's fence lifted (it takes writes),
+/// green's subscription, blue's slots and publication dropped, both rows ABORTED. Green
+/// keeps what it copied (its migration stays applied there) for inspection; a new cluster
+/// migration needs an empty green.
+#[pg_extern(volatile)]
+#[search_path(migration_engine, pg_catalog, pg_temp)]
+fn abort_cluster_migration(cluster_migration_id: Option<Uuid>) -> PgResult<JsonB> {
+    crate::required!(cluster_migration_id);
+    Ok(JsonB(quietly(|| {
+        let m = blue_migration(cluster_migration_id)?;
+        if !m.phase.can_transition(ClusterPhase::Aborted) {
+            return Err(MeError::prerequisite(format!(
+                "cluster migration {} is {}: only one that has not switched can be aborted",
+                m.id,
+                m.phase.as_str()
+            )));
+        }
+        let unfenced = peer::set_fence(&m.data_schema, None)?;
+        let dropped = drop_replication(&m)?;
+        catalog::transition_cluster_migration(&m, ClusterPhase::Aborted, None)?;
+        let green =
+            match crate::spi::subxact::atomically(|| peer_transition(&m, ClusterPhase::Aborted)) {
+                Ok(()) => json!(ClusterPhase::Aborted.as_str()),
+                Err(_) => json!("not reached: green's row stays as it was"),
+            };
+        let report = json!({"cluster_migration_id": m.id.to_string(), "phase": ClusterPhase::Aborted.as_str(), "unfenced_tables": unfenced,
+                            "replication": dropped, "green": green});
+        super::audit_cluster("cluster_migration_abort", m.id, report.clone())?;
+        Ok(report)
+    })?))
+}

@@ -1,0 +1,242 @@
+//! Blue's worker for one cluster migration: a dynamic background worker logged in as the
+//! role that started it (a superuser: the preflight checked). Once the start has
+//! committed it sets green up (the migration created and run there by CALL run_migration,
+//! green fenced, the subscription created, which makes blue's slot and starts the copy),
+//! then writes the heartbeat every heartbeatInterval and moves the phase on when green's
+//! tables are all copied. It stops when the migration is over or failed.
+//!
+//! The subscription is created in a transaction of this worker that has written nothing:
+//! making a logical slot waits for every transaction on blue that has a transaction id,
+//! and one of ours would wait for itself.
+use super::{preflight, remote};
+use crate::catalog::{self, ClusterMigration};
+use crate::errors::{MeError, MeResult};
+use crate::spi::caller_worker::{
+    connect_as_caller, start_as_caller, tick_until_done, CallerWorker, Tick,
+};
+use crate::spi::subxact::{atomically, Aborted};
+use crate::spi::{literal, quoted_ident};
+use migration_engine_core::rollout::cluster::{copy_finished, ClusterPhase};
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
+use pgrx::prelude::*;
+use pgrx::Uuid;
+use std::time::Duration;
+
+/// How long the worker waits for its row to become visible (the start committing).
+const START_GRACE: Duration = Duration::from_secs(60);
+
+pub fn start(id: Uuid) -> Option<i32> {
+    let worker = start_as_caller(&CallerWorker {
+        name: "migration_engine cluster migration",
+        backend_type: None,
+        function: "migration_engine_cluster_worker",
+        payload: &id.to_string(),
+        argument: None,
+    })
+    .ok()?;
+    worker.wait_for_startup().ok()
+}
+
+/// Whether the worker recorded for `m` is alive.
+pub fn running(m: &ClusterMigration) -> MeResult<bool> {
+    let Some(pid) = m.worker_pid else {
+        return Ok(false);
+    };
+    Ok(crate::spi::first_value::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND backend_type = 'migration_engine cluster migration')",
+        &[pid.into()],
+    )?
+    .unwrap_or(false))
+}
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn migration_engine_cluster_worker(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    let Some(id) = connect_as_caller() else {
+        return;
+    };
+    let Ok(id) = uuid::Uuid::parse_str(&id).map(|u| Uuid::from_bytes(*u.as_bytes())) else {
+        return;
+    };
+    tick_until_done(id, START_GRACE, "cluster migration", tick);
+}
+
+/// A step of the set-up failed: the migration is FAILED with the error (abort cleans up
+/// what was made); the worker stops.
+fn failed(id: Uuid, error: &str) -> Tick {
+    pgrx::warning!("cluster migration {id}: {error}");
+    let _ = atomically(|| -> MeResult<()> {
+        let m = catalog::cluster_migration(id, true)?;
+        if m.phase.can_transition(ClusterPhase::Failed) {
+            catalog::transition_cluster_migration(&m, ClusterPhase::Failed, Some(error))?;
+            let _ = atomically(|| -> MeResult<()> {
+                remote::value(
+                    &m.peer_conninfo,
+                    &format!(
+                        "migration_engine.cluster_peer_transition({}, {}, jsonb_build_object('error', {}))",
+                        literal(m.id.to_string()),
+                        literal(ClusterPhase::Failed.as_str()),
+                        literal(error)
+                    ),
+                )?;
+                Ok(())
+            });
+        }
+        Ok(())
+    });
+    Tick::Done
+}
+
+fn tick(id: Uuid) -> MeResult<Tick> {
+    let Some(m) = catalog::load_cluster_migration(id, false)? else {
+        return Ok(Tick::NotYet);
+    };
+    let interval = m.options["heartbeatInterval"].as_u64().unwrap_or(1000);
+    match m.phase {
+        ClusterPhase::Preparing => {
+            // two transactions: the subscription is made in one that has done nothing
+            // else here (see the module's comment)
+            let green_phase =
+                remote::row_value(&m.peer_conninfo, "cluster_migrations", "phase", m.id)?;
+            let step = if green_phase == ClusterPhase::Copying.as_str() {
+                atomically(|| subscribe_green(&m))
+            } else {
+                atomically(|| set_up_green(&m))
+            };
+            Ok(match step {
+                Ok(()) => Tick::Wait(0),
+                Err(Aborted::Returned(e)) => failed(id, &e.message),
+                Err(Aborted::Raised(e)) => failed(id, &e.message),
+            })
+        }
+        ClusterPhase::Copying => {
+            catalog::write_heartbeat(id)?;
+            if copy_finished(&green_table_states(&m)?) {
+                let m = catalog::cluster_migration(id, true)?;
+                catalog::transition_cluster_migration(&m, ClusterPhase::Streaming, None)?;
+                peer_transition(&m, ClusterPhase::Streaming)?;
+            }
+            Ok(Tick::Wait(interval.min(500)))
+        }
+        ClusterPhase::Streaming | ClusterPhase::Fenced => {
+            catalog::write_heartbeat(id)?;
+            Ok(Tick::Wait(interval))
+        }
+        ClusterPhase::Switched | ClusterPhase::Aborted | ClusterPhase::Failed => Ok(Tick::Done),
+    }
+}
+
+/// Move green's row along (green's own function makes the change there).
+pub(super) fn peer_transition(m: &ClusterMigration, to: ClusterPhase) -> MeResult<()> {
+    remote::value(
+        &m.peer_conninfo,
+        &format!(
+            "migration_engine.cluster_peer_transition({}, {})",
+            literal(m.id.to_string()),
+            literal(to.as_str())
+        ),
+    )?;
+    Ok(())
+}
+
+/// pg_subscription_rel's states of green's tables for this subscription.
+pub(super) fn green_table_states(m: &ClusterMigration) -> MeResult<Vec<String>> {
+    let v = remote::value(
+        &m.peer_conninfo,
+        &format!(
+            "SELECT coalesce(jsonb_agg(r.srsubstate::text), '[]') FROM pg_catalog.pg_subscription_rel r \
+             JOIN pg_catalog.pg_subscription s ON s.oid = r.srsubid WHERE s.subname = {}",
+            literal(&m.subscription_name)
+        ),
+    )?;
+    Ok(v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect())
+}
+
+/// Green, step by step, each step done on green at once (dblink commits there): the
+/// migration recorded and run, then green COPYING (fenced). Each step is skipped when
+/// done already, so a worker started again after a crash goes on.
+fn set_up_green(m: &ClusterMigration) -> MeResult<()> {
+    let green = &m.peer_conninfo;
+    let id = literal(m.id.to_string());
+    let blue_migration = catalog::migration_id_of(&m.migration_name)?.ok_or_else(|| {
+        MeError::undefined_object(format!("migration {:?} is gone", m.migration_name))
+    })?;
+    let (_, _, definition) = catalog::stored_migration(blue_migration)?.ok_or_else(|| {
+        MeError::undefined_object(format!("migration {:?} is gone", m.migration_name))
+    })?;
+    let publisher = m.options["publisherConninfo"].as_str().unwrap_or_default();
+    remote::value(
+        green,
+        &format!(
+            "migration_engine.cluster_peer_begin({id}, {}::jsonb, {}, {}, {}, {}, {})",
+            literal(definition.to_string()),
+            literal(publisher),
+            literal(&m.announce_conninfo),
+            literal(&m.publication_name),
+            literal(&m.subscription_name),
+            literal(&m.data_schema)
+        ),
+    )?;
+    let status = remote::value(
+        green,
+        &format!(
+            "SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = {}",
+            literal(&m.migration_name)
+        ),
+    )?;
+    if status != migration_engine_core::engine::state::MigrationStatus::Completed.as_str() {
+        // the forward steps, by green's own engine: "transaction": false steps too
+        remote::exec(
+            green,
+            &format!(
+                "CALL migration_engine.run_migration({})",
+                literal(&m.migration_name)
+            ),
+        )?;
+    }
+    // blue's rows must still fit green's tables: no column of blue's missing or retyped
+    let blue_cols = preflight::local_columns(&m.data_schema)?;
+    let green_cols = remote::value(green, &preflight::columns_query(&m.data_schema))?;
+    let missing = preflight::missing_on_green(&blue_cols, &green_cols);
+    if !missing.is_empty() {
+        return Err(MeError::prerequisite(format!(
+            "after the migration, green's tables no longer take blue's rows: they lack {}",
+            missing.join(", ")
+        )));
+    }
+    peer_transition(m, ClusterPhase::Copying)
+}
+
+/// Green's subscription, which makes blue's slot and starts the initial copy; then
+/// COPYING here.
+fn subscribe_green(m: &ClusterMigration) -> MeResult<()> {
+    let green = &m.peer_conninfo;
+    let publisher = m.options["publisherConninfo"].as_str().unwrap_or_default();
+    let exists = remote::value(
+        green,
+        &format!(
+            "EXISTS (SELECT 1 FROM pg_catalog.pg_subscription WHERE subname = {})",
+            literal(&m.subscription_name)
+        ),
+    )?;
+    if exists != true {
+        remote::exec(
+            green,
+            &format!(
+                "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (slot_name = {}, copy_data = true)",
+                quoted_ident("subscription", &m.subscription_name)?,
+                literal(publisher),
+                quoted_ident("publication", &m.publication_name)?,
+                literal(&m.subscription_name)
+            ),
+        )?;
+    }
+    let m = catalog::cluster_migration(m.id, true)?;
+    catalog::transition_cluster_migration(&m, ClusterPhase::Copying, None)?;
+    Ok(())
+}

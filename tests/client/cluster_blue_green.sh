@@ -1,0 +1,184 @@
+# Blue-green across two clusters (issue 17): blue is a second throwaway cluster with
+# wal_level = logical; green is this test's own database on the suite's cluster, freshly
+# installed. Writers (psycopg) write through upsert_entity on blue during the copy, the
+# streaming and the switch, and move to green when blue answers 40001; afterwards every
+# write they saw committed is on green, green takes new writes with ids past blue's, blue
+# refuses writes, and no slot, publication or subscription is left. Also: the preflight's
+# refusals (each with nothing made), an abort that leaves nothing behind, and the status.
+. "$MIGRATION_ENGINE_ROOT/tests/client/lib.sh"
+. "$MIGRATION_ENGINE_ROOT/scripts/lib/cluster.sh"
+work=$(mktemp -d)
+green_db=$PGDATABASE
+spare_db="${PGDATABASE}_spare"
+cleanup() {
+    [ -f "$work/writers.pid" ] && kill "$(cat "$work/writers.pid")" 2>/dev/null || true
+    second_cluster_stop
+    psql -qX -d postgres -c "DROP DATABASE IF EXISTS $spare_db WITH (FORCE)" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+sqlstate_of() { psql -qAtX -v VERBOSITY=verbose "$@" 2>&1 | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -1; }
+
+second_cluster_start "wal_level = logical" "max_wal_senders = 10" "max_replication_slots = 10"
+BLUE="host=$SECOND_DIR port=55433 user=postgres dbname=blue"
+GREEN="host=$PGHOST port=$PGPORT user=postgres dbname=$green_db"
+SPARE="host=$PGHOST port=$PGPORT user=postgres dbname=$spare_db"
+psql -qX -v ON_ERROR_STOP=1 "$SECOND_CONNINFO" -c "CREATE DATABASE blue" >/dev/null
+b() { psql -qAtX -v ON_ERROR_STOP=1 "$BLUE" -c "$1"; }
+g() { psql -qAtX -v ON_ERROR_STOP=1 "$GREEN" -c "$1"; }
+b "CREATE EXTENSION migration_engine; CREATE EXTENSION dblink" >/dev/null
+psql -qX -d postgres -c "CREATE DATABASE $spare_db" >/dev/null
+psql -qX "$SPARE" -c "CREATE EXTENSION migration_engine" >/dev/null
+
+b "SELECT count(migration_engine.upsert_entity('Person', jsonb_build_object('name', 'p' || i, 'n', i))) FROM generate_series(1, 3000) i" >/dev/null
+b "SELECT count(migration_engine.upsert_entity('Person', jsonb_build_object('name', 'p' || i, 'n', i + 1),
+       (SELECT entity_id FROM kg.temporal_entities WHERE content->>'name' = 'p' || i LIMIT 1))) FROM generate_series(1, 500) i" >/dev/null
+mid=$(b "SELECT migration_engine.create_migration('{\"name\": \"add_source\", \"version\": \"1\", \"type\": \"SCHEMA\",
+   \"forward\": [{\"name\": \"column\", \"type\": \"SQL\", \"script\": \"ALTER TABLE kg.temporal_entities ADD COLUMN source text\"},
+                 {\"name\": \"index\", \"type\": \"SQL\", \"transaction\": false, \"script\": \"CREATE INDEX CONCURRENTLY entities_by_source ON kg.temporal_entities (source)\"}],
+   \"rollback\": [{\"name\": \"drop\", \"type\": \"SQL\", \"script\": \"DROP INDEX IF EXISTS kg.entities_by_source; ALTER TABLE kg.temporal_entities DROP COLUMN source\"}]}')")
+start() { echo "SELECT migration_engine.start_cluster_migration($1)"; }
+open_rows() { b "SELECT count(*) FROM migration_engine.cluster_migrations"; }
+slots() { b "SELECT coalesce(string_agg(slot_name, ',' ORDER BY slot_name), 'none') FROM pg_replication_slots"; }
+pubs() { b "SELECT count(*) FROM pg_publication"; }
+
+# 1. refusals, each changing nothing
+check "a misspelled option is refused (22023)" \
+    "$(sqlstate_of "$BLUE" -c "$(start "'$mid', '$GREEN', '{\"heartbeat_interval\": 500}'")")" "22023"
+check "a NULL migration id is refused (22004)" "$(sqlstate_of "$BLUE" -c "$(start "NULL, '$GREEN'")")" "22004"
+check "an unknown migration is refused (42704)" \
+    "$(sqlstate_of "$BLUE" -c "$(start "'00000000-0000-7000-8000-000000000000', '$GREEN'")")" "42704"
+check "a cluster without wal_level = logical is refused (55000)" \
+    "$(sqlstate_of "$GREEN" -c "SELECT migration_engine.create_migration('{\"name\": \"x\", \"version\": \"1\", \"forward\": [{\"name\": \"a\", \"type\": \"SQL\", \"script\": \"SELECT 1\"}]}')" -c "$(start "(SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = 'x'), '$BLUE'")")" "55000"
+check "an unreachable green is refused (08001)" \
+    "$(sqlstate_of "$BLUE" -c "$(start "'$mid', 'host=$work port=1 dbname=nowhere'")")" "08001"
+psql -qX -d postgres -c "CREATE DATABASE ${PGDATABASE}_noext" >/dev/null
+check "a green without the extension is refused (55000)" \
+    "$(sqlstate_of "$BLUE" -c "$(start "'$mid', 'host=$PGHOST port=$PGPORT user=postgres dbname=${PGDATABASE}_noext'")")" "55000"
+psql -qX -d postgres -c "DROP DATABASE ${PGDATABASE}_noext" >/dev/null
+tid=$(b "SELECT migration_engine.create_migration('{\"name\": \"retype\", \"version\": \"1\", \"forward\": [{\"name\": \"t\", \"type\": \"TRANSFORM\", \"pipeline\": {\"name\": \"p\", \"source\": {\"entityType\": \"Person\"}, \"steps\": [{\"name\": \"map\", \"type\": \"MAP\", \"config\": {\"mappingRules\": [{\"type\": \"FIELD_RENAME\", \"source\": \"n\", \"target\": \"num\"}]}}]}}]}')")
+check "a migration with TRANSFORM steps is refused (0A000)" "$(sqlstate_of "$BLUE" -c "$(start "'$tid', '$GREEN'")")" "0A000"
+psql -qX "$BLUE" -c "CREATE ROLE me_cluster_admin LOGIN IN ROLE migration_admin" >/dev/null
+check "a migration_admin member may not start one (42501)" \
+    "$(sqlstate_of "host=$SECOND_DIR port=55433 user=me_cluster_admin dbname=blue" -c "$(start "'$mid', '$GREEN'")")" "42501"
+check "the refusals left nothing: no row, slot or publication" "$(open_rows)/$(slots)/$(pubs)" "0/none/0"
+
+# 2. an abort leaves nothing behind (against a spare green)
+spare=$(b "SELECT migration_engine.start_cluster_migration('$mid', '$SPARE', '{\"heartbeatInterval\": 200}') ->> 'cluster_migration_id'")
+wait_for_blue() { # wait_for_blue SQL [seconds]
+    local deadline=$(( $(date +%s) + ${2:-60} ))
+    until [ "$(b "$1")" = "t" ]; do
+        [ "$(date +%s)" -lt "$deadline" ] || { b "SELECT migration_engine.cluster_migration_status()"; b "SELECT pid, backend_type, backend_xid, backend_xmin, state, wait_event, left(query, 120) FROM pg_stat_activity"; fail "timed out waiting for: $1"; }
+        sleep 0.2
+    done
+}
+phase_is() { echo "SELECT migration_engine.cluster_migration_status('$1') ->> 'phase' = '$2'"; }
+wait_for_blue "$(phase_is "$spare" STREAMING)"
+check "the spare green got blue's rows" "$(psql -qAtX "$SPARE" -c "SELECT count(*) FROM kg.temporal_entities")" "$(b "SELECT count(*) FROM kg.temporal_entities")"
+check "a second cluster migration is refused while one is open (55006)" "$(sqlstate_of "$BLUE" -c "$(start "'$mid', '$GREEN'")")" "55006"
+# a switch interrupted after its fence (the CALL's first transaction alone)
+b "SELECT migration_engine.cluster_switch_fence('$spare')" >/dev/null
+check "fenced: status FENCED, blue refuses writes (40001)" \
+    "$(b "SELECT migration_engine.cluster_migration_status('$spare') ->> 'phase'")/$(sqlstate_of "$BLUE" -c "SELECT migration_engine.upsert_entity('Person', '{\"name\": \"fenced\"}')")" "FENCED/40001"
+abort=$(b "SELECT migration_engine.abort_cluster_migration('$spare')")
+check "the abort lifted the fence: blue takes writes again" \
+    "$(b "SELECT migration_engine.upsert_entity('Person', '{\"name\": \"unfenced\"}') IS NOT NULL")" "t"
+check "abort: ABORTED, nothing left behind" "$(echo "$abort" | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["phase"], a["replication"]["left_behind"], a["green"])')" "ABORTED [] ABORTED"
+check "no slot and no publication on blue after the abort" "$(slots)/$(pubs)" "none/0"
+check "no subscription on the spare green" "$(psql -qAtX "$SPARE" -c "SELECT count(*) FROM pg_subscription")" "0"
+check "the spare green's row is ABORTED and unfenced" \
+    "$(psql -qAtX "$SPARE" -c "SELECT phase FROM migration_engine.cluster_migrations")/$(psql -qAtX "$SPARE" -c "SELECT count(*) FROM pg_trigger WHERE tgname = 'me_cluster_fence'")" "ABORTED/0"
+check "abort twice is refused (55000)" "$(sqlstate_of "$BLUE" -c "SELECT migration_engine.abort_cluster_migration('$spare')")" "55000"
+
+# 3. the migration proper, under writers
+cat > "$work/writers.py" <<'PY'
+import json, sys, threading, time, psycopg
+blue, green, work, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+stop = time.time() + 600
+def writer(k):
+    log = {"blue": [], "green": [], "retries": 0}
+    conn, where = psycopg.connect(blue, autocommit=True), "blue"
+    i = 0
+    while time.time() < stop and len(log["green"]) < 40:
+        i += 1
+        try:
+            eid = conn.execute("SELECT migration_engine.upsert_entity('Person', %s::jsonb)",
+                               [json.dumps({"name": f"w{k}-{i}", "writer": k})]).fetchone()[0]
+            log[where].append(str(eid))
+        except psycopg.errors.SerializationFailure:
+            # the fence: retry on the live cluster
+            log["retries"] += 1
+            if where == "blue":
+                conn.close()
+                conn, where = psycopg.connect(green, autocommit=True), "green"
+        except psycopg.Error as e:
+            log.setdefault("errors", []).append(str(e).splitlines()[0])
+            time.sleep(0.05)
+    json.dump(log, open(f"{work}/writer{k}.json", "w"))
+threads = [threading.Thread(target=writer, args=(k,)) for k in range(n)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+PY
+/usr/bin/python3 "$work/writers.py" "$BLUE" "$GREEN" "$work" 3 &
+echo $! > "$work/writers.pid"
+sleep 1
+started=$(b "SELECT migration_engine.start_cluster_migration('$mid', '$GREEN', '{\"heartbeatInterval\": 200}')")
+id=$(echo "$started" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cluster_migration_id"])')
+check "start: PREPARING, publication named after it" \
+    "$(echo "$started" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["phase"], s["publication"] == "me_cluster_" + s["cluster_migration_id"].replace("-", ""))')" "PREPARING True"
+wait_for_blue "$(phase_is "$id" STREAMING)" 120
+check "green ran the migration itself (the index by the top-level runner)" \
+    "$(g "SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'add_source'")/$(g "SELECT count(*) FROM pg_indexes WHERE indexname = 'entities_by_source'")" "COMPLETED/1"
+check "green refuses local writes while it receives (40001)" \
+    "$(sqlstate_of "$GREEN" -c "SELECT migration_engine.upsert_entity('Person', '{\"name\": \"early\"}')")" "40001"
+wait_for_blue "SELECT (migration_engine.cluster_migration_status('$id') -> 'applied_lag' ->> 'beats_behind')::int <= 2" 60
+status=$(b "SELECT migration_engine.cluster_migration_status('$id')")
+check "status: slot active, every table ready, no apply error, lag measured" \
+    "$(echo "$status" | python3 -c 'import json,sys; s=json.load(sys.stdin); g=s["green"]; print(s["slot"]["active"], s["slot"]["wal_status"], g["tables"]["ready"] == g["tables"]["total"] > 0, g["errors"]["apply"], s["applied_lag"]["bytes"] >= 0, s["worker_running"])')" \
+    "True reserved True 0 True True"
+check "status never shows a password" "$(echo "$status" | grep -c password)" "0"
+check "a switch with an unknown option is refused (22023), nothing fenced" \
+    "$(sqlstate_of "$BLUE" -c "CALL migration_engine.switch_cluster_migration('$id', '{\"max_lag\": 1}')")/$(b "SELECT phase FROM migration_engine.cluster_migrations WHERE cluster_migration_id = '$id'")" "22023/STREAMING"
+check "the switch cannot run in a transaction block (2D000)" \
+    "$(sqlstate_of "$BLUE" -c "BEGIN" -c "CALL migration_engine.switch_cluster_migration('$id')" -c "COMMIT")" "2D000"
+sleep 2  # writers write while green streams
+psql -qX -v ON_ERROR_STOP=1 "$BLUE" -c "CALL migration_engine.switch_cluster_migration('$id')" > "$work/switch.out" 2>&1 \
+    || { cat "$work/switch.out"; fail "the switch failed"; }
+check "both sides say SWITCHED" \
+    "$(b "SELECT phase FROM migration_engine.cluster_migrations WHERE cluster_migration_id = '$id'")/$(g "SELECT phase FROM migration_engine.cluster_migrations WHERE cluster_migration_id = '$id'")" "SWITCHED/SWITCHED"
+freeze=$(b "SELECT (switch_report ->> 'write_freeze_ms')::float FROM migration_engine.cluster_migrations WHERE cluster_migration_id = '$id'")
+echo "# write freeze: $freeze ms"
+check "the write freeze is under a second" "$(python3 -c "print($freeze < 1000)")" "True"
+wait "$(cat "$work/writers.pid")"; rm -f "$work/writers.pid"
+summary=$(python3 - "$work" <<'PY'
+import json, sys, glob
+logs = [json.load(open(f)) for f in glob.glob(sys.argv[1] + "/writer*.json")]
+print(json.dumps({"blue": sorted(i for l in logs for i in l["blue"]), "green": sorted(i for l in logs for i in l["green"]),
+                  "errors": [e for l in logs for e in l.get("errors", [])], "moved": sum(1 for l in logs if l["green"])}))
+PY
+)
+echo "$summary" > "$work/summary.json"
+check "every writer moved to green after a 40001, with no other error" \
+    "$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["moved"], s["errors"], len(s["blue"]) > 0)' "$work/summary.json")" "3 [] True"
+/usr/bin/python3 - "$work/summary.json" "$GREEN" <<'PY' || fail "a write the writers saw committed is missing on green"
+import json, sys, psycopg
+s = json.load(open(sys.argv[1]))
+with psycopg.connect(sys.argv[2]) as c:
+    have = {str(r[0]) for r in c.execute("SELECT entity_id FROM kg.temporal_entities WHERE valid_to = 'infinity'")}
+missing = [i for i in s["blue"] + s["green"] if i not in have]
+assert not missing, f"{len(missing)} missing, e.g. {missing[:3]}"
+print(f"ok - all {len(s['blue'])} writes committed on blue and {len(s['green'])} on green are on green")
+PY
+blue_sum=$(b "SELECT count(*) || ':' || md5(string_agg(version_id || ':' || content::text || valid_to::text, ',' ORDER BY version_id)) FROM kg.temporal_entities")
+green_sum=$(g "SELECT count(*) || ':' || md5(string_agg(version_id || ':' || content::text || valid_to::text, ',' ORDER BY version_id)) FROM kg.temporal_entities WHERE version_id <= $(b "SELECT max(version_id) FROM kg.temporal_entities")")
+check "every version blue holds is on green, as it is on blue" "$green_sum" "$blue_sum"
+check "blue refuses writes now (40001)" \
+    "$(sqlstate_of "$BLUE" -c "SELECT migration_engine.upsert_entity('Person', '{\"name\": \"late\"}')")" "40001"
+after=$(g "SELECT migration_engine.upsert_entity('Person', '{\"name\": \"after\"}')")
+check "green takes new writes, with version ids past blue's" \
+    "$(g "SELECT version_id > $(b "SELECT max(version_id) FROM kg.temporal_entities") FROM kg.temporal_entities WHERE entity_id = '$after'")" "t"
+check "no slot, publication or subscription is left" "$(slots)/$(pubs)/$(g "SELECT count(*) FROM pg_subscription")" "none/0/0"
+check "the switch is audited on both clusters" \
+    "$(b "SELECT count(*) FROM migration_engine.audit_log WHERE operation = 'cluster_migration_switch'")/$(g "SELECT count(*) FROM migration_engine.audit_log WHERE operation = 'cluster_migration_phase' AND detail ->> 'to' = 'SWITCHED'")" "1/1"
+check "a plain role cannot read the peer's conninfo" \
+    "$(sqlstate_of "$GREEN" -c "SET ROLE me_plain_user" -c "SELECT peer_conninfo FROM migration_engine.cluster_migrations")" "42501"
