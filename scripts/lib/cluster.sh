@@ -40,6 +40,12 @@ second_cluster_start() {
     SECOND_CONNINFO="host=$SECOND_DIR port=55433 user=postgres dbname=postgres"
 }
 
+# second_cluster_restart [mode]: stop it (fast unless told) and start it again, same data
+second_cluster_restart() {
+    as_postgres "$PGBIN/pg_ctl" -D "$SECOND_DIR/data" -m "${1:-fast}" stop >/dev/null
+    as_postgres env -u RUST_BACKTRACE "$PGBIN/pg_ctl" -D "$SECOND_DIR/data" -l "$SECOND_DIR/log" -w start >/dev/null
+}
+
 second_cluster_stop() {
     [ -n "${SECOND_DIR:-}" ] || return 0
     as_postgres "$PGBIN/pg_ctl" -D "$SECOND_DIR/data" -m fast stop >/dev/null 2>&1 || true

@@ -9,7 +9,9 @@ use crate::catalog::{self, ClusterMigration};
 use crate::errors::{MeError, MeResult, PgResult};
 use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::{first_value, literal, quietly, quoted_ident};
-use migration_engine_core::rollout::cluster::{switch_refusal, ClusterPhase, SwitchOptions};
+use migration_engine_core::rollout::cluster::{
+    switch_refusal, AppliedLag, ClusterPhase, SwitchOptions,
+};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -36,9 +38,42 @@ fn green_unreachable(e: String) -> MeError {
     )
 }
 
-/// First transaction of the switch: the fence goes up on blue and the final heartbeat is
-/// written. Refused, with nothing changed, unless the migration is STREAMING with green
-/// at most maxLagBytes behind.
+/// Wait (catchUpTimeout at most, before any fence) until green is within maxLagBytes and
+/// maxLagMs of blue; the lag it saw last. Refused, with nothing changed, when the
+/// migration is not STREAMING or green stays behind.
+fn wait_for_small_lag(m: &ClusterMigration, o: &SwitchOptions) -> MeResult<Option<Value>> {
+    let interval = m.options["heartbeatInterval"].as_u64().unwrap_or(1000);
+    let clock = Instant::now();
+    loop {
+        let lag = match m.phase {
+            ClusterPhase::Streaming => {
+                let g = green_view(m).map_err(green_unreachable)?;
+                applied_lag(m, &g["heartbeat"])?
+            }
+            _ => None,
+        };
+        let measured = lag.as_ref().and_then(|l| {
+            Some(AppliedLag {
+                bytes: l["bytes"].as_u64()?,
+                ms: l["seconds"].as_f64()? * 1000.0,
+            })
+        });
+        let Some(why) = switch_refusal(m.phase, measured, interval, o) else {
+            return Ok(lag);
+        };
+        if m.phase != ClusterPhase::Streaming
+            || clock.elapsed() >= Duration::from_millis(o.catch_up_timeout_ms)
+        {
+            return Err(MeError::prerequisite(format!("cluster migration {} cannot switch: {why}", m.id))
+                .hint("Nothing was fenced. Green applies blue's writes more slowly than they come: retry when cluster_migration_status() shows a small applied_lag, raise maxLagMs / maxLagBytes or catchUpTimeout, or write less meanwhile."));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        pgrx::check_for_interrupts!();
+    }
+}
+
+/// First transaction of the switch: once green is close behind (wait_for_small_lag), the
+/// fence goes up on blue and the final heartbeat is written.
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn cluster_switch_fence(
@@ -52,18 +87,7 @@ fn cluster_switch_fence(
         if m.phase == ClusterPhase::Fenced || m.phase == ClusterPhase::Switched {
             return Ok(json!({"resumed": true}));
         }
-        let lag = match m.phase {
-            ClusterPhase::Streaming => {
-                let g = green_view(&m).map_err(green_unreachable)?;
-                applied_lag(&m, &g["heartbeat"])?
-            }
-            _ => None,
-        };
-        let lag_bytes = lag.as_ref().and_then(|l| l["bytes"].as_u64());
-        if let Some(why) = switch_refusal(m.phase, lag_bytes, &o) {
-            return Err(MeError::prerequisite(format!("cluster migration {} cannot switch: {why}", m.id))
-                .hint("Wait and retry: migration_engine.cluster_migration_status() shows the phase and applied_lag."));
-        }
+        let lag = wait_for_small_lag(&m, &o)?;
         let tables = peer::set_fence(&m.data_schema, Some(&fence_reason_moved(&m)))?;
         let final_beat = catalog::write_heartbeat(m.id)?;
         catalog::transition_cluster_migration(&m, ClusterPhase::Fenced, None)?;

@@ -133,7 +133,7 @@ impl StartOptions {
     }
 }
 
-pub const SWITCH_OPTION_KEYS: &[&str] = &["maxLagBytes", "timeout"];
+pub const SWITCH_OPTION_KEYS: &[&str] = &["maxLagBytes", "maxLagMs", "catchUpTimeout", "timeout"];
 
 /// switch_cluster_migration's options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +141,13 @@ pub struct SwitchOptions {
     /// The fence is raised only when green's applied lag is at most this many bytes of
     /// WAL, so that the wait under the fence (the write freeze) is short.
     pub max_lag_bytes: u64,
+    /// ... and at most this many ms behind blue's clock beyond one heartbeat interval
+    /// (green applied a heartbeat sent that recently): the wait under the fence is about
+    /// this long.
+    pub max_lag_ms: u64,
+    /// How long the switch waits, before the fence, for green to come within the bounds
+    /// (ms); past it the switch is refused with nothing changed.
+    pub catch_up_timeout_ms: u64,
     /// How long to wait under the fence for green to apply blue's last write, in ms; past
     /// it the fence is lifted and the switch refused.
     pub timeout_ms: u64,
@@ -150,6 +157,8 @@ impl Default for SwitchOptions {
     fn default() -> Self {
         SwitchOptions {
             max_lag_bytes: 16 << 20,
+            max_lag_ms: 500,
+            catch_up_timeout_ms: 60_000,
             timeout_ms: 10_000,
         }
     }
@@ -172,6 +181,8 @@ impl SwitchOptions {
             };
             match k.as_str() {
                 "maxLagBytes" => o.max_lag_bytes = whole(0, 1 << 40)?,
+                "maxLagMs" => o.max_lag_ms = whole(0, 3_600_000)?,
+                "catchUpTimeout" => o.catch_up_timeout_ms = whole(0, 24 * 3_600_000)?,
                 "timeout" => o.timeout_ms = whole(100, 3_600_000)?,
                 _ => unreachable!("unknown keys were refused above"),
             }
@@ -294,11 +305,22 @@ pub fn copy_finished(table_states: &[String]) -> bool {
     !table_states.is_empty() && table_states.iter().all(|s| s == "r" || s == "s")
 }
 
+/// Green's applied lag, from its copy of blue's heartbeat: WAL bytes and ms since the
+/// heartbeat it applied was sent on blue.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AppliedLag {
+    pub bytes: u64,
+    pub ms: f64,
+}
+
 /// Why the fence may not go up yet, if it may not: the migration must be streaming and
-/// green close enough behind that the wait under the fence is short.
+/// green close enough behind that the wait under the fence is short. `lag` None: green
+/// has applied no heartbeat yet. The ms bound allows one heartbeat interval on top (a
+/// green that is up to date still shows up to one interval since the last beat).
 pub fn switch_refusal(
     phase: ClusterPhase,
-    lag_bytes: Option<u64>,
+    lag: Option<AppliedLag>,
+    heartbeat_interval_ms: u64,
     o: &SwitchOptions,
 ) -> Option<String> {
     match phase {
@@ -311,14 +333,23 @@ pub fn switch_refusal(
             ))
         }
     }
-    match lag_bytes {
-        None => Some("green has not applied a heartbeat yet: its lag is unknown".into()),
-        Some(l) if l > o.max_lag_bytes => Some(format!(
-            "green is {l} bytes of WAL behind, more than maxLagBytes ({})",
-            o.max_lag_bytes
-        )),
-        Some(_) => None,
+    let Some(lag) = lag else {
+        return Some("green has not applied a heartbeat yet: its lag is unknown".into());
+    };
+    if lag.bytes > o.max_lag_bytes {
+        return Some(format!(
+            "green is {} bytes of WAL behind, more than maxLagBytes ({})",
+            lag.bytes, o.max_lag_bytes
+        ));
     }
+    let beyond = lag.ms - heartbeat_interval_ms as f64;
+    if beyond > o.max_lag_ms as f64 {
+        return Some(format!(
+            "green is {:.0} ms behind (beyond one heartbeat interval of {heartbeat_interval_ms} ms), more than maxLagMs ({})",
+            beyond, o.max_lag_ms
+        ));
+    }
+    None
 }
 
 /// Blue's columns that green lacks or types differently, as "table.column (type)", from
@@ -408,11 +439,29 @@ mod tests {
     #[test]
     fn the_switch_waits_for_a_small_lag() {
         let o = SwitchOptions::default();
-        assert!(switch_refusal(ClusterPhase::Copying, Some(0), &o).is_some());
-        assert!(switch_refusal(ClusterPhase::Streaming, None, &o).is_some());
-        assert!(switch_refusal(ClusterPhase::Streaming, Some(o.max_lag_bytes + 1), &o).is_some());
-        assert!(switch_refusal(ClusterPhase::Streaming, Some(o.max_lag_bytes), &o).is_none());
-        assert!(switch_refusal(ClusterPhase::Fenced, None, &o).is_none());
+        let lag = |bytes, ms| Some(AppliedLag { bytes, ms });
+        assert!(switch_refusal(ClusterPhase::Copying, lag(0, 0.0), 1000, &o).is_some());
+        assert!(switch_refusal(ClusterPhase::Streaming, None, 1000, &o).is_some());
+        assert!(switch_refusal(
+            ClusterPhase::Streaming,
+            lag(o.max_lag_bytes + 1, 0.0),
+            1000,
+            &o
+        )
+        .is_some());
+        assert!(
+            switch_refusal(ClusterPhase::Streaming, lag(o.max_lag_bytes, 0.0), 1000, &o).is_none()
+        );
+        // one interval since the last beat is up to date; more than maxLagMs beyond it is not
+        assert!(switch_refusal(ClusterPhase::Streaming, lag(0, 1400.0), 1000, &o).is_none());
+        assert!(switch_refusal(ClusterPhase::Streaming, lag(0, 1600.0), 1000, &o).is_some());
+        assert!(switch_refusal(ClusterPhase::Fenced, None, 1000, &o).is_none());
+        assert_eq!(
+            SwitchOptions::parse(&json!({"maxLagMs": 100, "catchUpTimeout": 0}))
+                .unwrap()
+                .max_lag_ms,
+            100
+        );
     }
 
     #[test]
