@@ -144,10 +144,9 @@ fn start(migration_id: Uuid, green: &str, options: &Value) -> MeResult<Value> {
         Some(p) => p.clone(),
         None => own_conninfo()?,
     };
-    let announce = o
-        .announce_conninfo
-        .clone()
-        .unwrap_or_else(|| redact_conninfo(green));
+    // shown to every client (the 40001 message, the notification, pg_trigger's
+    // arguments): never with a password, whoever wrote it
+    let announce = redact_conninfo(o.announce_conninfo.as_deref().unwrap_or(green));
     let tables = first_value::<Vec<String>>(
         "SELECT array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname) \
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \

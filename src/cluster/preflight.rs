@@ -55,9 +55,10 @@ pub fn check_blue(schema: &str) -> MeResult<Vec<String>> {
             'keep_size', current_setting('max_slot_wal_keep_size'), \
             'unkeyed', (SELECT coalesce(jsonb_agg(c.relname ORDER BY c.relname), '[]') \
                         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                        WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relreplident <> 'f' \
-                          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid \
-                                          AND (i.indisprimary OR i.indisreplident))))",
+                        WHERE n.nspname = $1 AND c.relkind = 'r' AND NOT ( \
+                          c.relreplident = 'f' \
+                          OR (c.relreplident = 'd' AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)) \
+                          OR (c.relreplident = 'i' AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)))))",
         &[schema.into()],
     )?
     .map(|JsonB(v)| v)
@@ -105,12 +106,22 @@ pub fn check_green(green: &str, schema: &str, blue_columns: &Value) -> MeResult<
         &[],
     )?
     .unwrap_or_default();
+    let (ours_system, ours_database) = {
+        let v = first_value::<JsonB>(
+            "SELECT jsonb_build_object('system', (SELECT system_identifier::text FROM pg_catalog.pg_control_system()), 'database', current_database()::text)",
+            &[],
+        )?
+        .map(|JsonB(v)| v)
+        .unwrap_or_default();
+        (v["system"].clone(), v["database"].clone())
+    };
     let g = remote::value(
         green,
         &format!(
             "SELECT jsonb_build_object( \
                'version', (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'migration_engine'), \
-               'server', current_setting('server_version_num')::int, \
+               'system', (SELECT system_identifier::text FROM pg_catalog.pg_control_system()), \
+               'database', current_database()::text, \
                'super', (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), \
                'schema_exists', EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = {s}), \
                'rows', (SELECT sum(c.reltuples) FILTER (WHERE c.reltuples > 0) FROM pg_catalog.pg_class c \
@@ -120,6 +131,11 @@ pub fn check_green(green: &str, schema: &str, blue_columns: &Value) -> MeResult<
             cols = columns_query(schema)
         ),
     )?;
+    if g["system"] == ours_system && g["database"] == ours_database {
+        return Err(MeError::invalid_parameter(
+            "green_conninfo reaches this very database: green must be another cluster (or at least another database)",
+        ));
+    }
     if g["version"].is_null() {
         return Err(not_ready(
             "migration_engine is not installed in green's database".into(),

@@ -27,13 +27,27 @@ pub fn dblink_schema() -> MeResult<String> {
     quoted_ident("dblink schema", &schema)
 }
 
+/// `conninfo` with the other side's search_path pinned for the session (libpq's
+/// `options`, which replaces one the conninfo gave): the statements sent run as a
+/// superuser there, and must not resolve a function or operator of anyone's schema.
+fn pinned(conninfo: &str) -> String {
+    const OPTIONS: &str = "-c search_path=pg_catalog,pg_temp";
+    let c = conninfo.trim();
+    if c.starts_with("postgres://") || c.starts_with("postgresql://") {
+        let sep = if c.contains('?') { '&' } else { '?' };
+        format!("{c}{sep}options=-c%20search_path%3Dpg_catalog%2Cpg_temp")
+    } else {
+        format!("{c} options='{OPTIONS}'")
+    }
+}
+
 /// Run `sql` (one statement, or several separated by `;`, in one transaction) on the
 /// cluster `conninfo` reaches.
 pub fn exec(conninfo: &str, sql: &str) -> MeResult<()> {
     let dblink = dblink_schema()?;
     scan_value::<String>(
         &format!("SELECT {dblink}.dblink_exec($1, $2, true)"),
-        &[conninfo.into(), sql.into()],
+        &[pinned(conninfo).as_str().into(), sql.into()],
     )?;
     Ok(())
 }
@@ -45,7 +59,7 @@ pub fn value(conninfo: &str, query: &str) -> MeResult<Value> {
     let remote = format!("SELECT to_jsonb(({query}))::text");
     let got = scan_value::<JsonB>(
         &format!("SELECT v::jsonb FROM {dblink}.dblink($1, $2, true) AS t(v text)"),
-        &[conninfo.into(), remote.as_str().into()],
+        &[pinned(conninfo).as_str().into(), remote.as_str().into()],
     )?;
     Ok(got.map(|JsonB(v)| v).unwrap_or(Value::Null))
 }

@@ -124,6 +124,7 @@ fn cluster_migration_status(
     cluster_migration_id: default!(Option<Uuid>, "NULL"),
 ) -> PgResult<JsonB> {
     Ok(JsonB(quietly(|| {
+        super::require_superuser()?;
         let m = match cluster_migration_id {
             Some(id) => catalog::cluster_migration(id, false)?,
             None => catalog::cluster_migration_rows()?

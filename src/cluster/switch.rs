@@ -38,6 +38,44 @@ fn green_unreachable(e: String) -> MeError {
     )
 }
 
+const FENCE_LOCK_TIMEOUT: &str = "5s";
+
+/// Everything green must have is still published: the active data schema is the one the
+/// migration publishes, and no table of it was made after the start (its rows would not
+/// reach green, and the switch would lose them).
+fn check_still_published(m: &ClusterMigration) -> MeResult<()> {
+    let active = crate::spi::data_schema()?;
+    if active != m.data_schema {
+        return Err(MeError::prerequisite(format!(
+            "the active data schema is {active} now, not {}, which cluster migration {} publishes",
+            m.data_schema, m.id
+        ))
+        .hint("Abort the cluster migration and start it again."));
+    }
+    let unpublished = first_value::<Vec<String>>(
+        "SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname), '{}') \
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relkind = 'r' AND NOT EXISTS ( \
+             SELECT 1 FROM pg_catalog.pg_publication_tables p \
+             WHERE p.pubname = $2 AND p.schemaname = n.nspname AND p.tablename = c.relname)",
+        &[
+            m.data_schema.as_str().into(),
+            m.publication_name.as_str().into(),
+        ],
+    )?
+    .unwrap_or_default();
+    if !unpublished.is_empty() {
+        return Err(MeError::prerequisite(format!(
+            "tables of {} made after cluster migration {} started are not replicated to green: {}",
+            m.data_schema,
+            m.id,
+            unpublished.join(", ")
+        ))
+        .hint("Abort the cluster migration and start it again (the publication lists the tables at the start)."));
+    }
+    Ok(())
+}
+
 /// Wait (catchUpTimeout at most, before any fence) until green is within maxLagBytes and
 /// maxLagMs of blue; the lag it saw last. Refused, with nothing changed, when the
 /// migration is not STREAMING or green stays behind.
@@ -88,6 +126,11 @@ fn cluster_switch_fence(
             return Ok(json!({"resumed": true}));
         }
         let lag = wait_for_small_lag(&m, &o)?;
+        check_still_published(&m)?;
+        // the fence waits for the writers holding the tables; bounded, so that a long
+        // transaction ahead of it fails the switch (nothing fenced) instead of freezing
+        // writes behind it for as long as it runs
+        crate::spi::set_local("lock_timeout", FENCE_LOCK_TIMEOUT)?;
         let tables = peer::set_fence(&m.data_schema, Some(&fence_reason_moved(&m)))?;
         let final_beat = catalog::write_heartbeat(m.id)?;
         catalog::transition_cluster_migration(&m, ClusterPhase::Fenced, None)?;
@@ -140,26 +183,31 @@ fn cluster_switch_complete(
                 .unwrap_or(0),
         };
         let green_phase = remote::row_value(&m.peer_conninfo, "cluster_migrations", "phase", m.id)?;
-        if green_phase != ClusterPhase::Switched.as_str() {
+        // green live already (a CALL interrupted after green's commit): never wait, never
+        // lift the fence, only record the switch here
+        let green_live = green_phase == ClusterPhase::Switched.as_str();
+        if !green_live {
             peer_transition(&m, ClusterPhase::Fenced)?;
         }
         let clock = Instant::now();
         let deadline = Duration::from_millis(o.timeout_ms);
         let mut polls = 0;
-        loop {
-            polls += 1;
-            let beat = remote::row_value(&m.peer_conninfo, "cluster_heartbeat", "beat", m.id)?;
-            if beat.as_i64().unwrap_or(0) >= final_beat {
-                break;
+        if !green_live {
+            loop {
+                polls += 1;
+                let beat = remote::row_value(&m.peer_conninfo, "cluster_heartbeat", "beat", m.id)?;
+                if beat.as_i64().unwrap_or(0) >= final_beat {
+                    break;
+                }
+                if clock.elapsed() > deadline {
+                    return lift_fence(&m, &format!(
+                        "green did not apply blue's last write within {} ms (timeout): the fence is lifted, blue takes writes again",
+                        o.timeout_ms
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+                pgrx::check_for_interrupts!();
             }
-            if clock.elapsed() > deadline {
-                return lift_fence(&m, &format!(
-                    "green did not apply blue's last write within {} ms (timeout): the fence is lifted, blue takes writes again",
-                    o.timeout_ms
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-            pgrx::check_for_interrupts!();
         }
         let waited_ms = clock.elapsed().as_secs_f64() * 1000.0;
         let sequences = first_value::<JsonB>(
@@ -326,6 +374,28 @@ fn abort_cluster_migration(cluster_migration_id: Option<Uuid>) -> PgResult<JsonB
                 m.phase.as_str()
             )));
         }
+        if m.phase == ClusterPhase::Fenced {
+            // green may have gone live (a CALL interrupted after green's commit): lifting
+            // blue's fence then would make both clusters take writes
+            let green_phase = crate::spi::subxact::atomically(|| {
+                remote::row_value(&m.peer_conninfo, "cluster_migrations", "phase", m.id)
+            })
+            .map_err(|_| {
+                MeError::prerequisite(format!(
+                    "cluster migration {} is FENCED and green cannot be asked whether it went live",
+                    m.id
+                ))
+                .hint("Bring green back and abort again, or finish the switch: CALL migration_engine.switch_cluster_migration(id).")
+            })?;
+            if green_phase == ClusterPhase::Switched.as_str() {
+                return Err(MeError::prerequisite(format!(
+                    "cluster migration {}: green is live already, so it cannot be aborted",
+                    m.id
+                ))
+                .hint("Finish the switch on blue: CALL migration_engine.switch_cluster_migration(id)."));
+            }
+        }
+        super::worker::stop(&m)?;
         let unfenced = peer::set_fence(&m.data_schema, None)?;
         let dropped = drop_replication(&m)?;
         catalog::transition_cluster_migration(&m, ClusterPhase::Aborted, None)?;

@@ -14,7 +14,7 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::caller_worker::{
     connect_as_caller, start_as_caller, tick_until_done, CallerWorker, Tick,
 };
-use crate::spi::subxact::{atomically, Aborted};
+use crate::spi::subxact::{atomically, sqlstate_text, Aborted};
 use crate::spi::{literal, quoted_ident};
 use migration_engine_core::rollout::cluster::{copy_finished, ClusterPhase};
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
@@ -49,6 +49,30 @@ pub fn running(m: &ClusterMigration) -> MeResult<bool> {
     .unwrap_or(false))
 }
 
+/// Stop `m`'s worker and any slot creation under way for it (green's CREATE
+/// SUBSCRIPTION waits in a walsender of blue's): an abort must not race a worker that
+/// would make the slot after the abort dropped everything. Waits until the worker is gone.
+pub fn stop(m: &ClusterMigration) -> MeResult<()> {
+    crate::spi::first_value::<i64>(
+        "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity \
+         WHERE (pid = $1 AND backend_type = 'migration_engine cluster migration') \
+            OR (backend_type = 'walsender' AND query LIKE 'CREATE_REPLICATION_SLOT \"' || $2 || '\"%')",
+        &[m.worker_pid.into(), m.subscription_name.as_str().into()],
+    )?;
+    for _ in 0..100 {
+        if !running(m)? {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        pgrx::check_for_interrupts!();
+    }
+    Err(MeError::new(
+        PgSqlErrorCode::ERRCODE_OBJECT_IN_USE,
+        format!("the worker of cluster migration {} did not stop", m.id),
+    )
+    .hint("Retry in a moment."))
+}
+
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn migration_engine_cluster_worker(_arg: pg_sys::Datum) {
@@ -59,6 +83,12 @@ pub extern "C-unwind" fn migration_engine_cluster_worker(_arg: pg_sys::Datum) {
     let Ok(id) = uuid::Uuid::parse_str(&id).map(|u| Uuid::from_bytes(*u.as_bytes())) else {
         return;
     };
+    // the worker runs a superuser's statements: the extension's pinned path, for the session
+    BackgroundWorker::transaction(|| {
+        let _ = Spi::run(
+            "SELECT pg_catalog.set_config('search_path', 'migration_engine, pg_catalog, pg_temp', false)",
+        );
+    });
     tick_until_done(id, START_GRACE, "cluster migration", tick);
 }
 
@@ -104,11 +134,18 @@ fn tick(id: Uuid) -> MeResult<Tick> {
             } else {
                 atomically(|| set_up_green(&m))
             };
-            Ok(match step {
-                Ok(()) => Tick::Wait(0),
-                Err(Aborted::Returned(e)) => failed(id, &e.message),
-                Err(Aborted::Raised(e)) => failed(id, &e.message),
-            })
+            // a connection that failed (class 08) is tried again; anything else fails the
+            // migration, with its error
+            let (sqlstate, message) = match step {
+                Ok(()) => return Ok(Tick::Wait(0)),
+                Err(Aborted::Returned(e)) => (sqlstate_text(e.code), e.message),
+                Err(Aborted::Raised(e)) => (e.sqlstate(), e.message),
+            };
+            if sqlstate.starts_with("08") {
+                pgrx::warning!("cluster migration {id}: {message} (retrying)");
+                return Ok(Tick::Wait(2000));
+            }
+            Ok(failed(id, &message))
         }
         ClusterPhase::Copying => {
             catalog::write_heartbeat(id)?;

@@ -61,6 +61,11 @@ check "a migration with TRANSFORM steps is refused (0A000)" "$(sqlstate_of "$BLU
 psql -qX "$BLUE" -c "CREATE ROLE me_cluster_admin LOGIN IN ROLE migration_admin" >/dev/null
 check "a migration_admin member may not start one (42501)" \
     "$(sqlstate_of "host=$SECOND_DIR port=55433 user=me_cluster_admin dbname=blue" -c "$(start "'$mid', '$GREEN'")")" "42501"
+check "a green that is this very database is refused (22023)" "$(sqlstate_of "$BLUE" -c "$(start "'$mid', '$BLUE'")")" "22023"
+b "ALTER TABLE kg.temporal_relations REPLICA IDENTITY NOTHING" >/dev/null
+check "a table whose updates cannot be replicated (REPLICA IDENTITY NOTHING) is refused (55000)" \
+    "$(sqlstate_of "$BLUE" -c "$(start "'$mid', '$GREEN'")")" "55000"
+b "ALTER TABLE kg.temporal_relations REPLICA IDENTITY DEFAULT" >/dev/null
 check "the refusals left nothing: no row, slot or publication" "$(open_rows)/$(slots)/$(pubs)" "0/none/0"
 
 # 2. an abort leaves nothing behind (against a spare green)

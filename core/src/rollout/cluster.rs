@@ -201,11 +201,36 @@ pub fn redact_conninfo(conninfo: &str) -> String {
     }
     let mut out = Vec::new();
     for (key, value) in keyword_pairs(s) {
-        if !key.eq_ignore_ascii_case("password") {
+        if !is_secret_key(&key) {
             out.push(format!("{key}={value}"));
         }
     }
     out.join(" ")
+}
+
+/// `password` and `sslpassword`, however spelled (case, percent-encoding in a URI).
+fn is_secret_key(key: &str) -> bool {
+    let decoded = percent_decode(key).to_ascii_lowercase();
+    decoded == "password" || decoded == "sslpassword"
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The `key=value` pairs of a keyword/value connection string, each value as written
@@ -263,38 +288,28 @@ fn keyword_pairs(s: &str) -> Vec<(String, String)> {
 
 fn redact_uri(s: &str) -> String {
     let (scheme, rest) = s.split_once("://").unwrap_or(("postgresql", s));
-    let (authority_path, query) = match rest.split_once('?') {
+    // the user info ends at the last '@': a password with a raw '?', '/' or '@' in it is
+    // not a valid URI, but it must not leak either
+    let (user, rest) = match rest.rfind('@') {
+        Some(at) => {
+            let user = rest[..at].split(':').next().unwrap_or("");
+            (format!("{user}@"), &rest[at + 1..])
+        }
+        None => (String::new(), rest),
+    };
+    let (host_path, query) = match rest.split_once('?') {
         Some((a, q)) => (a, Some(q)),
         None => (rest, None),
     };
-    let (authority, path) = match authority_path.find('/') {
-        Some(p) => authority_path.split_at(p),
-        None => (authority_path, ""),
-    };
-    // userinfo ends at the last '@' (a password may contain '@' percent-encoded only,
-    // but be safe with a raw one too)
-    let authority = match authority.rfind('@') {
-        Some(at) => {
-            let (userinfo, host) = authority.split_at(at);
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{user}{host}")
-        }
-        None => authority.to_string(),
-    };
     let query = query.map(|q| {
         q.split('&')
-            .filter(|p| {
-                !p.split('=')
-                    .next()
-                    .unwrap_or("")
-                    .eq_ignore_ascii_case("password")
-            })
+            .filter(|p| !is_secret_key(p.split('=').next().unwrap_or("")))
             .collect::<Vec<_>>()
             .join("&")
     });
     match query {
-        Some(q) if !q.is_empty() => format!("{scheme}://{authority}{path}?{q}"),
-        _ => format!("{scheme}://{authority}{path}"),
+        Some(q) if !q.is_empty() => format!("{scheme}://{user}{host_path}?{q}"),
+        _ => format!("{scheme}://{user}{host_path}"),
     }
 }
 
@@ -426,6 +441,15 @@ mod tests {
             "postgresql://u@h:5433/db?sslmode=require"
         );
         assert_eq!(redact_conninfo("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact_conninfo("host=h sslpassword=k"), "host=h");
+        assert_eq!(
+            redact_conninfo("postgresql://u:pa?ss@h/db"),
+            "postgresql://u@h/db"
+        );
+        assert_eq!(
+            redact_conninfo("postgresql://h/db?pass%77ord=x&a=b"),
+            "postgresql://h/db?a=b"
+        );
     }
 
     #[test]
