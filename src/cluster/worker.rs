@@ -250,7 +250,8 @@ fn set_up_green(m: &ClusterMigration) -> MeResult<()> {
 }
 
 /// Green's subscription, which makes blue's slot and starts the initial copy; then
-/// COPYING here.
+/// COPYING here. `binary = true`: both sides run the same extension on the same types,
+/// so rows travel in the types' binary form, which green applies without parsing text.
 fn subscribe_green(m: &ClusterMigration) -> MeResult<()> {
     let green = &m.peer_conninfo;
     let publisher = m.options["publisherConninfo"].as_str().unwrap_or_default();
@@ -265,7 +266,7 @@ fn subscribe_green(m: &ClusterMigration) -> MeResult<()> {
         remote::exec(
             green,
             &format!(
-                "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (slot_name = {}, copy_data = true)",
+                "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (slot_name = {}, copy_data = true, binary = true)",
                 quoted_ident("subscription", &m.subscription_name)?,
                 literal(publisher),
                 quoted_ident("publication", &m.publication_name)?,
