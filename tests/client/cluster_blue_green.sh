@@ -14,6 +14,7 @@ cleanup() {
     [ -f "$work/writers.pid" ] && kill "$(cat "$work/writers.pid")" 2>/dev/null || true
     second_cluster_stop
     psql -qX -d postgres -c "DROP DATABASE IF EXISTS $spare_db WITH (FORCE)" >/dev/null 2>&1 || true
+    psql -qX -d postgres -c "DROP DATABASE IF EXISTS ${PGDATABASE}_green2 WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -210,3 +211,35 @@ check "the switch is audited on both clusters" \
     "$(b "SELECT count(*) FROM migration_engine.audit_log WHERE operation = 'cluster_migration_switch'")/$(g "SELECT count(*) FROM migration_engine.audit_log WHERE operation = 'cluster_migration_phase' AND detail ->> 'to' = 'SWITCHED'")" "1/1"
 check "a plain role cannot read the peer's conninfo" \
     "$(sqlstate_of "$GREEN" -c "SET ROLE me_plain_user" -c "SELECT peer_conninfo FROM migration_engine.cluster_migrations")" "42501"
+
+# 4. a switch interrupted between the two clusters' commits: green went live, blue did not
+# record it. Played with a second blue database and a fresh green: the CALL's first
+# transaction, then exactly what its second one has green do, then nothing on blue.
+psql -qX -v ON_ERROR_STOP=1 "$SECOND_CONNINFO" -c "CREATE DATABASE blue2" >/dev/null
+BLUE2="host=$SECOND_DIR port=55433 user=postgres dbname=blue2"
+GREEN2="host=$PGHOST port=$PGPORT user=postgres dbname=${PGDATABASE}_green2"
+b2() { psql -qAtX -v ON_ERROR_STOP=1 "$BLUE2" -c "$1"; }
+g2() { psql -qAtX -v ON_ERROR_STOP=1 "$GREEN2" -c "$1"; }
+psql -qX -d postgres -c "CREATE DATABASE ${PGDATABASE}_green2" >/dev/null
+g2 "CREATE EXTENSION migration_engine" >/dev/null
+b2 "CREATE EXTENSION migration_engine; CREATE EXTENSION dblink" >/dev/null
+b2 "SELECT count(migration_engine.upsert_entity('Person', jsonb_build_object('name', 'q' || i))) FROM generate_series(1, 200) i" >/dev/null
+mid2=$(b2 "SELECT migration_engine.create_migration('{\"name\": \"add_note\", \"version\": \"1\", \"forward\": [{\"name\": \"c\", \"type\": \"SQL\", \"script\": \"ALTER TABLE kg.temporal_entities ADD COLUMN note text\"}], \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"ALTER TABLE kg.temporal_entities DROP COLUMN note\"}]}')")
+id2=$(b2 "SELECT migration_engine.start_cluster_migration('$mid2', '$GREEN2', '{\"heartbeatInterval\": 200}') ->> 'cluster_migration_id'")
+deadline=$(( $(date +%s) + 60 ))
+until [ "$(b2 "SELECT migration_engine.cluster_migration_status('$id2') ->> 'phase'")" = STREAMING ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "the second migration did not stream"; sleep 0.2
+done
+b2 "SELECT migration_engine.cluster_switch_fence('$id2')" >/dev/null
+until [ "$(g2 "SELECT count(*) FROM kg.temporal_entities")" = "$(b2 "SELECT count(*) FROM kg.temporal_entities")" ]; do sleep 0.2; done
+seqs=$(b2 "SELECT coalesce(jsonb_agg(jsonb_build_object('schema', schemaname, 'name', sequencename, 'value', last_value)), '[]') FROM pg_sequences WHERE schemaname = 'kg' AND last_value IS NOT NULL")
+g2 "SELECT migration_engine.cluster_peer_transition('$id2', 'FENCED')" >/dev/null
+g2 "SELECT migration_engine.cluster_peer_transition('$id2', 'SWITCHED', jsonb_build_object('sequences', '$seqs'::jsonb))" >/dev/null
+check "interrupted after green went live: blue FENCED, green SWITCHED" \
+    "$(b2 "SELECT phase FROM migration_engine.cluster_migrations")/$(g2 "SELECT phase FROM migration_engine.cluster_migrations")" "FENCED/SWITCHED"
+check "then an abort is refused (55000): lifting blue's fence would make both clusters live" \
+    "$(sqlstate_of "$BLUE2" -c "SELECT migration_engine.abort_cluster_migration('$id2')")/$(b2 "SELECT count(*) FROM pg_trigger WHERE tgname = 'me_cluster_fence'")" "55000/2"
+psql -qX -v ON_ERROR_STOP=1 "$BLUE2" -c "CALL migration_engine.switch_cluster_migration('$id2')" > "$work/switch2.out" 2>&1 \
+    || { cat "$work/switch2.out"; fail "the CALL did not finish the interrupted switch"; }
+check "the CALL again records the switch on blue, and leaves no slot or publication" \
+    "$(b2 "SELECT phase FROM migration_engine.cluster_migrations")/$(b2 "SELECT (switch_report ->> 'polls')::int FROM migration_engine.cluster_migrations")/$(slots)/$(b2 "SELECT count(*) FROM pg_publication")/$(g2 "SELECT count(*) FROM pg_subscription")" "SWITCHED/0/none/0/0"
