@@ -83,12 +83,6 @@ pub extern "C-unwind" fn migration_engine_cluster_worker(_arg: pg_sys::Datum) {
     let Ok(id) = uuid::Uuid::parse_str(&id).map(|u| Uuid::from_bytes(*u.as_bytes())) else {
         return;
     };
-    // the worker runs a superuser's statements: the extension's pinned path, for the session
-    BackgroundWorker::transaction(|| {
-        let _ = Spi::run(
-            "SELECT pg_catalog.set_config('search_path', 'migration_engine, pg_catalog, pg_temp', false)",
-        );
-    });
     tick_until_done(id, START_GRACE, "cluster migration", tick);
 }
 

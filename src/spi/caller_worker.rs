@@ -102,6 +102,13 @@ pub fn tick_until_done(
     what: &str,
     tick: fn(Uuid) -> crate::errors::MeResult<Tick>,
 ) {
+    // the extension's pinned path for the worker's session, as its SQL functions have it:
+    // the worker runs its starter's statements, and no name may resolve elsewhere
+    BackgroundWorker::transaction(|| {
+        let _ = pgrx::Spi::run(
+            "SELECT pg_catalog.set_config('search_path', 'migration_engine, pg_catalog, pg_temp', false)",
+        );
+    });
     let started = Instant::now();
     loop {
         if BackgroundWorker::sigterm_received() {
