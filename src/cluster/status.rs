@@ -66,6 +66,27 @@ pub(super) fn applied_lag(
     .map(|JsonB(v)| v))
 }
 
+/// What the operator must look at, if anything: green's subscription stopped, or green
+/// failing to apply a row (PostgreSQL retries it for ever: a conflict, such as a row
+/// written on green past its fence) while it falls behind.
+fn attention(m: &ClusterMigration, g: &Value, lag: &Value) -> Option<String> {
+    if g["subscription"].is_null() {
+        return Some("green has no subscription for this migration: abort it".into());
+    }
+    if g["subscription"]["enabled"] == false {
+        return Some(
+            "green's subscription is disabled: ALTER SUBSCRIPTION ... ENABLE on green, or abort"
+                .into(),
+        );
+    }
+    let interval = m.options["heartbeatInterval"].as_f64().unwrap_or(1000.0) / 1000.0;
+    let behind = lag["seconds"].as_f64().unwrap_or(0.0) > 10.0 * interval;
+    if behind && g["errors"]["apply"].as_i64().unwrap_or(0) > 0 {
+        return Some("green fails to apply blue's changes and falls behind (green.errors.apply counts the failures; green's server log says which row and why): resolve the conflict on green, or abort".into());
+    }
+    None
+}
+
 fn slot(m: &ClusterMigration) -> MeResult<Value> {
     Ok(first_value::<JsonB>(
         "SELECT jsonb_build_object('name', slot_name, 'active', active, 'wal_status', wal_status, \
@@ -104,6 +125,9 @@ fn report(m: &ClusterMigration) -> MeResult<Value> {
             match green_view(m) {
                 Ok(g) => {
                     out["applied_lag"] = json!(applied_lag(m, &g["heartbeat"])?);
+                    if let Some(why) = attention(m, &g, &out["applied_lag"]) {
+                        out["attention"] = json!(why);
+                    }
                     out["green"] = g;
                 }
                 Err(e) => out["green_error"] = json!(e),

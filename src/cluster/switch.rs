@@ -86,6 +86,13 @@ fn wait_for_small_lag(m: &ClusterMigration, o: &SwitchOptions) -> MeResult<Optio
         let lag = match m.phase {
             ClusterPhase::Streaming => {
                 let g = green_view(m).map_err(green_unreachable)?;
+                if g["subscription"]["enabled"] != true {
+                    return Err(MeError::prerequisite(format!(
+                        "cluster migration {}: green's subscription is not running (it stopped on an error it could not apply, or it is gone), so green would never catch up",
+                        m.id
+                    ))
+                    .hint("Nothing was fenced. cluster_migration_status() shows green.errors; resolve the conflict on green and ALTER SUBSCRIPTION ... ENABLE there, or abort."));
+                }
                 applied_lag(m, &g["heartbeat"])?
             }
             _ => None,

@@ -246,6 +246,8 @@ fn set_up_green(m: &ClusterMigration) -> MeResult<()> {
 /// Green's subscription, which makes blue's slot and starts the initial copy; then
 /// COPYING here. `binary = true`: both sides run the same extension on the same types,
 /// so rows travel in the types' binary form, which green applies without parsing text.
+/// Not `disable_on_error`: it also disables the subscription when blue merely restarts
+/// (seen in the test); a row green cannot apply is retried, and status reports it.
 fn subscribe_green(m: &ClusterMigration) -> MeResult<()> {
     let green = &m.peer_conninfo;
     let publisher = m.options["publisherConninfo"].as_str().unwrap_or_default();

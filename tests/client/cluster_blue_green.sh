@@ -82,6 +82,26 @@ phase_is() { echo "SELECT migration_engine.cluster_migration_status('$1') ->> 'p
 wait_for_blue "$(phase_is "$spare" STREAMING)"
 check "the spare green got blue's rows" "$(psql -qAtX "$SPARE" -c "SELECT count(*) FROM kg.temporal_entities")" "$(b "SELECT count(*) FROM kg.temporal_entities")"
 check "a second cluster migration is refused while one is open (55006)" "$(sqlstate_of "$BLUE" -c "$(start "'$mid', '$GREEN'")")" "55006"
+# a row green cannot apply (a conflict: green got a version id blue is about to give out,
+# written past green's fence as replication would): green stalls, status says so, the
+# switch is refused; resolved on green, it streams on
+next=$(b "SELECT max(version_id) + 3 FROM kg.temporal_entities")
+psql -qX -v ON_ERROR_STOP=1 "$SPARE" -c "SET session_replication_role = replica" \
+    -c "INSERT INTO kg.temporal_entities (version_id, entity_type, content) VALUES ($next, 'Person', '{\"name\": \"conflict\"}')" >/dev/null
+b "SELECT count(migration_engine.upsert_entity('Person', jsonb_build_object('name', 'c' || i))) FROM generate_series(1, 10) i" >/dev/null
+wait_for_blue "SELECT migration_engine.cluster_migration_status('$spare') ? 'attention'" 60
+check "a conflict stalls green: status says so, with the apply failures counted" \
+    "$(b "SELECT ((s -> 'green' -> 'errors' ->> 'apply')::int > 0) FROM migration_engine.cluster_migration_status('$spare') s")" "t"
+check "the switch is refused meanwhile (55000), nothing fenced" \
+    "$(sqlstate_of "$BLUE" -c "CALL migration_engine.switch_cluster_migration('$spare', '{\"catchUpTimeout\": 1000}')")/$(b "SELECT phase FROM migration_engine.cluster_migrations WHERE cluster_migration_id = '$spare'")" "55000/STREAMING"
+# resolved as the status says: the conflicting row removed on green; the apply worker's
+# next try goes through, green streams on and holds blue's rows
+psql -qX -v ON_ERROR_STOP=1 "$SPARE" -c "SET session_replication_role = replica" \
+    -c "DELETE FROM kg.temporal_entities WHERE version_id = $next AND content ->> 'name' = 'conflict'" >/dev/null
+beat=$(b "SELECT beat FROM migration_engine.cluster_heartbeat WHERE cluster_migration_id = '$spare'")
+wait_for_blue "SELECT (migration_engine.cluster_migration_status('$spare') -> 'green' -> 'heartbeat' ->> 'beat')::int > $beat" 60
+check "after the conflict is resolved green holds blue's rows again" \
+    "$(psql -qAtX "$SPARE" -c "SELECT count(*) FROM kg.temporal_entities")" "$(b "SELECT count(*) FROM kg.temporal_entities")"
 # a switch interrupted after its fence (the CALL's first transaction alone)
 b "SELECT migration_engine.cluster_switch_fence('$spare')" >/dev/null
 check "fenced: status FENCED, blue refuses writes (40001)" \
