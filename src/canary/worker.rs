@@ -16,47 +16,25 @@ use super::advance::advance;
 use crate::bluegreen;
 use crate::catalog;
 use crate::errors::MeResult;
-use crate::spi::caller_worker::{
-    connect_as_caller, start_as_caller, tick_until_done, CallerWorker, Tick,
-};
+use crate::spi::caller_worker::{run_ticking, start_ticking, Tick};
 use migration_engine_core::rollout::canary::RolloutStatus;
-use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::Uuid;
-use std::time::Duration;
-
-/// How long a worker waits for its canary's row to become visible.
-const START_GRACE: Duration = Duration::from_secs(60);
 
 /// Start the worker for canary `id`, running as the caller; its pid, or None when no
 /// worker slot is free or the session acts as another role than it logged in as.
 pub fn start(id: Uuid) -> Option<i32> {
-    let worker = start_as_caller(&CallerWorker {
-        name: "migration_engine canary",
-        backend_type: None,
-        function: "migration_engine_canary_worker",
-        payload: &id.to_string(),
-        argument: None,
-    })
-    .ok()?;
-    worker.wait_for_startup().ok()
+    start_ticking(
+        "migration_engine canary",
+        "migration_engine_canary_worker",
+        id,
+    )
 }
 
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn migration_engine_canary_worker(_arg: pg_sys::Datum) {
-    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    let Some(id) = connect_as_caller() else {
-        return;
-    };
-    let Some(id) = BackgroundWorker::transaction(|| {
-        Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[id.as_str().into()])
-            .ok()
-            .flatten()
-    }) else {
-        return;
-    };
-    tick_until_done(id, START_GRACE, "canary", tick);
+    run_ticking("canary", tick);
 }
 
 /// One tick of the worker: keep the new version in sync, and advance when the step has

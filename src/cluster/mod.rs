@@ -35,7 +35,7 @@ pub(crate) fn require_superuser() -> MeResult<()> {
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             "cluster migrations are run by a superuser",
         )
-        .hint("PostgreSQL 15 lets only a superuser create a subscription: run it as the extension's owner."));
+        .hint("PostgreSQL 15 lets only a superuser create a subscription, and publishing the extension's tables needs their owner: run it as the extension's owner."));
     }
     Ok(())
 }
@@ -256,4 +256,13 @@ fn resume_cluster_migration(cluster_migration_id: Option<Uuid>) -> PgResult<Json
 /// An audit entry of this cluster about cluster migration `id`.
 pub(crate) fn audit_cluster(operation: &str, id: Uuid, detail: Value) -> MeResult<()> {
     audit(operation, "cluster_migration", &id.to_string(), detail)
+}
+
+/// Raise (`reason`) or lift (None) the fence on the data schema's tables; how many.
+pub(crate) fn set_fence(schema: &str, reason: Option<&str>) -> MeResult<i32> {
+    Ok(first_value::<i32>(
+        "SELECT migration_engine.set_cluster_fence($1, $2)",
+        &[schema.into(), reason.into()],
+    )?
+    .unwrap_or(0))
 }

@@ -114,27 +114,20 @@ fn cluster_peer_transition(
 fn apply(m: &ClusterMigration, to: ClusterPhase, detail: &Value) -> MeResult<Value> {
     Ok(match to {
         ClusterPhase::Copying => {
-            let tables = set_fence(&m.data_schema, Some(&fence_reason_receiving(m)))?;
+            let tables = super::set_fence(&m.data_schema, Some(&fence_reason_receiving(m)))?;
             json!({"fenced_tables": tables})
         }
         ClusterPhase::Switched => {
             let moved = set_sequences(detail["sequences"].as_array().cloned().unwrap_or_default())?;
-            let tables = set_fence(&m.data_schema, None)?;
+            let tables = super::set_fence(&m.data_schema, None)?;
             notify_switched(m, "green")?;
             json!({"sequences_moved": moved, "unfenced_tables": tables})
         }
-        ClusterPhase::Aborted => json!({"unfenced_tables": set_fence(&m.data_schema, None)?}),
+        ClusterPhase::Aborted => {
+            json!({"unfenced_tables": super::set_fence(&m.data_schema, None)?})
+        }
         _ => json!({}),
     })
-}
-
-/// Raise (`reason`) or lift (None) the fence on the data schema's tables; how many.
-pub(super) fn set_fence(schema: &str, reason: Option<&str>) -> MeResult<i32> {
-    Ok(first_value::<i32>(
-        "SELECT migration_engine.set_cluster_fence($1, $2)",
-        &[schema.into(), reason.into()],
-    )?
-    .unwrap_or(0))
 }
 
 /// setval each [{schema, name, value}] here to at least `value`: every sequence,

@@ -35,18 +35,7 @@ pub use migration_engine_core::rollout::cluster::missing_on_green;
 
 /// Blue's side. Returns warnings that do not stop the start.
 pub fn check_blue(schema: &str) -> MeResult<Vec<String>> {
-    let is_super = first_value::<bool>(
-        "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
-        &[],
-    )?
-    .unwrap_or(false);
-    if !is_super {
-        return Err(MeError::new(
-            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            "a cluster migration needs a superuser on both clusters",
-        )
-        .hint("PostgreSQL 15 lets only a superuser create a subscription, and publishing the extension's tables needs their owner: run it as the extension's owner."));
-    }
+    super::require_superuser()?;
     let f = first_value::<JsonB>(
         "SELECT jsonb_build_object( \
             'wal_level', current_setting('wal_level'), \

@@ -4,7 +4,7 @@
 //! every write blue took, can reach green: once green has applied it, green has all.
 use super::status::{applied_lag, green_view};
 use super::worker::peer_transition;
-use super::{fence_reason_moved, notify_switched, peer, remote, require_superuser};
+use super::{fence_reason_moved, notify_switched, remote, require_superuser};
 use crate::catalog::{self, ClusterMigration};
 use crate::errors::{MeError, MeResult, PgResult};
 use crate::spi::jsonb_arg::JsonArg;
@@ -138,7 +138,7 @@ fn cluster_switch_fence(
         // transaction ahead of it fails the switch (nothing fenced) instead of freezing
         // writes behind it for as long as it runs
         crate::spi::set_local("lock_timeout", FENCE_LOCK_TIMEOUT)?;
-        let tables = peer::set_fence(&m.data_schema, Some(&fence_reason_moved(&m)))?;
+        let tables = super::set_fence(&m.data_schema, Some(&fence_reason_moved(&m)))?;
         let final_beat = catalog::write_heartbeat(m.id)?;
         catalog::transition_cluster_migration(&m, ClusterPhase::Fenced, None)?;
         super::audit_cluster(
@@ -259,7 +259,7 @@ fn cluster_switch_complete(
 
 /// Green did not catch up: blue takes writes again, the migration streams on.
 fn lift_fence(m: &ClusterMigration, error: &str) -> MeResult<Value> {
-    peer::set_fence(&m.data_schema, None)?;
+    super::set_fence(&m.data_schema, None)?;
     catalog::transition_cluster_migration(m, ClusterPhase::Streaming, None)?;
     let _ = peer_transition(m, ClusterPhase::Streaming);
     super::audit_cluster(
@@ -403,7 +403,7 @@ fn abort_cluster_migration(cluster_migration_id: Option<Uuid>) -> PgResult<JsonB
             }
         }
         super::worker::stop(&m)?;
-        let unfenced = peer::set_fence(&m.data_schema, None)?;
+        let unfenced = super::set_fence(&m.data_schema, None)?;
         let dropped = drop_replication(&m)?;
         catalog::transition_cluster_migration(&m, ClusterPhase::Aborted, None)?;
         let green =

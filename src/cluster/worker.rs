@@ -11,30 +11,20 @@
 use super::{preflight, remote};
 use crate::catalog::{self, ClusterMigration};
 use crate::errors::{MeError, MeResult};
-use crate::spi::caller_worker::{
-    connect_as_caller, start_as_caller, tick_until_done, CallerWorker, Tick,
-};
+use crate::spi::caller_worker::{run_ticking, start_ticking, Tick};
 use crate::spi::subxact::{atomically, sqlstate_text, Aborted};
 use crate::spi::{literal, quoted_ident};
 use migration_engine_core::rollout::cluster::{copy_finished, ClusterPhase};
-use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::Uuid;
 use std::time::Duration;
 
-/// How long the worker waits for its row to become visible (the start committing).
-const START_GRACE: Duration = Duration::from_secs(60);
-
 pub fn start(id: Uuid) -> Option<i32> {
-    let worker = start_as_caller(&CallerWorker {
-        name: "migration_engine cluster migration",
-        backend_type: None,
-        function: "migration_engine_cluster_worker",
-        payload: &id.to_string(),
-        argument: None,
-    })
-    .ok()?;
-    worker.wait_for_startup().ok()
+    start_ticking(
+        "migration_engine cluster migration",
+        "migration_engine_cluster_worker",
+        id,
+    )
 }
 
 /// Whether the worker recorded for `m` is alive.
@@ -76,14 +66,7 @@ pub fn stop(m: &ClusterMigration) -> MeResult<()> {
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn migration_engine_cluster_worker(_arg: pg_sys::Datum) {
-    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    let Some(id) = connect_as_caller() else {
-        return;
-    };
-    let Ok(id) = uuid::Uuid::parse_str(&id).map(|u| Uuid::from_bytes(*u.as_bytes())) else {
-        return;
-    };
-    tick_until_done(id, START_GRACE, "cluster migration", tick);
+    run_ticking("cluster migration", tick);
 }
 
 /// A step of the set-up failed: the migration is FAILED with the error (abort cleans up

@@ -137,3 +137,36 @@ pub fn tick_until_done(
         }
     }
 }
+
+/// How long a ticking worker waits for its row to become visible (the start committing).
+pub const START_GRACE: Duration = Duration::from_secs(60);
+
+/// Start a ticking worker (`function`, shown as `name`) for row `id`, logged in as the
+/// caller; its pid, or None when no worker slot is free or the session acts as another
+/// role than it logged in as.
+pub fn start_ticking(name: &str, function: &str, id: Uuid) -> Option<i32> {
+    let worker = start_as_caller(&CallerWorker {
+        name,
+        backend_type: None,
+        function,
+        payload: &id.to_string(),
+        argument: None,
+    })
+    .ok()?;
+    worker.wait_for_startup().ok()
+}
+
+/// The body of a ticking worker's entry point: signals, the caller's login, the row's id
+/// from the payload, then `tick_until_done`.
+pub fn run_ticking(what: &str, tick: fn(Uuid) -> crate::errors::MeResult<Tick>) {
+    BackgroundWorker::attach_signal_handlers(
+        pgrx::bgworkers::SignalWakeFlags::SIGHUP | pgrx::bgworkers::SignalWakeFlags::SIGTERM,
+    );
+    let Some(payload) = connect_as_caller() else {
+        return;
+    };
+    let Ok(id) = uuid::Uuid::parse_str(&payload) else {
+        return;
+    };
+    tick_until_done(Uuid::from_bytes(*id.as_bytes()), START_GRACE, what, tick);
+}
