@@ -4,9 +4,8 @@
 //! (and behind them, everything else that waits on the queue): a fast ALTER
 //! followed by a slow UPDATE is a slow outage. Eugene's E4.
 
-use super::{trim_sql, RuleDoc, ScriptRule};
+use super::trim_sql;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::script::{LintOptions, Scripted};
 use crate::safety::statement::{StatementKind, TransactionOp};
 
 lock_rule! {
@@ -19,14 +18,7 @@ lock_rule! {
         bad: "ALTER TABLE users ADD COLUMN plan text;\nUPDATE orders SET status = 'new' WHERE id = 1; -- users stays locked meanwhile",
         good: "UPDATE orders SET status = 'new' WHERE id = 1;\n-- next step\nALTER TABLE users ADD COLUMN plan text;",
     }
-}
-
-impl ScriptRule for AccessExclusiveHeldAcrossStatements {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check_script(&self, script: &[Scripted], _: &LintOptions) -> Vec<LockFinding> {
+    check_script(script, _) {
         let mut out = Vec::new();
         // (transaction, tables, statement) of the lock taken, until reported
         let mut held: Option<(usize, String, String)> = None;
@@ -73,44 +65,34 @@ impl ScriptRule for AccessExclusiveHeldAcrossStatements {
         }
         out
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn script() -> Vec<StatementFacts> {
-        let lock = alter(
-            "ALTER TABLE t ADD COLUMN a int",
-            vec![add_column("a", |_| ())],
-        );
-        let update = stmt(
-            "UPDATE u SET x = 1",
-            Update {
-                table: "u".into(),
-                columns: vec!["x".into()],
-            },
-        );
-        vec![lock, update]
+    examples {
+        flags: script() => |f| f.len() == 1
+            && f[0].message.starts_with("`UPDATE u SET x = 1` runs while t is locked"),
+        passes: {
+            let mut reversed = script();
+            reversed.reverse();
+            reversed
+        },
+        {
+            let mut split = script();
+            split[1].step = "s2".into();
+            split
+        },
     }
-
-    #[test]
-    fn flags_bad() {
-        let f = check_script(&AccessExclusiveHeldAcrossStatements, &script());
-        assert_eq!(f.len(), 1);
-        assert!(f[0]
-            .message
-            .starts_with("`UPDATE u SET x = 1` runs while t is locked"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let mut reversed = script();
-        reversed.reverse();
-        assert!(check_script(&AccessExclusiveHeldAcrossStatements, &reversed).is_empty());
-        let mut split = script();
-        split[1].step = "s2".into();
-        assert!(check_script(&AccessExclusiveHeldAcrossStatements, &split).is_empty());
+    tests {
+        fn script() -> Vec<StatementFacts> {
+            let lock = alter(
+                "ALTER TABLE t ADD COLUMN a int",
+                vec![add_column("a", |_| ())],
+            );
+            let update = stmt(
+                "UPDATE u SET x = 1",
+                Update {
+                    table: "u".into(),
+                    columns: vec!["x".into()],
+                },
+            );
+            vec![lock, update]
+        }
     }
 }

@@ -3,9 +3,9 @@
 //! `NOT VALID` it is added instantly and enforced for new rows; `VALIDATE
 //! CONSTRAINT` later scans under SHARE UPDATE EXCLUSIVE, blocking no traffic.
 
-use super::{added_without_not_valid, LockRule, RuleDoc};
-use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{ConstraintKind, StatementFacts};
+use super::added_without_not_valid;
+use crate::safety::lock::LockMode;
+use crate::safety::statement::ConstraintKind;
 
 lock_rule! {
     AddCheckWithoutNotValid {
@@ -17,14 +17,7 @@ lock_rule! {
         bad: "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0);",
         good: "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;\n-- next step\nALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;",
     }
-}
-
-impl LockRule for AddCheckWithoutNotValid {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         added_without_not_valid(
             &Self::DOC,
             s,
@@ -37,49 +30,37 @@ impl LockRule for AddCheckWithoutNotValid {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-    use crate::safety::statement::AlterCommand;
-
-    fn check(not_valid: bool) -> StatementFacts {
+    examples {
+        flags: check(false) => |f| f[0].lock_mode == Some(LockMode::AccessExclusive)
+            && f[0]
+                .recipe
+                .starts_with("ALTER TABLE t ADD CONSTRAINT t_pos CHECK (n > 0) NOT VALID;"),
+        passes: check(true),
         alter(
-            "ALTER TABLE t ADD CONSTRAINT t_pos CHECK (n > 0)",
-            vec![AlterCommand::AddConstraint {
-                name: Some("t_pos".into()),
-                kind: ConstraintKind::Check,
-                not_valid,
-                using_index: false,
-                columns: vec![],
-                columns_indexed: false,
-                nullable_columns: vec![],
-                proves_not_null: None,
-            }],
-        )
-    }
-
-    #[test]
-    fn flags_bad() {
-        let f = AddCheckWithoutNotValid.check(&check(false));
-        assert_eq!(f[0].lock_mode, Some(LockMode::AccessExclusive));
-        assert!(f[0]
-            .recipe
-            .starts_with("ALTER TABLE t ADD CONSTRAINT t_pos CHECK (n > 0) NOT VALID;"));
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(AddCheckWithoutNotValid.check(&check(true)).is_empty());
-        let validate = alter(
             "ALTER TABLE t VALIDATE CONSTRAINT t_pos",
             vec![AlterCommand::ValidateConstraint {
                 name: "t_pos".into(),
                 proves_not_null: None,
             }],
-        );
-        assert!(AddCheckWithoutNotValid.check(&validate).is_empty());
+        ),
+    }
+    tests {
+        use crate::safety::statement::AlterCommand;
+
+        fn check(not_valid: bool) -> StatementFacts {
+            alter(
+                "ALTER TABLE t ADD CONSTRAINT t_pos CHECK (n > 0)",
+                vec![AlterCommand::AddConstraint {
+                    name: Some("t_pos".into()),
+                    kind: ConstraintKind::Check,
+                    not_valid,
+                    using_index: false,
+                    columns: vec![],
+                    columns_indexed: false,
+                    nullable_columns: vec![],
+                    proves_not_null: None,
+                }],
+            )
+        }
     }
 }

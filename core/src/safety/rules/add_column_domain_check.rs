@@ -4,9 +4,9 @@
 //! NULL), so it rewrites the table under ACCESS EXCLUSIVE (`ATExecAddColumn`,
 //! confirmed on PostgreSQL 15: the relfilenode changes).
 
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{AlterCommand, StatementFacts};
+use crate::safety::statement::AlterCommand;
 
 lock_rule! {
     AddColumnDomainCheck {
@@ -18,14 +18,7 @@ lock_rule! {
         bad: "CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);\nALTER TABLE orders ADD COLUMN quantity positive_int;",
         good: "ALTER TABLE orders ADD COLUMN quantity int, ADD CONSTRAINT orders_quantity_positive CHECK (quantity > 0) NOT VALID;\n-- next step\nALTER TABLE orders VALIDATE CONSTRAINT orders_quantity_positive;",
     }
-}
-
-impl LockRule for AddColumnDomainCheck {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -50,28 +43,14 @@ impl LockRule for AddColumnDomainCheck {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = alter(
+    examples {
+        flags: alter(
             "ALTER TABLE t ADD COLUMN q positive_int",
             vec![add_column("q", |c| c.domain_check = true)],
-        );
-        assert!(AddColumnDomainCheck.check(&bad)[0].rewrites_table);
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = alter(
+        ) => |f| f[0].rewrites_table,
+        passes: alter(
             "ALTER TABLE t ADD COLUMN q int",
             vec![add_column("q", |_| ())],
-        );
-        assert!(AddColumnDomainCheck.check(&good).is_empty());
+        ),
     }
 }

@@ -3,9 +3,9 @@
 //! (23502, "column contains null values"). strong_migrations and squawk report it.
 //! Harmless on a table created earlier in the same migration (it is empty).
 
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::LockFinding;
-use crate::safety::statement::{AlterCommand, StatementFacts};
+use crate::safety::statement::AlterCommand;
 
 lock_rule! {
     AddColumnNotNullWithoutDefault {
@@ -18,14 +18,7 @@ lock_rule! {
         bad: "ALTER TABLE users ADD COLUMN plan text NOT NULL;",
         good: "ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free';",
     }
-}
-
-impl LockRule for AddColumnNotNullWithoutDefault {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -49,33 +42,17 @@ impl LockRule for AddColumnNotNullWithoutDefault {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = alter(
+    examples {
+        flags: alter(
             "ALTER TABLE t ADD COLUMN c int NOT NULL",
             vec![add_column("c", |c| c.not_null = true)],
-        );
-        assert!(AddColumnNotNullWithoutDefault.check(&bad)[0]
-            .message
-            .contains("t.c NOT NULL"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = alter(
+        ) => |f| f[0].message.contains("t.c NOT NULL"),
+        passes: alter(
             "ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT 0",
             vec![add_column("c", |c| {
                 c.not_null = true;
                 c.has_default = true;
             })],
-        );
-        assert!(AddColumnNotNullWithoutDefault.check(&good).is_empty());
+        ),
     }
 }

@@ -4,9 +4,9 @@
 //! serial/identity) or a stored generated column must be computed per row, so
 //! the table is rewritten under ACCESS EXCLUSIVE.
 
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{AlterCommand, StatementFacts};
+use crate::safety::statement::AlterCommand;
 
 lock_rule! {
     AddColumnVolatileDefault {
@@ -18,14 +18,7 @@ lock_rule! {
         bad: "ALTER TABLE events ADD COLUMN token uuid DEFAULT gen_random_uuid();",
         good: "ALTER TABLE events ADD COLUMN token uuid;\nALTER TABLE events ALTER COLUMN token SET DEFAULT gen_random_uuid();\n-- backfill: UPDATE events SET token = gen_random_uuid() WHERE id BETWEEN ... AND token IS NULL;",
     }
-}
-
-impl LockRule for AddColumnVolatileDefault {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -52,40 +45,25 @@ impl LockRule for AddColumnVolatileDefault {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn add(has_default: bool, volatile_default: bool) -> StatementFacts {
-        alter(
-            "ALTER TABLE t ADD COLUMN c ...",
-            vec![AlterCommand::AddColumn {
-                column: "c".into(),
-                has_default,
-                volatile_default,
-                not_null: false,
-                json: false,
-                domain_check: false,
-                default_calls: vec![],
-            }],
-        )
-    }
-
-    #[test]
-    fn flags_bad() {
-        let f = AddColumnVolatileDefault.check(&add(true, true));
-        assert!(f[0].rewrites_table && f[0].message.contains("t.c"));
-    }
-
-    #[test]
-    fn passes_good() {
+    examples {
+        flags: add(true, true) => |f| f[0].rewrites_table && f[0].message.contains("t.c"),
         // A constant default is stored in the catalog (PostgreSQL 11+).
-        assert!(AddColumnVolatileDefault.check(&add(true, false)).is_empty());
-        assert!(AddColumnVolatileDefault
-            .check(&add(false, false))
-            .is_empty());
+        passes: add(true, false), add(false, false),
+    }
+    tests {
+        fn add(has_default: bool, volatile_default: bool) -> StatementFacts {
+            alter(
+                "ALTER TABLE t ADD COLUMN c ...",
+                vec![AlterCommand::AddColumn {
+                    column: "c".into(),
+                    has_default,
+                    volatile_default,
+                    not_null: false,
+                    json: false,
+                    domain_check: false,
+                    default_calls: vec![],
+                }],
+            )
+        }
     }
 }

@@ -4,9 +4,9 @@
 //! once); `VALIDATE CONSTRAINT` later scans under SHARE UPDATE EXCLUSIVE on
 //! the table and ROW SHARE on the referenced one, which block no traffic.
 
-use super::{added_without_not_valid, LockRule, RuleDoc};
-use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{ConstraintKind, StatementFacts};
+use super::added_without_not_valid;
+use crate::safety::lock::LockMode;
+use crate::safety::statement::ConstraintKind;
 
 lock_rule! {
     AddForeignKeyWithoutNotValid {
@@ -18,14 +18,7 @@ lock_rule! {
         bad: "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);",
         good: "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;\n-- next step\nALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;",
     }
-}
-
-impl LockRule for AddForeignKeyWithoutNotValid {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         added_without_not_valid(
             &Self::DOC,
             s,
@@ -36,40 +29,29 @@ impl LockRule for AddForeignKeyWithoutNotValid {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-    use crate::safety::statement::AlterCommand;
-
-    fn fk(not_valid: bool) -> StatementFacts {
-        alter(
-            "ALTER TABLE t ADD CONSTRAINT t_fk FOREIGN KEY (u_id) REFERENCES u (id);",
-            vec![AlterCommand::AddConstraint {
-                name: Some("t_fk".into()),
-                kind: ConstraintKind::ForeignKey,
-                not_valid,
-                using_index: false,
-                columns: vec![],
-                columns_indexed: false,
-                nullable_columns: vec![],
-                proves_not_null: None,
-            }],
-        )
+    examples {
+        flags: fk(false) => |f| f[0].lock_mode == Some(LockMode::ShareRowExclusive)
+            && f[0].recipe.contains("REFERENCES u (id) NOT VALID; then")
+            && f[0].recipe.ends_with("VALIDATE CONSTRAINT t_fk"),
+        passes: fk(true),
     }
+    tests {
+        use crate::safety::statement::AlterCommand;
 
-    #[test]
-    fn flags_bad() {
-        let f = AddForeignKeyWithoutNotValid.check(&fk(false));
-        assert_eq!(f[0].lock_mode, Some(LockMode::ShareRowExclusive));
-        assert!(f[0].recipe.contains("REFERENCES u (id) NOT VALID; then"));
-        assert!(f[0].recipe.ends_with("VALIDATE CONSTRAINT t_fk"));
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(AddForeignKeyWithoutNotValid.check(&fk(true)).is_empty());
+        fn fk(not_valid: bool) -> StatementFacts {
+            alter(
+                "ALTER TABLE t ADD CONSTRAINT t_fk FOREIGN KEY (u_id) REFERENCES u (id);",
+                vec![AlterCommand::AddConstraint {
+                    name: Some("t_fk".into()),
+                    kind: ConstraintKind::ForeignKey,
+                    not_valid,
+                    using_index: false,
+                    columns: vec![],
+                    columns_indexed: false,
+                    nullable_columns: vec![],
+                    proves_not_null: None,
+                }],
+            )
+        }
     }
 }

@@ -7,9 +7,9 @@
 //! Exclusion constraints are reported too, though they have no USING INDEX
 //! form: the only remedies are an empty table or a maintenance window.
 
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{AlterCommand, ConstraintKind, StatementFacts};
+use crate::safety::statement::{AlterCommand, ConstraintKind};
 
 lock_rule! {
     AddUniqueWithoutIndex {
@@ -21,14 +21,7 @@ lock_rule! {
         bad: "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
         good: "-- step with \"transaction\": false\nCREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\n-- next step\nALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;",
     }
-}
-
-impl LockRule for AddUniqueWithoutIndex {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -65,47 +58,30 @@ impl LockRule for AddUniqueWithoutIndex {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn add(kind: ConstraintKind, using_index: bool) -> StatementFacts {
-        alter(
-            "ALTER TABLE t ADD CONSTRAINT t_key UNIQUE (a)",
-            vec![AlterCommand::AddConstraint {
-                name: Some("t_key".into()),
-                kind,
-                not_valid: false,
-                using_index,
-                columns: vec![],
-                columns_indexed: false,
-                nullable_columns: vec![],
-                proves_not_null: None,
-            }],
-        )
+    examples {
+        flags: add(ConstraintKind::Unique, false)
+            => |f| f[0].recipe.contains("CREATE UNIQUE INDEX CONCURRENTLY t_key ON t")
+                && f[0].recipe.ends_with("UNIQUE USING INDEX t_key"),
+        flags: add(ConstraintKind::PrimaryKey, false)
+            => |f| f[0].recipe.ends_with("PRIMARY KEY USING INDEX t_key"),
+        passes: add(ConstraintKind::Unique, true), add(ConstraintKind::Check, false),
     }
+    tests {
 
-    #[test]
-    fn flags_bad() {
-        let f = AddUniqueWithoutIndex.check(&add(ConstraintKind::Unique, false));
-        assert!(f[0]
-            .recipe
-            .contains("CREATE UNIQUE INDEX CONCURRENTLY t_key ON t"));
-        assert!(f[0].recipe.ends_with("UNIQUE USING INDEX t_key"));
-        let pk = AddUniqueWithoutIndex.check(&add(ConstraintKind::PrimaryKey, false));
-        assert!(pk[0].recipe.ends_with("PRIMARY KEY USING INDEX t_key"));
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(AddUniqueWithoutIndex
-            .check(&add(ConstraintKind::Unique, true))
-            .is_empty());
-        assert!(AddUniqueWithoutIndex
-            .check(&add(ConstraintKind::Check, false))
-            .is_empty());
+        fn add(kind: ConstraintKind, using_index: bool) -> StatementFacts {
+            alter(
+                "ALTER TABLE t ADD CONSTRAINT t_key UNIQUE (a)",
+                vec![AlterCommand::AddConstraint {
+                    name: Some("t_key".into()),
+                    kind,
+                    not_valid: false,
+                    using_index,
+                    columns: vec![],
+                    columns_indexed: false,
+                    nullable_columns: vec![],
+                    proves_not_null: None,
+                }],
+            )
+        }
     }
 }

@@ -7,9 +7,9 @@
 //! includes this, so this rule speaks only when there is no rewrite.
 
 use super::alter_column_type_rewrite::type_change;
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{AlterCommand, StatementFacts};
+use crate::safety::statement::AlterCommand;
 use crate::safety::types::TypeChange;
 
 lock_rule! {
@@ -22,14 +22,7 @@ lock_rule! {
         bad: "ALTER TABLE users ALTER COLUMN email TYPE email_address; -- a domain with a CHECK",
         good: "ALTER TABLE users ALTER COLUMN name TYPE varchar(200); -- was varchar(100), no CHECK or index on it",
     }
-}
-
-impl LockRule for AlterColumnTypeRevalidates {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -68,48 +61,29 @@ impl LockRule for AlterColumnTypeRevalidates {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn change(old: &str, new: &str, revalidates: &[&str]) -> StatementFacts {
-        alter(
-            "ALTER TABLE t ALTER COLUMN c TYPE ...",
-            vec![AlterCommand::AlterColumnType {
-                column: "c".into(),
-                old_type: Some(old.into()),
-                new_type: new.into(),
-                has_using: false,
-                // pg_cast: varchar -> text is binary-coercible, int4 -> int8 is not
-                binary_coercible: Some(old.starts_with("varchar")),
-                revalidates: revalidates.iter().map(|s| s.to_string()).collect(),
-                json: false,
-                domain_check: false,
-            }],
-        )
-    }
-
-    #[test]
-    fn flags_bad() {
-        let f = AlterColumnTypeRevalidates.check(&change(
-            "varchar(5)",
-            "text",
-            &["CHECK constraint c_len"],
-        ));
-        assert!(f[0].message.contains("CHECK constraint c_len") && f[0].scans_table);
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(AlterColumnTypeRevalidates
-            .check(&change("varchar(5)", "text", &[]))
-            .is_empty());
+    examples {
+        flags: change("varchar(5)", "text", &["CHECK constraint c_len"])
+            => |f| f[0].message.contains("CHECK constraint c_len") && f[0].scans_table,
+        passes: change("varchar(5)", "text", &[]),
         // a rewrite is ALTER_COLUMN_TYPE_REWRITE's to report
-        assert!(AlterColumnTypeRevalidates
-            .check(&change("int4", "int8", &["index i"]))
-            .is_empty());
+        change("int4", "int8", &["index i"]),
+    }
+    tests {
+        fn change(old: &str, new: &str, revalidates: &[&str]) -> StatementFacts {
+            alter(
+                "ALTER TABLE t ALTER COLUMN c TYPE ...",
+                vec![AlterCommand::AlterColumnType {
+                    column: "c".into(),
+                    old_type: Some(old.into()),
+                    new_type: new.into(),
+                    has_using: false,
+                    // pg_cast: varchar -> text is binary-coercible, int4 -> int8 is not
+                    binary_coercible: Some(old.starts_with("varchar")),
+                    revalidates: revalidates.iter().map(|s| s.to_string()).collect(),
+                    json: false,
+                    domain_check: false,
+                }],
+            )
+        }
     }
 }

@@ -7,7 +7,6 @@
 //! skips the rewrite only when the session TimeZone is UTC, which the
 //! migration cannot see from its SQL.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
 use crate::safety::statement::{AlterCommand, StatementFacts};
 use crate::safety::types::{classify_type_change_with, TypeChange};
@@ -23,14 +22,7 @@ lock_rule! {
         bad: "ALTER TABLE users ALTER COLUMN age TYPE bigint;",
         good: "ALTER TABLE users ALTER COLUMN name TYPE varchar(200); -- was varchar(100): no rewrite\n-- or: ADD COLUMN age_new bigint; backfill in batches; swap names",
     }
-}
-
-impl LockRule for AlterColumnTypeRewrite {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let Some((table, commands)) = s.alter_commands() else {
             return vec![];
         };
@@ -57,6 +49,45 @@ impl LockRule for AlterColumnTypeRewrite {
                 _ => None,
             })
             .collect()
+    }
+    examples {
+        flags: change(Some("integer"), "bigint", false)
+            => |f| (f[0].severity, f[0].rewrites_table) == (Severity::High, true)
+                && f[0].recipe.contains("ADD COLUMN c_new bigint"),
+        // an unknown old type is assumed to rewrite
+        flags: change(None, "text", false) => |f| f.len() == 1,
+        // a USING expression forces a rewrite
+        flags: change(Some("varchar(5)"), "text", true) => |f| f.len() == 1,
+        passes: change(Some("varchar(100)"), "varchar(200)", false),
+            change(Some("varchar(10)"), "text", false),
+    }
+    tests {
+        use super::super::LockRule;
+
+        fn change(old: Option<&str>, new: &str, has_using: bool) -> StatementFacts {
+            alter(
+                "ALTER TABLE t ALTER COLUMN c TYPE ...",
+                vec![AlterCommand::AlterColumnType {
+                    column: "c".into(),
+                    old_type: old.map(str::to_string),
+                    new_type: new.into(),
+                    has_using,
+                    binary_coercible: None,
+                    revalidates: vec![],
+                    json: false,
+                    domain_check: false,
+                }],
+            )
+        }
+
+        #[test]
+        fn timestamptz_is_a_medium_note() {
+            let f = AlterColumnTypeRewrite.check(&change(Some("timestamp"), "timestamptz", false));
+            assert_eq!(
+                (f[0].severity, f[0].rewrites_table),
+                (Severity::Medium, false)
+            );
+        }
     }
 }
 
@@ -112,60 +143,5 @@ pub(crate) fn type_change(
         _ if has_using => TypeChange::Rewrite,
         Some(old) => classify_type_change_with(old, new, binary_coercible),
         None => TypeChange::Rewrite,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn change(old: Option<&str>, new: &str, has_using: bool) -> StatementFacts {
-        alter(
-            "ALTER TABLE t ALTER COLUMN c TYPE ...",
-            vec![AlterCommand::AlterColumnType {
-                column: "c".into(),
-                old_type: old.map(str::to_string),
-                new_type: new.into(),
-                has_using,
-                binary_coercible: None,
-                revalidates: vec![],
-                json: false,
-                domain_check: false,
-            }],
-        )
-    }
-
-    #[test]
-    fn flags_bad() {
-        let f = AlterColumnTypeRewrite.check(&change(Some("integer"), "bigint", false));
-        assert_eq!((f[0].severity, f[0].rewrites_table), (Severity::High, true));
-        assert!(f[0].recipe.contains("ADD COLUMN c_new bigint"));
-        let unknown = AlterColumnTypeRewrite.check(&change(None, "text", false));
-        assert_eq!(
-            unknown.len(),
-            1,
-            "an unknown old type is assumed to rewrite"
-        );
-        let using = AlterColumnTypeRewrite.check(&change(Some("varchar(5)"), "text", true));
-        assert_eq!(using.len(), 1, "a USING expression forces a rewrite");
-    }
-
-    #[test]
-    fn timestamptz_is_a_medium_note() {
-        let f = AlterColumnTypeRewrite.check(&change(Some("timestamp"), "timestamptz", false));
-        assert_eq!(
-            (f[0].severity, f[0].rewrites_table),
-            (Severity::Medium, false)
-        );
-    }
-
-    #[test]
-    fn passes_good() {
-        for (old, new) in [("varchar(100)", "varchar(200)"), ("varchar(10)", "text")] {
-            assert!(AlterColumnTypeRewrite
-                .check(&change(Some(old), new, false))
-                .is_empty());
-        }
     }
 }

@@ -7,9 +7,9 @@
 //! logged table, the table's own access method) is left alone; the parser asks the
 //! catalog.
 
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{AlterCommand, StatementFacts};
+use crate::safety::statement::AlterCommand;
 
 lock_rule! {
     AlterTableRewritesStorage {
@@ -21,14 +21,7 @@ lock_rule! {
         bad: "ALTER TABLE orders SET UNLOGGED;",
         good: "CREATE UNLOGGED TABLE IF NOT EXISTS orders_load (LIKE orders INCLUDING ALL);\n-- load orders_load in batches, then switch readers to it in a short step",
     }
-}
-
-impl LockRule for AlterTableRewritesStorage {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -48,33 +41,18 @@ impl LockRule for AlterTableRewritesStorage {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = alter(
+    examples {
+        flags: alter(
             "ALTER TABLE t SET UNLOGGED",
             vec![AlterCommand::MovesStorage {
                 what: "SET UNLOGGED".into(),
             }],
-        );
-        let f = AlterTableRewritesStorage.check(&bad);
-        assert!(f[0].rewrites_table && f[0].message.contains("t SET UNLOGGED"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let noop = alter(
+        ) => |f| f[0].rewrites_table && f[0].message.contains("t SET UNLOGGED"),
+        passes: alter(
             "ALTER TABLE t SET LOGGED",
             vec![AlterCommand::Other {
                 what: "SET LOGGED".into(),
             }],
-        );
-        assert!(AlterTableRewritesStorage.check(&noop).is_empty());
+        ),
     }
 }

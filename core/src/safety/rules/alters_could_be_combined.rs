@@ -3,9 +3,8 @@
 //! commands, rewrite twice. One ALTER TABLE with both commands takes the lock
 //! once and rewrites at most once (`ALTER TABLE t ADD COLUMN a int, ADD COLUMN b int`).
 
-use super::{trim_sql, RuleDoc, ScriptRule};
+use super::trim_sql;
 use crate::safety::lock::LockFinding;
-use crate::safety::script::{LintOptions, Scripted};
 use crate::safety::text::same_table;
 
 lock_rule! {
@@ -19,14 +18,7 @@ lock_rule! {
         bad: "ALTER TABLE users ADD COLUMN a int;\nALTER TABLE users ADD COLUMN b int;",
         good: "ALTER TABLE users ADD COLUMN a int, ADD COLUMN b int;",
     }
-}
-
-impl ScriptRule for AltersCouldBeCombined {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check_script(&self, script: &[Scripted], _: &LintOptions) -> Vec<LockFinding> {
+    check_script(script, _) {
         let mut out = Vec::new();
         for pair in script.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
@@ -50,32 +42,20 @@ impl ScriptRule for AltersCouldBeCombined {
         }
         out
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let a = alter(
-            "ALTER TABLE t ADD COLUMN a int",
-            vec![add_column("a", |_| ())],
-        );
-        let b = alter(
-            "ALTER TABLE t ADD COLUMN b int",
-            vec![add_column("b", |_| ())],
-        );
-        assert_eq!(check_script(&AltersCouldBeCombined, &[a, b]).len(), 1);
-    }
-
-    #[test]
-    fn passes_good() {
-        let both = alter(
+    examples {
+        flags: vec![
+            alter(
+                "ALTER TABLE t ADD COLUMN a int",
+                vec![add_column("a", |_| ())],
+            ),
+            alter(
+                "ALTER TABLE t ADD COLUMN b int",
+                vec![add_column("b", |_| ())],
+            ),
+        ] => |f| f.len() == 1,
+        passes: vec![alter(
             "ALTER TABLE t ADD COLUMN a int, ADD COLUMN b int",
             vec![add_column("a", |_| ()), add_column("b", |_| ())],
-        );
-        assert!(check_script(&AltersCouldBeCombined, &[both]).is_empty());
+        )],
     }
 }

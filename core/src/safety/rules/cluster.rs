@@ -2,9 +2,8 @@
 //! VACUUM FULL, and the order decays with later writes anyway. pg_repack
 //! `--order-by` reorders online.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     Cluster {
@@ -16,14 +15,7 @@ lock_rule! {
         bad: "CLUSTER orders USING orders_created_idx;",
         good: "-- outside the migration: pg_repack --table orders --order-by created_at",
     }
-}
-
-impl LockRule for Cluster {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::Cluster { table } = &s.kind else {
             return vec![];
         };
@@ -39,32 +31,9 @@ impl LockRule for Cluster {
             .lock(LockMode::AccessExclusive)
             .rewrites()]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = stmt(
-            "CLUSTER orders",
-            StatementKind::Cluster {
-                table: Some("orders".into()),
-            },
-        );
-        assert!(Cluster.check(&bad)[0].recipe.contains("--table orders"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = stmt(
-            "ANALYZE orders",
-            Other {
-                tag: "ANALYZE".into(),
-            },
-        );
-        assert!(Cluster.check(&good).is_empty());
+    examples {
+        flags: stmt("CLUSTER orders", StatementKind::Cluster { table: Some("orders".into()) })
+            => |f| f[0].recipe.contains("--table orders"),
+        passes: stmt("ANALYZE orders", Other { tag: "ANALYZE".into() }),
     }
 }

@@ -3,9 +3,9 @@
 //! will certainly fail. CRITICAL. Reported even on a table created in the same
 //! migration, since it fails there too.
 
-use super::{trim_sql, LockRule, RuleDoc};
+use super::trim_sql;
 use crate::safety::lock::LockFinding;
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     ConcurrentlyInTransaction {
@@ -18,14 +18,7 @@ lock_rule! {
         bad: "-- step with \"transaction\": true (the default)\nCREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);",
         good: "-- its own step with \"transaction\": false\nCREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);",
     }
-}
-
-impl LockRule for ConcurrentlyInTransaction {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let concurrent = matches!(
             s.kind,
             StatementKind::CreateIndex {
@@ -61,35 +54,21 @@ impl LockRule for ConcurrentlyInTransaction {
         );
         vec![LockFinding::new(&Self::DOC, s, message, recipe)]
     }
-
-    fn harmless_on_new_table(&self) -> bool {
-        false
+    harmless_on_new_table: false,
+    examples {
+        flags: drop_concurrently()
+            => |f| (f[0].lock_mode, f[0].blocks) == (None, Blocks::Nothing)
+                && f[0].recipe.starts_with("Move `DROP INDEX CONCURRENTLY i`"),
+        passes: drop_concurrently().outside_transaction(),
     }
-}
+    tests {
+        use crate::safety::lock::Blocks;
 
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-    use crate::safety::lock::Blocks;
-
-    fn drop_concurrently() -> StatementFacts {
-        stmt(
-            "DROP INDEX CONCURRENTLY i;",
-            DropIndex { concurrently: true },
-        )
-    }
-
-    #[test]
-    fn flags_bad() {
-        let f = ConcurrentlyInTransaction.check(&drop_concurrently());
-        assert_eq!((f[0].lock_mode, f[0].blocks), (None, Blocks::Nothing));
-        assert!(f[0].recipe.starts_with("Move `DROP INDEX CONCURRENTLY i`"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = drop_concurrently().outside_transaction();
-        assert!(ConcurrentlyInTransaction.check(&good).is_empty());
+        fn drop_concurrently() -> StatementFacts {
+            stmt(
+                "DROP INDEX CONCURRENTLY i;",
+                DropIndex { concurrently: true },
+            )
+        }
     }
 }

@@ -3,9 +3,8 @@
 //! locks nobody: an invalid index `ON ONLY` the parent, each partition's index
 //! built CONCURRENTLY, each attached to the parent's.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::LockFinding;
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     ConcurrentlyOnPartitionedTable {
@@ -18,14 +17,7 @@ lock_rule! {
         bad: "CREATE INDEX CONCURRENTLY measurements_at ON measurements (at);",
         good: "CREATE INDEX measurements_at ON ONLY measurements (at);\n-- next step\n-- step with \"transaction\": false, once per partition\nCREATE INDEX CONCURRENTLY measurements_2026_at ON measurements_2026 (at);\n-- next step\nALTER INDEX measurements_at ATTACH PARTITION measurements_2026_at;",
     }
-}
-
-impl LockRule for ConcurrentlyOnPartitionedTable {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::CreateIndex {
             table,
             concurrently: true,
@@ -43,40 +35,22 @@ impl LockRule for ConcurrentlyOnPartitionedTable {
         );
         vec![LockFinding::new(&Self::DOC, s, message, recipe)]
     }
-
-    fn harmless_on_new_table(&self) -> bool {
-        false
+    harmless_on_new_table: false,
+    examples {
+        flags: index(true) => |f| f[0].recipe.starts_with("CREATE INDEX <name> ON ONLY m"),
+        passes: index(false),
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn index(partitioned: bool) -> StatementFacts {
-        let kind = CreateIndex {
-            table: "m".into(),
-            concurrently: true,
-            unique: false,
-            columns: vec!["at".into()],
-            partitioned,
-            only: false,
-        };
-        stmt("CREATE INDEX CONCURRENTLY ON m (at)", kind).outside_transaction()
-    }
-
-    #[test]
-    fn flags_bad() {
-        assert!(ConcurrentlyOnPartitionedTable.check(&index(true))[0]
-            .recipe
-            .starts_with("CREATE INDEX <name> ON ONLY m"));
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(ConcurrentlyOnPartitionedTable
-            .check(&index(false))
-            .is_empty());
+    tests {
+        fn index(partitioned: bool) -> StatementFacts {
+            let kind = CreateIndex {
+                table: "m".into(),
+                concurrently: true,
+                unique: false,
+                columns: vec!["at".into()],
+                partitioned,
+                only: false,
+            };
+            stmt("CREATE INDEX CONCURRENTLY ON m (at)", kind).outside_transaction()
+        }
     }
 }

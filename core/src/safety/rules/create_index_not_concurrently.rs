@@ -4,9 +4,9 @@
 //! CONCURRENTLY builds with SHARE UPDATE EXCLUSIVE (writes go on) at the price
 //! of two scans, and cannot run in a transaction block, hence its own step.
 
-use super::{insert_after, trim_sql, LockRule, RuleDoc};
+use super::{insert_after, trim_sql};
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     CreateIndexNotConcurrently {
@@ -18,14 +18,7 @@ lock_rule! {
         bad: "CREATE INDEX orders_customer_idx ON orders (customer_id);",
         good: "-- step with \"transaction\": false\nCREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);",
     }
-}
-
-impl LockRule for CreateIndexNotConcurrently {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::CreateIndex {
             table,
             concurrently: false,
@@ -65,57 +58,48 @@ impl LockRule for CreateIndexNotConcurrently {
             .lock(LockMode::Share)
             .scans()]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-    use crate::safety::lock::Blocks;
-
-    fn index(concurrently: bool) -> StatementFacts {
-        stmt(
-            "CREATE UNIQUE INDEX orders_idx ON orders (customer_id);",
-            CreateIndex {
-                table: "orders".into(),
-                concurrently,
-                unique: true,
-                columns: vec!["customer_id".into()],
-                partitioned: false,
-                only: false,
-            },
-        )
+    examples {
+        flags: index(false)
+            => |f| f.len() == 1
+                && f[0].lock_mode == Some(LockMode::Share)
+                && f[0].blocks == Blocks::Writes
+                && f[0].scans_table
+                && !f[0].rewrites_table
+                && f[0]
+                    .recipe
+                    .contains("CREATE UNIQUE INDEX CONCURRENTLY orders_idx ON orders (customer_id)"),
+        passes: index(true).outside_transaction(),
     }
+    tests {
+        use crate::safety::lock::Blocks;
+        use crate::safety::rules::LockRule;
 
-    #[test]
-    fn flags_bad() {
-        let f = CreateIndexNotConcurrently.check(&index(false));
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].lock_mode, Some(LockMode::Share));
-        assert_eq!(f[0].blocks, Blocks::Writes);
-        assert!(f[0].scans_table && !f[0].rewrites_table);
-        assert!(f[0]
-            .recipe
-            .contains("CREATE UNIQUE INDEX CONCURRENTLY orders_idx ON orders (customer_id)"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = index(true).outside_transaction();
-        assert!(CreateIndexNotConcurrently.check(&good).is_empty());
-    }
-
-    #[test]
-    fn never_recommends_concurrently_on_a_partitioned_table() {
-        let mut s = index(false);
-        if let CreateIndex { partitioned, .. } = &mut s.kind {
-            *partitioned = true;
+        fn index(concurrently: bool) -> StatementFacts {
+            stmt(
+                "CREATE UNIQUE INDEX orders_idx ON orders (customer_id);",
+                CreateIndex {
+                    table: "orders".into(),
+                    concurrently,
+                    unique: true,
+                    columns: vec!["customer_id".into()],
+                    partitioned: false,
+                    only: false,
+                },
+            )
         }
-        let recipe = &CreateIndexNotConcurrently.check(&s)[0].recipe;
-        assert!(
-            recipe.starts_with("CREATE UNIQUE INDEX orders_idx ON ONLY orders"),
-            "{recipe}"
-        );
-        assert!(!recipe.contains("CONCURRENTLY orders_idx ON orders"));
+
+        #[test]
+        fn never_recommends_concurrently_on_a_partitioned_table() {
+            let mut s = index(false);
+            if let CreateIndex { partitioned, .. } = &mut s.kind {
+                *partitioned = true;
+            }
+            let recipe = &CreateIndexNotConcurrently.check(&s)[0].recipe;
+            assert!(
+                recipe.starts_with("CREATE UNIQUE INDEX orders_idx ON ONLY orders"),
+                "{recipe}"
+            );
+            assert!(!recipe.contains("CONCURRENTLY orders_idx ON orders"));
+        }
     }
 }

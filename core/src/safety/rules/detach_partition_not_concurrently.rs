@@ -4,9 +4,9 @@
 //! the table has a DEFAULT partition, where the concurrent form is refused: then no
 //! concurrent form exists and the recipe says so.
 
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{AlterCommand, StatementFacts};
+use crate::safety::statement::AlterCommand;
 
 lock_rule! {
     DetachPartitionNotConcurrently {
@@ -18,14 +18,7 @@ lock_rule! {
         bad: "ALTER TABLE measurements DETACH PARTITION measurements_2025;",
         good: "-- step with \"transaction\": false\nALTER TABLE measurements DETACH PARTITION measurements_2025 CONCURRENTLY;",
     }
-}
-
-impl LockRule for DetachPartitionNotConcurrently {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -49,42 +42,24 @@ impl LockRule for DetachPartitionNotConcurrently {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn detach(concurrently: bool, has_default_partition: bool) -> StatementFacts {
-        let partition = "t_2020".into();
-        alter(
-            "ALTER TABLE t DETACH PARTITION t_2020",
-            vec![AlterCommand::DetachPartition {
-                partition,
-                concurrently,
-                has_default_partition,
-            }],
-        )
+    examples {
+        flags: detach(false, false)
+            => |f| f[0].recipe.ends_with("DETACH PARTITION t_2020 CONCURRENTLY"),
+        // with a DEFAULT partition, no concurrent form is offered
+        flags: detach(false, true) => |f| !f[0].recipe.contains("CONCURRENTLY\""),
+        passes: detach(true, false),
     }
-
-    #[test]
-    fn flags_bad() {
-        let f = DetachPartitionNotConcurrently.check(&detach(false, false));
-        assert!(f[0]
-            .recipe
-            .ends_with("DETACH PARTITION t_2020 CONCURRENTLY"));
-        let with_default = DetachPartitionNotConcurrently.check(&detach(false, true));
-        assert!(
-            !with_default[0].recipe.contains("CONCURRENTLY\""),
-            "no concurrent form is offered"
-        );
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(DetachPartitionNotConcurrently
-            .check(&detach(true, false))
-            .is_empty());
+    tests {
+        fn detach(concurrently: bool, has_default_partition: bool) -> StatementFacts {
+            let partition = "t_2020".into();
+            alter(
+                "ALTER TABLE t DETACH PARTITION t_2020",
+                vec![AlterCommand::DetachPartition {
+                    partition,
+                    concurrently,
+                    has_default_partition,
+                }],
+            )
+        }
     }
 }

@@ -4,9 +4,9 @@
 //! deprecation, and blocking every such migration would teach people to ignore
 //! the report.
 
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{AlterCommand, StatementFacts};
+use crate::safety::statement::AlterCommand;
 
 lock_rule! {
     DropColumn {
@@ -19,14 +19,7 @@ lock_rule! {
         bad: "ALTER TABLE users DROP COLUMN legacy_id;",
         good: "-- migration N: clients stop using legacy_id (deprecate_field)\n-- migration N+1, after a backup:\nALTER TABLE users DROP COLUMN legacy_id;",
     }
-}
-
-impl LockRule for DropColumn {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -46,30 +39,16 @@ impl LockRule for DropColumn {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = alter(
+    examples {
+        flags: alter(
             "ALTER TABLE t DROP COLUMN c",
             vec![AlterCommand::DropColumn { column: "c".into() }],
-        );
-        assert!(DropColumn.check(&bad)[0].recipe.contains("t_c_backup"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = alter(
+        ) => |f| f[0].recipe.contains("t_c_backup"),
+        passes: alter(
             "ALTER TABLE t ALTER COLUMN c DROP DEFAULT",
             vec![AlterCommand::Other {
                 what: "DROP DEFAULT".into(),
             }],
-        );
-        assert!(DropColumn.check(&good).is_empty());
+        ),
     }
 }

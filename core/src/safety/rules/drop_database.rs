@@ -3,9 +3,8 @@
 //! anyone is connected (55006) unless `WITH (FORCE)` disconnects them. It never
 //! belongs in a schema migration.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::LockFinding;
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     DropDatabase {
@@ -18,14 +17,7 @@ lock_rule! {
         bad: "DROP DATABASE analytics;",
         good: "-- run by an operator after pg_dump, not as a migration step",
     }
-}
-
-impl LockRule for DropDatabase {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::DropDatabase { database } = &s.kind else {
             return vec![];
         };
@@ -33,34 +25,9 @@ impl LockRule for DropDatabase {
         let recipe = format!("Remove the statement from the migration; drop {database} by hand after pg_dump, outside a transaction block");
         vec![LockFinding::new(&Self::DOC, s, message, recipe)]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = stmt(
-            "DROP DATABASE a",
-            StatementKind::DropDatabase {
-                database: "a".into(),
-            },
-        );
-        assert!(super::DropDatabase.check(&bad)[0]
-            .message
-            .starts_with("DROP DATABASE a"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = stmt(
-            "DROP TABLE a",
-            StatementKind::DropTable {
-                tables: vec!["a".into()],
-            },
-        );
-        assert!(super::DropDatabase.check(&good).is_empty());
+    examples {
+        flags: stmt("DROP DATABASE a", StatementKind::DropDatabase { database: "a".into() })
+            => |f| f[0].message.starts_with("DROP DATABASE a"),
+        passes: stmt("DROP TABLE a", StatementKind::DropTable { tables: vec!["a".into()] }),
     }
 }

@@ -3,9 +3,9 @@
 //! the table and every later query queues behind it, reads included. With
 //! CONCURRENTLY it waits for those queries without blocking new ones.
 
-use super::{insert_after, LockRule, RuleDoc};
+use super::insert_after;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     DropIndexNotConcurrently {
@@ -17,14 +17,7 @@ lock_rule! {
         bad: "DROP INDEX orders_customer_idx;",
         good: "-- step with \"transaction\": false\nDROP INDEX CONCURRENTLY IF EXISTS orders_customer_idx;",
     }
-}
-
-impl LockRule for DropIndexNotConcurrently {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         if !matches!(
             s.kind,
             StatementKind::DropIndex {
@@ -41,34 +34,11 @@ impl LockRule for DropIndexNotConcurrently {
                 .to_string();
         vec![LockFinding::new(&Self::DOC, s, message, recipe).lock(LockMode::AccessExclusive)]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = stmt(
-            "DROP INDEX idx",
-            DropIndex {
-                concurrently: false,
-            },
-        );
-        let f = DropIndexNotConcurrently.check(&bad);
-        assert_eq!(f[0].lock_mode, Some(LockMode::AccessExclusive));
-        assert!(f[0].recipe.ends_with("DROP INDEX CONCURRENTLY idx"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = stmt(
-            "DROP INDEX CONCURRENTLY idx",
-            DropIndex { concurrently: true },
-        );
-        assert!(DropIndexNotConcurrently
-            .check(&good.outside_transaction())
-            .is_empty());
+    examples {
+        flags: stmt("DROP INDEX idx", DropIndex { concurrently: false })
+            => |f| f[0].lock_mode == Some(LockMode::AccessExclusive)
+                && f[0].recipe.ends_with("DROP INDEX CONCURRENTLY idx"),
+        passes: stmt("DROP INDEX CONCURRENTLY idx", DropIndex { concurrently: true })
+            .outside_transaction(),
     }
 }

@@ -3,9 +3,9 @@
 //! written, old code that reads it fails or mis-handles it. A compatibility
 //! change (expand before clients handle NULL), not a lock problem.
 
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::LockFinding;
-use crate::safety::statement::{AlterCommand, StatementFacts};
+use crate::safety::statement::AlterCommand;
 
 lock_rule! {
     DropNotNull {
@@ -18,14 +18,7 @@ lock_rule! {
         bad: "ALTER TABLE users ALTER COLUMN email DROP NOT NULL; -- old readers assume an email",
         good: "-- after every reader handles a missing email:\nALTER TABLE users ALTER COLUMN email DROP NOT NULL;",
     }
-}
-
-impl LockRule for DropNotNull {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -39,32 +32,16 @@ impl LockRule for DropNotNull {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = alter(
+    examples {
+        flags: alter(
             "ALTER TABLE t ALTER COLUMN c DROP NOT NULL",
             vec![AlterCommand::DropNotNull { column: "c".into() }],
-        );
-        assert!(super::DropNotNull.check(&bad)[0]
-            .message
-            .starts_with("t.c may hold NULL"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = alter(
+        ) => |f| f[0].message.starts_with("t.c may hold NULL"),
+        passes: alter(
             "ALTER TABLE t ALTER COLUMN c SET DEFAULT 1",
             vec![AlterCommand::Other {
                 what: "SET DEFAULT".into(),
             }],
-        );
-        assert!(super::DropNotNull.check(&good).is_empty());
+        ),
     }
 }

@@ -4,9 +4,8 @@
 //! a rollback that would drop data. Compare TRUNCATE_CASCADE, which empties
 //! tables the statement does not name.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     DropTable {
@@ -19,14 +18,7 @@ lock_rule! {
         bad: "DROP TABLE legacy_events;",
         good: "-- migration N:\nALTER TABLE legacy_events RENAME TO legacy_events_retired;\n-- migration N+1, after a backup:\nDROP TABLE legacy_events_retired;",
     }
-}
-
-impl LockRule for DropTable {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::DropTable { tables } = &s.kind else {
             return vec![];
         };
@@ -42,32 +34,9 @@ impl LockRule for DropTable {
         );
         vec![LockFinding::new(&Self::DOC, s, message, recipe).lock(LockMode::AccessExclusive)]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = stmt(
-            "DROP TABLE a, b",
-            StatementKind::DropTable {
-                tables: vec!["a".into(), "b".into()],
-            },
-        );
-        assert!(DropTable.check(&bad)[0]
-            .message
-            .starts_with("Dropping a, b"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = stmt(
-            "ALTER TABLE a RENAME TO a_retired",
-            RenameTable { table: "a".into() },
-        );
-        assert!(DropTable.check(&good).is_empty());
+    examples {
+        flags: stmt("DROP TABLE a, b", StatementKind::DropTable { tables: vec!["a".into(), "b".into()] })
+            => |f| f[0].message.starts_with("Dropping a, b"),
+        passes: stmt("ALTER TABLE a RENAME TO a_retired", RenameTable { table: "a".into() }),
     }
 }

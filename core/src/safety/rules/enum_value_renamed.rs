@@ -4,9 +4,8 @@
 //! running during a deploy break. Add the new value, migrate the rows, and drop the
 //! old one only when no client uses it.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::LockFinding;
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     EnumValueRenamed {
@@ -19,14 +18,7 @@ lock_rule! {
         bad: "ALTER TYPE order_status RENAME VALUE 'shipped' TO 'dispatched';",
         good: "ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'dispatched';\n-- later, in batches: UPDATE orders SET status = 'dispatched' WHERE status = 'shipped' AND ...",
     }
-}
-
-impl LockRule for EnumValueRenamed {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::RenameEnumValue { type_name, value } = &s.kind else {
             return vec![];
         };
@@ -34,33 +26,14 @@ impl LockRule for EnumValueRenamed {
         let recipe = format!("ALTER TYPE {type_name} ADD VALUE '<new>'; move rows from '{value}' in batches; stop using '{value}' in every client before retiring it");
         vec![LockFinding::new(&Self::DOC, s, message, recipe)]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = stmt(
+    examples {
+        flags: stmt(
             "ALTER TYPE s RENAME VALUE 'a' TO 'b'",
             RenameEnumValue {
                 type_name: "s".into(),
                 value: "a".into(),
             },
-        );
-        assert!(EnumValueRenamed.check(&bad)[0].message.contains("'a'"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = stmt(
-            "ALTER TYPE s ADD VALUE 'b'",
-            Other {
-                tag: "ALTER TYPE".into(),
-            },
-        );
-        assert!(EnumValueRenamed.check(&good).is_empty());
+        ) => |f| f[0].message.contains("'a'"),
+        passes: stmt("ALTER TYPE s ADD VALUE 'b'", Other { tag: "ALTER TYPE".into() }),
     }
 }

@@ -6,9 +6,9 @@
 //! "require-index-on-fk"-style linters do. The index may exist or be created
 //! earlier in the same migration.
 
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::LockFinding;
-use crate::safety::statement::{AlterCommand, ConstraintKind, StatementFacts};
+use crate::safety::statement::{AlterCommand, ConstraintKind};
 
 lock_rule! {
     ForeignKeyWithoutIndex {
@@ -20,14 +20,7 @@ lock_rule! {
         bad: "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;",
         good: "-- step with \"transaction\": false\nCREATE INDEX CONCURRENTLY orders_customer_id ON orders (customer_id);\n-- next step\nALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;",
     }
-}
-
-impl LockRule for ForeignKeyWithoutIndex {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -50,41 +43,28 @@ impl LockRule for ForeignKeyWithoutIndex {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn fk(indexed: bool) -> StatementFacts {
-        alter(
-            "ALTER TABLE t ADD FOREIGN KEY (u) REFERENCES u (id) NOT VALID",
-            vec![constraint(ConstraintKind::ForeignKey, |c| {
-                if let AlterCommand::AddConstraint {
-                    columns,
-                    columns_indexed,
-                    not_valid,
-                    ..
-                } = c
-                {
-                    *columns = vec!["u".into()];
-                    *columns_indexed = indexed;
-                    *not_valid = true;
-                }
-            })],
-        )
+    examples {
+        flags: fk(false) => |f| f[0].recipe.ends_with("ON t (u)"),
+        passes: fk(true),
     }
-
-    #[test]
-    fn flags_bad() {
-        assert!(ForeignKeyWithoutIndex.check(&fk(false))[0]
-            .recipe
-            .ends_with("ON t (u)"));
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(ForeignKeyWithoutIndex.check(&fk(true)).is_empty());
+    tests {
+        fn fk(indexed: bool) -> StatementFacts {
+            alter(
+                "ALTER TABLE t ADD FOREIGN KEY (u) REFERENCES u (id) NOT VALID",
+                vec![constraint(ConstraintKind::ForeignKey, |c| {
+                    if let AlterCommand::AddConstraint {
+                        columns,
+                        columns_indexed,
+                        not_valid,
+                        ..
+                    } = c
+                    {
+                        *columns = vec!["u".into()];
+                        *columns_indexed = indexed;
+                        *not_valid = true;
+                    }
+                })],
+            )
+        }
     }
 }

@@ -4,9 +4,8 @@
 //! only stop DDL and are not reported. Outside a transaction block LOCK TABLE
 //! is an error, hence CRITICAL in a `"transaction": false` step.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 use crate::safety::Severity;
 
 lock_rule! {
@@ -19,14 +18,7 @@ lock_rule! {
         bad: "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE;\nUPDATE orders SET status = 'archived' WHERE created_at < '2020-01-01';",
         good: "SET LOCAL lock_timeout = '5s';\nUPDATE orders SET status = 'archived' WHERE id BETWEEN 1 AND 10000 AND created_at < '2020-01-01';",
     }
-}
-
-impl LockRule for LockTable {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::LockTable { tables, mode } = &s.kind else {
             return vec![];
         };
@@ -55,41 +47,24 @@ impl LockRule for LockTable {
             .lock(mode)
             .severity(severity)]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn lock(mode: &str) -> StatementFacts {
-        stmt(
-            "LOCK TABLE t",
-            StatementKind::LockTable {
-                tables: vec!["t".into()],
-                mode: mode.into(),
-            },
-        )
+    examples {
+        flags: lock("ACCESS EXCLUSIVE")
+            => |f| (f[0].severity, f[0].lock_mode)
+                == (Severity::High, Some(LockMode::AccessExclusive))
+                && f[0].message.contains("blocks reads and writes"),
+        flags: lock("share") => |f| f[0].severity == Severity::Medium,
+        flags: lock("SHARE").outside_transaction() => |f| f[0].severity == Severity::Critical,
+        passes: lock("ROW EXCLUSIVE"),
     }
-
-    #[test]
-    fn flags_bad() {
-        let f = LockTable.check(&lock("ACCESS EXCLUSIVE"));
-        assert_eq!(
-            (f[0].severity, f[0].lock_mode),
-            (Severity::High, Some(LockMode::AccessExclusive))
-        );
-        assert!(f[0].message.contains("blocks reads and writes"));
-        assert_eq!(
-            LockTable.check(&lock("share"))[0].severity,
-            Severity::Medium
-        );
-        let outside = LockTable.check(&lock("SHARE").outside_transaction());
-        assert_eq!(outside[0].severity, Severity::Critical);
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(LockTable.check(&lock("ROW EXCLUSIVE")).is_empty());
+    tests {
+        fn lock(mode: &str) -> StatementFacts {
+            stmt(
+                "LOCK TABLE t",
+                StatementKind::LockTable {
+                    tables: vec!["t".into()],
+                    mode: mode.into(),
+                },
+            )
+        }
     }
 }

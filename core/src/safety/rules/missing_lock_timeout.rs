@@ -6,9 +6,8 @@
 //! Reported once, on the first statement that waits for a lock stronger than
 //! ROW EXCLUSIVE with no `SET [LOCAL] lock_timeout` before it.
 
-use super::{trim_sql, RuleDoc, ScriptRule};
+use super::trim_sql;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::script::{LintOptions, Scripted};
 use crate::safety::statement::StatementKind;
 
 lock_rule! {
@@ -21,14 +20,7 @@ lock_rule! {
         bad: "ALTER TABLE users ADD COLUMN plan text;",
         good: "SET LOCAL lock_timeout = '5s';\nALTER TABLE users ADD COLUMN plan text;",
     }
-}
-
-impl ScriptRule for MissingLockTimeout {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check_script(&self, script: &[Scripted], options: &LintOptions) -> Vec<LockFinding> {
+    check_script(script, options) {
         if !options.outside_engine {
             return vec![];
         }
@@ -53,50 +45,50 @@ impl ScriptRule for MissingLockTimeout {
         }
         vec![]
     }
-}
+    // No `examples`: they run inside the engine (default options), where this rule
+    // never speaks; the tests below lint as a script run outside it.
+    tests {
+        use super::super::ScriptRule;
+        use crate::safety::script::LintOptions;
 
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn outside() -> LintOptions {
-        LintOptions {
-            outside_engine: true,
+        fn outside() -> LintOptions {
+            LintOptions {
+                outside_engine: true,
+            }
         }
-    }
 
-    #[test]
-    fn flags_bad() {
-        let a = alter(
-            "ALTER TABLE t ADD COLUMN a int",
-            vec![add_column("a", |_| ())],
-        );
-        let f = MissingLockTimeout.check_script(
-            &crate::safety::script::read_script(std::slice::from_ref(&a)),
-            &outside(),
-        );
-        assert_eq!(f.len(), 1);
-        assert!(
-            check_script(&MissingLockTimeout, &[a]).is_empty(),
-            "inside the engine the step policy sets it"
-        );
-    }
+        #[test]
+        fn flags_bad() {
+            let a = alter(
+                "ALTER TABLE t ADD COLUMN a int",
+                vec![add_column("a", |_| ())],
+            );
+            let f = MissingLockTimeout.check_script(
+                &crate::safety::script::read_script(std::slice::from_ref(&a)),
+                &outside(),
+            );
+            assert_eq!(f.len(), 1);
+            assert!(
+                check_script(&MissingLockTimeout, &[a]).is_empty(),
+                "inside the engine the step policy sets it"
+            );
+        }
 
-    #[test]
-    fn passes_good() {
-        let set = stmt(
-            "SET lock_timeout = '5s'",
-            SetVariable {
-                name: "lock_timeout".into(),
-            },
-        );
-        let a = alter(
-            "ALTER TABLE t ADD COLUMN a int",
-            vec![add_column("a", |_| ())],
-        );
-        assert!(MissingLockTimeout
-            .check_script(&crate::safety::script::read_script(&[set, a]), &outside())
-            .is_empty());
+        #[test]
+        fn passes_good() {
+            let set = stmt(
+                "SET lock_timeout = '5s'",
+                SetVariable {
+                    name: "lock_timeout".into(),
+                },
+            );
+            let a = alter(
+                "ALTER TABLE t ADD COLUMN a int",
+                vec![add_column("a", |_| ())],
+            );
+            assert!(MissingLockTimeout
+                .check_script(&crate::safety::script::read_script(&[set, a]), &outside())
+                .is_empty());
+        }
     }
 }

@@ -22,8 +22,89 @@ macro_rules! category_or_lock {
     };
 }
 
-/// Declares a rule's unit struct and its `DOC`, from one set of literals.
+/// Declares a rule once: its unit struct and `DOC` (from one set of literals, which
+/// become the rustdoc too), its check, and its examples as tests.
+///
+/// ```text
+/// lock_rule! {
+///     /// Why: ...
+///     RuleName { code: "...", severity: High, [category: Failure,] summary: "...",
+///                fix: "...", action: "...", bad: "...", good: "..." }
+///     check(s) { /* findings for the statement s */ }      // a per-statement rule, or
+///     check_script(script, options) { /* ... */ }          // a rule over the script
+///     [harmless_on_new_table: false,] [engine_only: true,] // per-statement rules only
+///     examples {
+///         flags: <input> => |findings| <bool expression about them>,
+///         [flags: <another input> => |findings| ...,]
+///         passes: <input>, <input>, ...
+///     }
+///     [tests { helper fns and further #[test]s }]
+/// }
+/// ```
+///
+/// An input is a `StatementFacts` for a per-statement rule and a
+/// `Vec<StatementFacts>` for a script rule; the test helpers of [`testing`] are in
+/// scope in `examples` and `tests`.
 macro_rules! lock_rule {
+    (
+        $(#[doc = $why:literal])*
+        $name:ident { $($doc:tt)* }
+        check($s:ident) $check:block
+        $(harmless_on_new_table: $harmless:literal,)?
+        $(engine_only: $engine_only:literal,)?
+        $(examples { $($examples:tt)* })?
+        $(tests { $($tests:item)* })?
+    ) => {
+        rule_struct! { $(#[doc = $why])* $name { $($doc)* } }
+
+        impl $crate::safety::rules::LockRule for $name {
+            fn doc(&self) -> &'static $crate::safety::rules::RuleDoc {
+                &Self::DOC
+            }
+
+            fn check(
+                &self,
+                $s: &$crate::safety::statement::StatementFacts,
+            ) -> Vec<$crate::safety::lock::LockFinding> $check
+
+            $(fn harmless_on_new_table(&self) -> bool {
+                $harmless
+            })?
+
+            $(fn engine_only(&self) -> bool {
+                $engine_only
+            })?
+        }
+
+        rule_tests! { statement $name $(examples { $($examples)* })? $(tests { $($tests)* })? }
+    };
+    (
+        $(#[doc = $why:literal])*
+        $name:ident { $($doc:tt)* }
+        check_script($script:ident, $options:pat) $check:block
+        $(examples { $($examples:tt)* })?
+        $(tests { $($tests:item)* })?
+    ) => {
+        rule_struct! { $(#[doc = $why])* $name { $($doc)* } }
+
+        impl $crate::safety::rules::ScriptRule for $name {
+            fn doc(&self) -> &'static $crate::safety::rules::RuleDoc {
+                &Self::DOC
+            }
+
+            fn check_script(
+                &self,
+                $script: &[$crate::safety::script::Scripted],
+                $options: &$crate::safety::script::LintOptions,
+            ) -> Vec<$crate::safety::lock::LockFinding> $check
+        }
+
+        rule_tests! { script $name $(examples { $($examples)* })? $(tests { $($tests)* })? }
+    };
+}
+
+/// A rule's unit struct and its `DOC`, from one set of literals.
+macro_rules! rule_struct {
     (
         $(#[doc = $why:literal])*
         $name:ident {
@@ -54,6 +135,60 @@ macro_rules! lock_rule {
                 good: $good,
             };
         }
+    };
+}
+
+/// A rule's test module: its examples (the bad input is flagged and the findings
+/// pass the check given, every good input gives none) and its own tests.
+macro_rules! rule_tests {
+    (
+        $kind:ident $name:ident
+        $(examples {
+            $(flags: $bad:expr => |$findings:ident| $flagged:expr,)+
+            passes: $($good:expr),+ $(,)?
+        })?
+        $(tests { $($tests:item)* })?
+    ) => {
+        #[cfg(test)]
+        mod tests {
+            #[allow(unused_imports)]
+            use super::super::testing::*;
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(
+                #[test]
+                fn flags_bad() {
+                    $({
+                        let $findings = &findings_of!($kind $name, $bad);
+                        let (rule, bad) = (stringify!($name), stringify!($bad));
+                        assert!(!$findings.is_empty(), "{rule} does not flag {bad}");
+                        assert!($flagged, "{rule} flags {bad} otherwise: {:#?}", $findings);
+                    })+
+                }
+
+                #[test]
+                fn passes_good() {
+                    for good in [$($good),+] {
+                        let findings = findings_of!($kind $name, good);
+                        assert!(findings.is_empty(), "{} flags a good example: {findings:#?}", stringify!($name));
+                    }
+                }
+            )?
+
+            $($($tests)*)?
+        }
+    };
+}
+
+/// What a rule finds in a test input: one statement, or a script run by the engine.
+#[cfg(test)]
+macro_rules! findings_of {
+    (statement $name:ident, $input:expr) => {
+        $crate::safety::rules::LockRule::check(&$name, &$input)
+    };
+    (script $name:ident, $input:expr) => {
+        check_script(&$name, &$input)
     };
 }
 

@@ -5,9 +5,8 @@
 //! the split buys nothing (strong_migrations' and squawk's advice is a separate
 //! transaction).
 
-use super::{trim_sql, RuleDoc, ScriptRule};
+use super::trim_sql;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::script::{LintOptions, Scripted};
 use crate::safety::statement::{AlterCommand, ConstraintKind};
 use crate::safety::text::same_table;
 
@@ -21,14 +20,7 @@ lock_rule! {
         bad: "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive; -- same step",
         good: "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total > 0) NOT VALID;\n-- next step\nALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;",
     }
-}
-
-impl ScriptRule for NotValidValidatedInSameTransaction {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check_script(&self, script: &[Scripted], _: &LintOptions) -> Vec<LockFinding> {
+    check_script(script, _) {
         // (transaction, table, constraint, lock its ADD took, the ADD's text)
         let mut added: Vec<(usize, &str, &str, LockMode, &str)> = Vec::new();
         let mut out = Vec::new();
@@ -74,55 +66,40 @@ impl ScriptRule for NotValidValidatedInSameTransaction {
         }
         out
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn script(same_step: bool) -> Vec<StatementFacts> {
-        let add = alter(
-            "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID",
-            vec![constraint(ConstraintKind::Check, |c| {
-                if let AlterCommand::AddConstraint {
-                    name, not_valid, ..
-                } = c
-                {
-                    *name = Some("c".into());
-                    *not_valid = true;
-                }
-            })],
-        );
-        let mut validate = alter(
-            "ALTER TABLE t VALIDATE CONSTRAINT c",
-            vec![AlterCommand::ValidateConstraint {
-                name: "c".into(),
-                proves_not_null: None,
-            }],
-        );
-        if !same_step {
-            validate.step = "s2".into();
-        }
-        vec![add, validate]
-    }
-
-    #[test]
-    fn flags_bad() {
-        let f = check_script(&NotValidValidatedInSameTransaction, &script(true));
-        assert_eq!(f[0].lock_mode, Some(LockMode::AccessExclusive));
-        assert!(f[0]
-            .message
-            .starts_with("c is validated in the transaction that added it"));
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(check_script(&NotValidValidatedInSameTransaction, &script(false)).is_empty());
-        let autocommit: Vec<_> = script(true)
+    examples {
+        flags: script(true) => |f| f[0].lock_mode == Some(LockMode::AccessExclusive)
+            && f[0].message.starts_with("c is validated in the transaction that added it"),
+        passes: script(false),
+        script(true)
             .into_iter()
             .map(StatementFacts::outside_transaction)
-            .collect();
-        assert!(check_script(&NotValidValidatedInSameTransaction, &autocommit).is_empty());
+            .collect::<Vec<_>>(),
+    }
+    tests {
+        fn script(same_step: bool) -> Vec<StatementFacts> {
+            let add = alter(
+                "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID",
+                vec![constraint(ConstraintKind::Check, |c| {
+                    if let AlterCommand::AddConstraint {
+                        name, not_valid, ..
+                    } = c
+                    {
+                        *name = Some("c".into());
+                        *not_valid = true;
+                    }
+                })],
+            );
+            let mut validate = alter(
+                "ALTER TABLE t VALIDATE CONSTRAINT c",
+                vec![AlterCommand::ValidateConstraint {
+                    name: "c".into(),
+                    proves_not_null: None,
+                }],
+            );
+            if !same_step {
+                validate.step = "s2".into();
+            }
+            vec![add, validate]
+        }
     }
 }

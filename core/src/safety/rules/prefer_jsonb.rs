@@ -3,9 +3,8 @@
 //! and no GIN index. `jsonb` is what the PostgreSQL manual recommends "unless
 //! there are quite specialized needs" (§8.14). squawk's "prefer-jsonb" style.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::LockFinding;
-use crate::safety::statement::{AlterCommand, StatementFacts, StatementKind};
+use crate::safety::statement::{AlterCommand, StatementKind};
 
 lock_rule! {
     PreferJsonb {
@@ -18,14 +17,7 @@ lock_rule! {
         bad: "ALTER TABLE events ADD COLUMN payload json;",
         good: "ALTER TABLE events ADD COLUMN payload jsonb;",
     }
-}
-
-impl LockRule for PreferJsonb {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let (table, columns): (&str, Vec<&str>) = match &s.kind {
             StatementKind::CreateTable {
                 table,
@@ -59,46 +51,26 @@ impl LockRule for PreferJsonb {
             })
             .collect()
     }
-
-    fn harmless_on_new_table(&self) -> bool {
-        // A new table is exactly where the type is chosen.
-        false
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let create = stmt(
+    // A new table is exactly where the type is chosen.
+    harmless_on_new_table: false,
+    examples {
+        flags: stmt(
             "CREATE TABLE e (p json)",
             CreateTable {
                 table: "e".into(),
                 json_columns: vec!["p".into()],
             },
-        );
-        assert!(PreferJsonb.check(&create)[0]
-            .message
-            .starts_with("e.p is json"));
-        let add = alter(
+        ) => |f| f[0].message.starts_with("e.p is json"),
+        flags: alter(
             "ALTER TABLE t ADD COLUMN p json",
             vec![add_column("p", |c| c.json = true)],
-        );
-        assert_eq!(PreferJsonb.check(&add).len(), 1);
-    }
-
-    #[test]
-    fn passes_good() {
-        let create = stmt(
+        ) => |f| f.len() == 1,
+        passes: stmt(
             "CREATE TABLE e (p jsonb)",
             CreateTable {
                 table: "e".into(),
                 json_columns: vec![],
             },
-        );
-        assert!(PreferJsonb.check(&create).is_empty());
+        ),
     }
 }

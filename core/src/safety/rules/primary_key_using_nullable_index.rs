@@ -3,9 +3,9 @@
 //! index, which scans the whole table under ACCESS EXCLUSIVE (squawk's
 //! "adding-primary-key-constraint"; eugene E11). Prove the columns non-null first.
 
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{AlterCommand, ConstraintKind, StatementFacts};
+use crate::safety::statement::{AlterCommand, ConstraintKind};
 
 lock_rule! {
     PrimaryKeyUsingNullableIndex {
@@ -17,14 +17,7 @@ lock_rule! {
         bad: "ALTER TABLE imports ADD CONSTRAINT imports_pkey PRIMARY KEY USING INDEX imports_id_key; -- id is nullable",
         good: "ALTER TABLE imports ADD CONSTRAINT imports_id_nn CHECK (id IS NOT NULL) NOT VALID;\n-- next step\nALTER TABLE imports VALIDATE CONSTRAINT imports_id_nn;\nALTER TABLE imports ALTER COLUMN id SET NOT NULL;\n-- next step\nALTER TABLE imports ADD CONSTRAINT imports_pkey PRIMARY KEY USING INDEX imports_id_key;",
     }
-}
-
-impl LockRule for PrimaryKeyUsingNullableIndex {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -50,39 +43,26 @@ impl LockRule for PrimaryKeyUsingNullableIndex {
             },
         )
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn pk(nullable: &[&str]) -> StatementFacts {
-        alter(
-            "ALTER TABLE t ADD PRIMARY KEY USING INDEX t_id",
-            vec![constraint(ConstraintKind::PrimaryKey, |c| {
-                if let AlterCommand::AddConstraint {
-                    using_index,
-                    nullable_columns,
-                    ..
-                } = c
-                {
-                    *using_index = true;
-                    *nullable_columns = nullable.iter().map(|s| s.to_string()).collect();
-                }
-            })],
-        )
+    examples {
+        flags: pk(&["id"]) => |f| f[0].message.contains("NOT NULL on id"),
+        passes: pk(&[]),
     }
-
-    #[test]
-    fn flags_bad() {
-        assert!(PrimaryKeyUsingNullableIndex.check(&pk(&["id"]))[0]
-            .message
-            .contains("NOT NULL on id"));
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(PrimaryKeyUsingNullableIndex.check(&pk(&[])).is_empty());
+    tests {
+        fn pk(nullable: &[&str]) -> StatementFacts {
+            alter(
+                "ALTER TABLE t ADD PRIMARY KEY USING INDEX t_id",
+                vec![constraint(ConstraintKind::PrimaryKey, |c| {
+                    if let AlterCommand::AddConstraint {
+                        using_index,
+                        nullable_columns,
+                        ..
+                    } = c
+                    {
+                        *using_index = true;
+                        *nullable_columns = nullable.iter().map(|s| s.to_string()).collect();
+                    }
+                })],
+            )
+        }
     }
 }

@@ -3,9 +3,9 @@
 //! REINDEX CONCURRENTLY (PostgreSQL 12+) builds a new copy beside the old one
 //! and swaps them, blocking neither.
 
-use super::{insert_after, LockRule, RuleDoc};
+use super::insert_after;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     ReindexNotConcurrently {
@@ -17,14 +17,7 @@ lock_rule! {
         bad: "REINDEX TABLE orders;",
         good: "-- step with \"transaction\": false\nREINDEX TABLE CONCURRENTLY orders;",
     }
-}
-
-impl LockRule for ReindexNotConcurrently {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::Reindex {
             concurrently: false,
             table,
@@ -54,52 +47,42 @@ impl LockRule for ReindexNotConcurrently {
             .lock(LockMode::Share)
             .scans()]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn reindex(concurrently: bool) -> StatementFacts {
-        let table = Some("orders".to_string());
-        stmt(
-            "REINDEX TABLE orders;",
-            Reindex {
-                concurrently,
-                table,
-                target: "TABLE".into(),
-            },
-        )
+    examples {
+        flags: reindex(false)
+            => |f| f[0].recipe.ends_with("REINDEX TABLE CONCURRENTLY orders")
+                && f[0].lock_mode == Some(LockMode::Share),
+        passes: reindex(true).outside_transaction(),
     }
+    tests {
+        use crate::safety::rules::LockRule;
 
-    #[test]
-    fn offers_no_concurrently_form_for_system_catalogs() {
-        let system = stmt(
-            "REINDEX SYSTEM kg;",
-            Reindex {
-                concurrently: false,
-                table: None,
-                target: "SYSTEM".into(),
-            },
-        );
-        let f = ReindexNotConcurrently.check(&system);
-        assert!(f[0]
-            .recipe
-            .starts_with("REINDEX SYSTEM has no CONCURRENTLY form"));
-        assert!(!f[0].recipe.contains("SYSTEM CONCURRENTLY"));
-    }
+        fn reindex(concurrently: bool) -> StatementFacts {
+            let table = Some("orders".to_string());
+            stmt(
+                "REINDEX TABLE orders;",
+                Reindex {
+                    concurrently,
+                    table,
+                    target: "TABLE".into(),
+                },
+            )
+        }
 
-    #[test]
-    fn flags_bad() {
-        let f = ReindexNotConcurrently.check(&reindex(false));
-        assert!(f[0].recipe.ends_with("REINDEX TABLE CONCURRENTLY orders"));
-        assert_eq!(f[0].lock_mode, Some(LockMode::Share));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = reindex(true).outside_transaction();
-        assert!(ReindexNotConcurrently.check(&good).is_empty());
+        #[test]
+        fn offers_no_concurrently_form_for_system_catalogs() {
+            let system = stmt(
+                "REINDEX SYSTEM kg;",
+                Reindex {
+                    concurrently: false,
+                    table: None,
+                    target: "SYSTEM".into(),
+                },
+            );
+            let f = ReindexNotConcurrently.check(&system);
+            assert!(f[0]
+                .recipe
+                .starts_with("REINDEX SYSTEM has no CONCURRENTLY form"));
+            assert!(!f[0].recipe.contains("SYSTEM CONCURRENTLY"));
+        }
     }
 }

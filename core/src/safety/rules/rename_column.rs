@@ -2,9 +2,8 @@
 //! that still uses the old name fails from that instant until it is deployed
 //! again. Expand/contract keeps both names valid during the switch.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     RenameColumn {
@@ -16,14 +15,7 @@ lock_rule! {
         bad: "ALTER TABLE users RENAME COLUMN name TO full_name;",
         good: "ALTER TABLE users ADD COLUMN full_name text;\n-- keep both in step with a trigger, backfill in batches, move clients,\n-- then in a later migration: ALTER TABLE users DROP COLUMN name;",
     }
-}
-
-impl LockRule for RenameColumn {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::RenameColumn { table, column } = &s.kind else {
             return vec![];
         };
@@ -36,28 +28,15 @@ impl LockRule for RenameColumn {
         );
         vec![LockFinding::new(&Self::DOC, s, message, recipe).lock(LockMode::AccessExclusive)]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = stmt(
+    examples {
+        flags: stmt(
             "ALTER TABLE t RENAME COLUMN a TO b",
             StatementKind::RenameColumn {
                 table: "t".into(),
                 column: "a".into(),
             },
-        );
-        assert!(RenameColumn.check(&bad)[0].message.contains("t.a"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = alter(
+        ) => |f| f[0].message.contains("t.a"),
+        passes: alter(
             "ALTER TABLE t ADD COLUMN b text",
             vec![AlterCommand::AddColumn {
                 column: "b".into(),
@@ -68,7 +47,6 @@ mod tests {
                 domain_check: false,
                 default_calls: vec![],
             }],
-        );
-        assert!(RenameColumn.check(&good).is_empty());
+        ),
     }
 }

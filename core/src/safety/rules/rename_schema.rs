@@ -2,9 +2,8 @@
 //! search_path or qualified names say the old name stops finding its tables at
 //! commit (42P01), and functions with a pinned search_path go on naming it.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::LockFinding;
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     RenameSchema {
@@ -17,14 +16,7 @@ lock_rule! {
         bad: "ALTER SCHEMA billing RENAME TO finance;",
         good: "CREATE SCHEMA IF NOT EXISTS finance;\n-- move or expose the objects in finance, switch clients' search_path, then drop billing",
     }
-}
-
-impl LockRule for RenameSchema {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::RenameSchema { schema } = &s.kind else {
             return vec![];
         };
@@ -32,32 +24,16 @@ impl LockRule for RenameSchema {
         let recipe = format!("Expose the objects under the new schema (views or moved tables) while clients move off {schema}; retire {schema} last");
         vec![LockFinding::new(&Self::DOC, s, message, recipe)]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = stmt(
+    examples {
+        flags: stmt(
             "ALTER SCHEMA a RENAME TO b",
             StatementKind::RenameSchema { schema: "a".into() },
-        );
-        assert!(super::RenameSchema.check(&bad)[0]
-            .message
-            .starts_with("Renaming schema a"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = stmt(
+        ) => |f| f[0].message.starts_with("Renaming schema a"),
+        passes: stmt(
             "CREATE SCHEMA b",
             Other {
                 tag: "CREATE SCHEMA".into(),
             },
-        );
-        assert!(super::RenameSchema.check(&good).is_empty());
+        ),
     }
 }

@@ -2,9 +2,8 @@
 //! every client that still names the old table. A view under the old name
 //! keeps old clients working while they move.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     RenameTable {
@@ -16,14 +15,7 @@ lock_rule! {
         bad: "ALTER TABLE users RENAME TO accounts;",
         good: "-- one step (transactional, the default)\nALTER TABLE users RENAME TO accounts;\nCREATE VIEW users AS SELECT * FROM accounts;\n-- later migration: DROP VIEW users;",
     }
-}
-
-impl LockRule for RenameTable {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::RenameTable { table } = &s.kind else {
             return vec![];
         };
@@ -34,30 +26,14 @@ impl LockRule for RenameTable {
         );
         vec![LockFinding::new(&Self::DOC, s, message, recipe).lock(LockMode::AccessExclusive)]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = stmt(
-            "ALTER TABLE t RENAME TO u",
-            StatementKind::RenameTable { table: "t".into() },
-        );
-        assert!(RenameTable.check(&bad)[0].recipe.contains("CREATE VIEW t"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = stmt(
+    examples {
+        flags: stmt("ALTER TABLE t RENAME TO u", StatementKind::RenameTable { table: "t".into() })
+            => |f| f[0].recipe.contains("CREATE VIEW t"),
+        passes: stmt(
             "CREATE VIEW t AS SELECT * FROM u",
             Other {
                 tag: "CREATE VIEW".into(),
             },
-        );
-        assert!(RenameTable.check(&good).is_empty());
+        ),
     }
 }

@@ -4,9 +4,9 @@
 //! it, and such a check can be validated under SHARE UPDATE EXCLUSIVE, which
 //! lets traffic through.
 
-use super::{per_command, LockRule, RuleDoc};
+use super::per_command;
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{AlterCommand, StatementFacts};
+use crate::safety::statement::AlterCommand;
 
 lock_rule! {
     SetNotNullWithoutCheck {
@@ -18,14 +18,7 @@ lock_rule! {
         bad: "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
         good: "ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;\n-- next step\nALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\nALTER TABLE users DROP CONSTRAINT users_email_not_null;",
     }
-}
-
-impl LockRule for SetNotNullWithoutCheck {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         per_command(
             s,
             |c| match c {
@@ -52,39 +45,29 @@ impl LockRule for SetNotNullWithoutCheck {
             },
         )
     }
+    examples {
+        flags: set_not_null(false)
+            => |f| f[0].scans_table
+                && !f[0].rewrites_table
+                && f[0].recipe.starts_with(
+                    "ALTER TABLE t ADD CONSTRAINT t_c_not_null CHECK (c IS NOT NULL) NOT VALID",
+                ),
+        passes: set_not_null(true),
+    }
+    tests {
+        fn set_not_null(validated_check_exists: bool) -> StatementFacts {
+            alter(
+                "ALTER TABLE t ALTER COLUMN c SET NOT NULL",
+                vec![AlterCommand::SetNotNull {
+                    column: "c".into(),
+                    validated_check_exists,
+                }],
+            )
+        }
+    }
 }
 
 /// The relation name without its schema, for constraint names.
 fn bare(table: &str) -> &str {
     table.rsplit('.').next().unwrap_or(table)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn set_not_null(validated_check_exists: bool) -> StatementFacts {
-        alter(
-            "ALTER TABLE t ALTER COLUMN c SET NOT NULL",
-            vec![AlterCommand::SetNotNull {
-                column: "c".into(),
-                validated_check_exists,
-            }],
-        )
-    }
-
-    #[test]
-    fn flags_bad() {
-        let f = SetNotNullWithoutCheck.check(&set_not_null(false));
-        assert!(f[0].scans_table && !f[0].rewrites_table);
-        assert!(f[0].recipe.starts_with(
-            "ALTER TABLE t ADD CONSTRAINT t_c_not_null CHECK (c IS NOT NULL) NOT VALID"
-        ));
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(SetNotNullWithoutCheck.check(&set_not_null(true)).is_empty());
-    }
 }

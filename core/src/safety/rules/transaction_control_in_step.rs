@@ -4,9 +4,9 @@
 //! SQL cannot run through SPI (the step fails), and even where accepted would
 //! commit half a step behind the engine's back. CRITICAL.
 
-use super::{trim_sql, LockRule, RuleDoc};
+use super::trim_sql;
 use crate::safety::lock::LockFinding;
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     TransactionControlInStep {
@@ -19,14 +19,7 @@ lock_rule! {
         bad: "BEGIN;\nALTER TABLE users ADD COLUMN email text;\nCOMMIT;",
         good: "-- the step is transactional by default\nALTER TABLE users ADD COLUMN email text;",
     }
-}
-
-impl LockRule for TransactionControlInStep {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         if !matches!(s.kind, StatementKind::TransactionControl { .. }) {
             return vec![];
         }
@@ -41,37 +34,15 @@ impl LockRule for TransactionControlInStep {
         );
         vec![LockFinding::new(&Self::DOC, s, message, recipe)]
     }
-
-    fn harmless_on_new_table(&self) -> bool {
-        false
-    }
-
-    fn engine_only(&self) -> bool {
-        true
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    #[test]
-    fn flags_bad() {
-        let bad = stmt(
+    harmless_on_new_table: false,
+    engine_only: true,
+    examples {
+        flags: stmt(
             "COMMIT;",
             TransactionControl {
                 op: crate::safety::TransactionOp::End,
             },
-        );
-        assert!(TransactionControlInStep.check(&bad)[0]
-            .message
-            .contains("`COMMIT`"));
-    }
-
-    #[test]
-    fn passes_good() {
-        let good = stmt("SET LOCAL lock_timeout = '5s'", Other { tag: "SET".into() });
-        assert!(TransactionControlInStep.check(&good).is_empty());
+        ) => |f| f[0].message.contains("`COMMIT`"),
+        passes: stmt("SET LOCAL lock_timeout = '5s'", Other { tag: "SET".into() }),
     }
 }

@@ -3,9 +3,8 @@
 //! their rows, irrecoverably. CRITICAL: that loss is almost never what the
 //! author reviewed.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     TruncateCascade {
@@ -18,14 +17,7 @@ lock_rule! {
         bad: "TRUNCATE customers CASCADE;",
         good: "-- every table that loses rows is named and reviewed\nTRUNCATE orders, customers;",
     }
-}
-
-impl LockRule for TruncateCascade {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::Truncate {
             tables,
             cascade: true,
@@ -43,34 +35,21 @@ impl LockRule for TruncateCascade {
         );
         vec![LockFinding::new(&Self::DOC, s, message, recipe).lock(LockMode::AccessExclusive)]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-    use crate::safety::Severity;
-
-    fn truncate(cascade: bool) -> StatementFacts {
-        stmt(
-            "TRUNCATE t CASCADE",
-            Truncate {
-                tables: vec!["t".into()],
-                cascade,
-            },
-        )
+    examples {
+        flags: truncate(true) => |f| f[0].severity == Severity::Critical,
+        passes: truncate(false),
     }
+    tests {
+        use crate::safety::Severity;
 
-    #[test]
-    fn flags_bad() {
-        assert_eq!(
-            TruncateCascade.check(&truncate(true))[0].severity,
-            Severity::Critical
-        );
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(TruncateCascade.check(&truncate(false)).is_empty());
+        fn truncate(cascade: bool) -> StatementFacts {
+            stmt(
+                "TRUNCATE t CASCADE",
+                Truncate {
+                    tables: vec!["t".into()],
+                    cascade,
+                },
+            )
+        }
     }
 }

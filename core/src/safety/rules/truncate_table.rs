@@ -2,9 +2,8 @@
 //! under ACCESS EXCLUSIVE. Rarely what a schema migration means to do; HIGH
 //! because the statement at least names the tables (see TRUNCATE_CASCADE).
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     TruncateTable {
@@ -17,14 +16,7 @@ lock_rule! {
         bad: "TRUNCATE staging_imports;",
         good: "DELETE FROM staging_imports WHERE id IN (SELECT id FROM staging_imports WHERE imported_at < now() - interval '30 days' LIMIT 10000);",
     }
-}
-
-impl LockRule for TruncateTable {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::Truncate {
             tables,
             cascade: false,
@@ -37,31 +29,20 @@ impl LockRule for TruncateTable {
         let recipe = format!("Back up {names}, then DELETE the rows you mean to in batches");
         vec![LockFinding::new(&Self::DOC, s, message, recipe).lock(LockMode::AccessExclusive)]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn truncate(cascade: bool) -> StatementFacts {
-        stmt(
-            "TRUNCATE t",
-            Truncate {
-                tables: vec!["t".into()],
-                cascade,
-            },
-        )
-    }
-
-    #[test]
-    fn flags_bad() {
-        assert_eq!(TruncateTable.check(&truncate(false)).len(), 1);
-    }
-
-    #[test]
-    fn passes_good() {
+    examples {
+        flags: truncate(false) => |f| f.len() == 1,
         // CASCADE is TRUNCATE_CASCADE's finding, not reported twice.
-        assert!(TruncateTable.check(&truncate(true)).is_empty());
+        passes: truncate(true),
+    }
+    tests {
+        fn truncate(cascade: bool) -> StatementFacts {
+            stmt(
+                "TRUNCATE t",
+                Truncate {
+                    tables: vec!["t".into()],
+                    cascade,
+                },
+            )
+        }
     }
 }

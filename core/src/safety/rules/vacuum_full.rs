@@ -3,9 +3,8 @@
 //! is done, and it needs disk for both copies. Plain VACUUM reclaims space for
 //! reuse without blocking; pg_repack compacts online.
 
-use super::{LockRule, RuleDoc};
 use crate::safety::lock::{LockFinding, LockMode};
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     VacuumFull {
@@ -17,14 +16,7 @@ lock_rule! {
         bad: "VACUUM FULL orders;",
         good: "-- step with \"transaction\": false\nVACUUM (ANALYZE) orders;",
     }
-}
-
-impl LockRule for VacuumFull {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         let StatementKind::Vacuum { full: true, table } = &s.kind else {
             return vec![];
         };
@@ -38,25 +30,14 @@ impl LockRule for VacuumFull {
             .lock(LockMode::AccessExclusive)
             .rewrites()]
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn vacuum(full: bool) -> StatementFacts {
-        let table = Some("orders".to_string());
-        stmt("VACUUM orders", Vacuum { full, table }).outside_transaction()
+    examples {
+        flags: vacuum(true) => |f| f[0].rewrites_table,
+        passes: vacuum(false),
     }
-
-    #[test]
-    fn flags_bad() {
-        assert!(VacuumFull.check(&vacuum(true))[0].rewrites_table);
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(VacuumFull.check(&vacuum(false)).is_empty());
+    tests {
+        fn vacuum(full: bool) -> StatementFacts {
+            let table = Some("orders".to_string());
+            stmt("VACUUM orders", Vacuum { full, table }).outside_transaction()
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! Why: VACUUM (plain or FULL) cannot run inside a transaction block, so a
 //! transactional step holding it will certainly fail. CRITICAL.
 
-use super::{trim_sql, LockRule, RuleDoc};
+use super::trim_sql;
 use crate::safety::lock::LockFinding;
-use crate::safety::statement::{StatementFacts, StatementKind};
+use crate::safety::statement::StatementKind;
 
 lock_rule! {
     VacuumInTransaction {
@@ -16,14 +16,7 @@ lock_rule! {
         bad: "-- step with \"transaction\": true (the default)\nVACUUM (ANALYZE) orders;",
         good: "-- its own step with \"transaction\": false\nVACUUM (ANALYZE) orders;",
     }
-}
-
-impl LockRule for VacuumInTransaction {
-    fn doc(&self) -> &'static RuleDoc {
-        &Self::DOC
-    }
-
-    fn check(&self, s: &StatementFacts) -> Vec<LockFinding> {
+    check(s) {
         if !(matches!(s.kind, StatementKind::Vacuum { .. }) && s.in_transaction) {
             return vec![];
         }
@@ -35,36 +28,20 @@ impl LockRule for VacuumInTransaction {
         let recipe = format!("Move `{sql}` to its own step with \"transaction\": false");
         vec![LockFinding::new(&Self::DOC, s, message, recipe)]
     }
-
-    fn harmless_on_new_table(&self) -> bool {
-        false
+    harmless_on_new_table: false,
+    examples {
+        flags: vacuum() => |f| f.len() == 1,
+        passes: vacuum().outside_transaction(),
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use super::*;
-
-    fn vacuum() -> StatementFacts {
-        stmt(
-            "VACUUM t",
-            Vacuum {
-                full: false,
-                table: Some("t".into()),
-            },
-        )
-    }
-
-    #[test]
-    fn flags_bad() {
-        assert_eq!(VacuumInTransaction.check(&vacuum()).len(), 1);
-    }
-
-    #[test]
-    fn passes_good() {
-        assert!(VacuumInTransaction
-            .check(&vacuum().outside_transaction())
-            .is_empty());
+    tests {
+        fn vacuum() -> StatementFacts {
+            stmt(
+                "VACUUM t",
+                Vacuum {
+                    full: false,
+                    table: Some("t".into()),
+                },
+            )
+        }
     }
 }

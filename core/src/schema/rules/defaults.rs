@@ -6,26 +6,15 @@
 //! default to a not-nullable field breaks nobody: the store applies defaults
 //! when writing, so stored content holds the value and old readers find it.
 
-use super::{qualified, Rule};
-use crate::schema::change::{Change, ChangeKind, Severity};
-use crate::schema::diff::{DiffContext, EntityPair, FieldPair};
+use super::{field_change, qualified};
+use crate::schema::change::{ChangeKind, Severity};
 use crate::schema::types::same_value;
 use serde_json::{json, Value};
 
-pub struct Defaults;
+schema_rule! {
+    Defaults("defaults")
 
-impl Rule for Defaults {
-    fn name(&self) -> &'static str {
-        "defaults"
-    }
-
-    fn check_field(
-        &self,
-        _ctx: &DiffContext<'_>,
-        e: &EntityPair<'_>,
-        f: &FieldPair<'_>,
-        out: &mut Vec<Change>,
-    ) {
+    check_field(_ctx, e, f, out) {
         let (old, new) = (f.old.default, f.new.default);
         let same = match (old, new) {
             (Some(a), Some(b)) => same_value(a, b),
@@ -41,13 +30,8 @@ impl Rule for Defaults {
             show(old),
             show(new)
         );
-        let mut c = Change::new(
-            ChangeKind::FieldDefaultChanged,
-            e.name(),
-            Some(f.name()),
-            desc,
-        )
-        .with_details(json!({"old_default": old, "new_default": new}));
+        let mut c = field_change(ChangeKind::FieldDefaultChanged, e, f, desc)
+            .with_details(json!({"old_default": old, "new_default": new}));
         if new.is_none() && !f.new.nullable {
             c = c.with_severity(Severity::Medium).with_breaks(false, true);
         }
@@ -72,10 +56,7 @@ mod tests {
             c[0].description,
             "Default of P.a changed from \"x\" to \"y\""
         );
-        assert_eq!(
-            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
-            (Severity::Low, false, false)
-        );
+        assert_eq!(effect(&c[0]), (Severity::Low, false, false));
     }
 
     #[test]

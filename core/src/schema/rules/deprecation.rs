@@ -7,21 +7,16 @@
 //! promise was kept, so it is flagged unless both strings are equal. The
 //! removal itself is still reported as FIELD_REMOVED; this is the extra fact.
 
-use super::{qualified, Rule};
+use super::{field_change, qualified};
 use crate::schema::change::{Change, ChangeKind};
-use crate::schema::diff::{DiffContext, EntityPair, FieldPair};
 use crate::schema::version::compare_versions;
 use serde_json::json;
 use std::cmp::Ordering;
 
-pub struct Deprecation;
+schema_rule! {
+    Deprecation("deprecation")
 
-impl Rule for Deprecation {
-    fn name(&self) -> &'static str {
-        "deprecation"
-    }
-
-    fn check_entity(&self, ctx: &DiffContext<'_>, e: &EntityPair<'_>, out: &mut Vec<Change>) {
+    check_entity(ctx, e, out) {
         let version = ctx.new.version;
         for f in &e.removed_fields {
             let Some(removal) = f.removal_version().filter(|_| f.deprecated) else {
@@ -48,13 +43,7 @@ impl Rule for Deprecation {
         }
     }
 
-    fn check_field(
-        &self,
-        _ctx: &DiffContext<'_>,
-        e: &EntityPair<'_>,
-        f: &FieldPair<'_>,
-        out: &mut Vec<Change>,
-    ) {
+    check_field(_ctx, e, f, out) {
         if f.old.deprecated || !f.new.deprecated {
             return;
         }
@@ -71,7 +60,7 @@ impl Rule for Deprecation {
             "deprecated_at": f.new.deprecated_at(),
         });
         out.push(
-            Change::new(ChangeKind::FieldDeprecated, e.name(), Some(f.name()), desc)
+            field_change(ChangeKind::FieldDeprecated, e, f, desc)
                 .with_details(details),
         );
     }

@@ -1,17 +1,11 @@
 //! ENTITY_REMOVED, ENTITY_ADDED.
 
-use super::Rule;
 use crate::schema::change::{Change, ChangeKind};
-use crate::schema::diff::DiffContext;
 
-pub struct Entities;
+schema_rule! {
+    Entities("entities")
 
-impl Rule for Entities {
-    fn name(&self) -> &'static str {
-        "entities"
-    }
-
-    fn check_schema(&self, ctx: &DiffContext<'_>, out: &mut Vec<Change>) {
+    check_schema(ctx, out) {
         for e in &ctx.removed_entities {
             out.push(Change::new(
                 ChangeKind::EntityRemoved,

@@ -6,29 +6,18 @@
 //! added value is the mirror image: old readers may meet a value they do not
 //! know.
 
-use super::{qualified, Rule};
-use crate::schema::change::{Change, ChangeKind};
-use crate::schema::diff::{DiffContext, EntityPair, FieldPair};
+use super::{field_change, qualified};
+use crate::schema::change::ChangeKind;
 use crate::schema::types::same_value;
 use serde_json::{json, Value};
 
-pub struct Enums;
+schema_rule! {
+    Enums("enums")
 
-impl Rule for Enums {
-    fn name(&self) -> &'static str {
-        "enums"
-    }
-
-    fn check_field(
-        &self,
-        _ctx: &DiffContext<'_>,
-        e: &EntityPair<'_>,
-        f: &FieldPair<'_>,
-        out: &mut Vec<Change>,
-    ) {
+    check_field(_ctx, e, f, out) {
         let at = qualified(e, f);
         let change = |kind, desc: String, details| {
-            Change::new(kind, e.name(), Some(f.name()), desc).with_details(details)
+            field_change(kind, e, f, desc).with_details(details)
         };
         match (f.old.enum_values(), f.new.enum_values()) {
             (Some(old), Some(new)) => {
@@ -105,14 +94,8 @@ mod tests {
             [ChangeKind::EnumValueAdded, ChangeKind::EnumValueRemoved]
         );
         assert_eq!(c[1].description, "Enum value \"b\" was removed from P.s");
-        assert_eq!(
-            (c[1].severity, c[1].breaks_readers, c[1].breaks_writers),
-            (Severity::High, false, true)
-        );
-        assert_eq!(
-            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
-            (Severity::Low, true, false)
-        );
+        assert_eq!(effect(&c[1]), (Severity::High, false, true));
+        assert_eq!(effect(&c[0]), (Severity::Low, true, false));
         assert_eq!(c[0].details, Some(json!({"value": "c"})));
         assert!(enum_change(json!([1, 2]), json!([2.0, 1])).is_empty());
     }

@@ -1,18 +1,12 @@
 //! FIELD_REMOVED, FIELD_ADDED, REQUIRED_FIELD_ADDED.
 
-use super::Rule;
 use crate::schema::change::{Change, ChangeKind};
-use crate::schema::diff::{DiffContext, EntityPair};
 use serde_json::json;
 
-pub struct Fields;
+schema_rule! {
+    Fields("fields")
 
-impl Rule for Fields {
-    fn name(&self) -> &'static str {
-        "fields"
-    }
-
-    fn check_entity(&self, _ctx: &DiffContext<'_>, e: &EntityPair<'_>, out: &mut Vec<Change>) {
+    check_entity(_ctx, e, out) {
         let entity = e.name();
         for f in &e.removed_fields {
             let desc = format!("Field {} was removed from {entity}", f.name);

@@ -1,11 +1,60 @@
 //! Breaking-change rules, one module per rule family.
 //!
-//! Adding a rule = adding a file with a unit struct implementing [`Rule`], plus
-//! one line in [`RULES`]. Change kinds themselves are declared once, in
-//! `change.rs`. Renames are already resolved by the pairing in `diff.rs`.
+//! Adding a rule = adding a file that declares it with [`schema_rule!`], plus one
+//! `mod` line and one line in [`RULES`]. Change kinds themselves are declared once,
+//! in `change.rs`. Renames are already resolved by the pairing in `diff.rs`.
 
-use super::change::Change;
+use super::change::{Change, ChangeKind};
 use super::diff::{DiffContext, EntityPair, FieldPair};
+
+/// Declares a rule family: its unit struct, its name and the hooks it implements
+/// (any of the three, in this order), each a block over the named parameters:
+///
+/// ```text
+/// schema_rule! {
+///     Family("family")
+///     check_schema(ctx, out) { ... }
+///     check_entity(ctx, entity, out) { ... }
+///     check_field(ctx, entity, field, out) { ... }
+/// }
+/// ```
+macro_rules! schema_rule {
+    (
+        $name:ident($family:literal)
+        $(check_schema($s_ctx:ident, $s_out:ident) $schema:block)?
+        $(check_entity($e_ctx:ident, $e_entity:ident, $e_out:ident) $entity:block)?
+        $(check_field($f_ctx:ident, $f_entity:ident, $f_field:ident, $f_out:ident) $field:block)?
+    ) => {
+        pub struct $name;
+
+        impl $crate::schema::rules::Rule for $name {
+            fn name(&self) -> &'static str {
+                $family
+            }
+
+            $(fn check_schema(
+                &self,
+                $s_ctx: &$crate::schema::diff::DiffContext<'_>,
+                $s_out: &mut Vec<$crate::schema::change::Change>,
+            ) $schema)?
+
+            $(fn check_entity(
+                &self,
+                $e_ctx: &$crate::schema::diff::DiffContext<'_>,
+                $e_entity: &$crate::schema::diff::EntityPair<'_>,
+                $e_out: &mut Vec<$crate::schema::change::Change>,
+            ) $entity)?
+
+            $(fn check_field(
+                &self,
+                $f_ctx: &$crate::schema::diff::DiffContext<'_>,
+                $f_entity: &$crate::schema::diff::EntityPair<'_>,
+                $f_field: &$crate::schema::diff::FieldPair<'_>,
+                $f_out: &mut Vec<$crate::schema::change::Change>,
+            ) $field)?
+        }
+    };
+}
 
 mod defaults;
 mod deprecation;
@@ -75,6 +124,16 @@ pub(crate) fn run_all(ctx: &DiffContext<'_>, out: &mut Vec<Change>) {
     }
 }
 
+/// A change of `kind` to the field `field` of `entity` (under their new names).
+pub(crate) fn field_change(
+    kind: ChangeKind,
+    entity: &EntityPair<'_>,
+    field: &FieldPair<'_>,
+    description: String,
+) -> Change {
+    Change::new(kind, entity.name(), Some(field.name()), description)
+}
+
 /// `Person.age`, for descriptions (formatted in place, no extra allocation).
 pub(crate) fn qualified<'p>(
     entity: &'p EntityPair<'_>,
@@ -106,6 +165,11 @@ pub(crate) mod testing {
 
     pub fn kinds(changes: &[Change]) -> Vec<ChangeKind> {
         changes.iter().map(|c| c.kind).collect()
+    }
+
+    /// (severity, breaks readers, breaks writers) of a change.
+    pub fn effect(c: &Change) -> (crate::schema::change::Severity, bool, bool) {
+        (c.severity, c.breaks_readers, c.breaks_writers)
     }
 }
 

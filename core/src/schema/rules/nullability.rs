@@ -4,44 +4,23 @@
 //! breaks writers). Not nullable → nullable: old readers may now meet nulls
 //! (LOW, breaks readers).
 
-use super::{qualified, Rule};
-use crate::schema::change::{Change, ChangeKind, Severity};
-use crate::schema::diff::{DiffContext, EntityPair, FieldPair};
+use super::{field_change, qualified};
+use crate::schema::change::{ChangeKind, Severity};
 
-pub struct Nullability;
+schema_rule! {
+    Nullability("nullability")
 
-impl Rule for Nullability {
-    fn name(&self) -> &'static str {
-        "nullability"
-    }
-
-    fn check_field(
-        &self,
-        _ctx: &DiffContext<'_>,
-        e: &EntityPair<'_>,
-        f: &FieldPair<'_>,
-        out: &mut Vec<Change>,
-    ) {
+    check_field(_ctx, e, f, out) {
         let c = match (f.old.nullable, f.new.nullable) {
             (true, false) => {
                 let desc = format!("Field {} is no longer nullable", qualified(e, f));
-                Change::new(
-                    ChangeKind::FieldNullabilityChanged,
-                    e.name(),
-                    Some(f.name()),
-                    desc,
-                )
+                field_change(ChangeKind::FieldNullabilityChanged, e, f, desc)
             }
             (false, true) => {
                 let desc = format!("Field {} became nullable", qualified(e, f));
-                Change::new(
-                    ChangeKind::FieldNullabilityChanged,
-                    e.name(),
-                    Some(f.name()),
-                    desc,
-                )
-                .with_severity(Severity::Low)
-                .with_breaks(true, false)
+                field_change(ChangeKind::FieldNullabilityChanged, e, f, desc)
+                    .with_severity(Severity::Low)
+                    .with_breaks(true, false)
             }
             _ => return,
         };
@@ -61,16 +40,10 @@ mod tests {
         let required = entity_p(json!({"a": {"type": "text", "nullable": false}}));
         let c = diff(nullable.clone(), required.clone());
         assert_eq!(kinds(&c), [ChangeKind::FieldNullabilityChanged]);
-        assert_eq!(
-            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
-            (Severity::High, false, true)
-        );
+        assert_eq!(effect(&c[0]), (Severity::High, false, true));
         assert_eq!(c[0].description, "Field P.a is no longer nullable");
         let c = diff(required, nullable);
-        assert_eq!(
-            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
-            (Severity::Low, true, false)
-        );
+        assert_eq!(effect(&c[0]), (Severity::Low, true, false));
     }
 
     #[test]

@@ -7,19 +7,14 @@
 //! old key), new readers when the new field is required (old data lacks the new
 //! key), the same predicate FIELD_REMOVED and REQUIRED_FIELD_ADDED use.
 
-use super::Rule;
+use super::field_change;
 use crate::schema::change::{Change, ChangeKind};
-use crate::schema::diff::{DiffContext, EntityPair, FieldPair};
 use serde_json::json;
 
-pub struct Renames;
+schema_rule! {
+    Renames("renames")
 
-impl Rule for Renames {
-    fn name(&self) -> &'static str {
-        "renames"
-    }
-
-    fn check_entity(&self, _ctx: &DiffContext<'_>, e: &EntityPair<'_>, out: &mut Vec<Change>) {
+    check_entity(_ctx, e, out) {
         if e.is_rename() {
             let desc = format!("Entity {} was renamed to {}", e.old.name, e.new.name);
             out.push(
@@ -29,13 +24,7 @@ impl Rule for Renames {
         }
     }
 
-    fn check_field(
-        &self,
-        _ctx: &DiffContext<'_>,
-        e: &EntityPair<'_>,
-        f: &FieldPair<'_>,
-        out: &mut Vec<Change>,
-    ) {
+    check_field(_ctx, e, f, out) {
         if f.is_rename() {
             let desc = format!(
                 "Field {} of {} was renamed to {}",
@@ -43,7 +32,7 @@ impl Rule for Renames {
                 e.name(),
                 f.new.name
             );
-            let c = Change::new(ChangeKind::FieldRenamed, e.name(), Some(f.name()), desc)
+            let c = field_change(ChangeKind::FieldRenamed, e, f, desc)
                 .with_breaks(!f.old.is_optional(), !f.new.is_optional())
                 .with_details(json!({"old_name": f.old.name}));
             out.push(c);

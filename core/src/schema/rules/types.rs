@@ -5,25 +5,14 @@
 //! lossless, old data still fits (writers safe); if new → old is lossless too,
 //! old readers can take new data. `int4` → `integer` is no change at all.
 
-use super::{qualified, Rule};
-use crate::schema::change::{Change, ChangeKind, Severity};
-use crate::schema::diff::{DiffContext, EntityPair, FieldPair};
+use super::{field_change, qualified};
+use crate::schema::change::{ChangeKind, Severity};
 use crate::schema::types::{compatible, parse_type};
 
-pub struct Types;
+schema_rule! {
+    Types("types")
 
-impl Rule for Types {
-    fn name(&self) -> &'static str {
-        "types"
-    }
-
-    fn check_field(
-        &self,
-        _ctx: &DiffContext<'_>,
-        e: &EntityPair<'_>,
-        f: &FieldPair<'_>,
-        out: &mut Vec<Change>,
-    ) {
+    check_field(_ctx, e, f, out) {
         let (old, new) = (f.old.type_name, f.new.type_name);
         if old == new {
             return;
@@ -45,7 +34,7 @@ impl Rule for Types {
             qualified(e, f),
             if widening { " (lossless widening)" } else { "" }
         );
-        let change = Change::new(ChangeKind::FieldTypeChanged, e.name(), Some(f.name()), desc)
+        let change = field_change(ChangeKind::FieldTypeChanged, e, f, desc)
             .with_types(old, new)
             .with_severity(severity)
             .with_breaks(!narrowing, !widening);
@@ -70,10 +59,7 @@ mod tests {
     fn widening_is_medium_and_only_breaks_old_readers() {
         let c = type_change("integer", "bigint");
         assert_eq!(c.len(), 1);
-        assert_eq!(
-            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
-            (Severity::Medium, true, false)
-        );
+        assert_eq!(effect(&c[0]), (Severity::Medium, true, false));
         assert_eq!(
             (c[0].old_type.as_deref(), c[0].new_type.as_deref()),
             (Some("integer"), Some("bigint"))
@@ -87,15 +73,9 @@ mod tests {
     #[test]
     fn narrowing_and_unrelated_are_high() {
         let c = type_change("bigint", "integer");
-        assert_eq!(
-            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
-            (Severity::High, false, true)
-        );
+        assert_eq!(effect(&c[0]), (Severity::High, false, true));
         let c = type_change("text", "integer");
-        assert_eq!(
-            (c[0].severity, c[0].breaks_readers, c[0].breaks_writers),
-            (Severity::High, true, true)
-        );
+        assert_eq!(effect(&c[0]), (Severity::High, true, true));
         assert_eq!(type_change("widget", "gadget")[0].severity, Severity::High);
     }
 
