@@ -776,21 +776,24 @@ fn valid_definition() -> BoxedStrategy<Value> {
         .boxed()
 }
 
-fn check_definition_error(e: &DefinitionError) -> Result<(), TestCaseError> {
-    prop_assert!(e.path().starts_with('$'), "error path {:?}", e.path());
+/// A definition's or a pipeline's error: a JSON path, a stable UPPER_SNAKE code, and
+/// a message that names the path.
+fn check_coded_error(path: &str, code: &str, message: &str) -> Result<(), TestCaseError> {
+    prop_assert!(path.starts_with('$'), "error path {:?}", path);
     prop_assert!(
-        !e.code().is_empty()
-            && e.code()
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b == b'_'),
+        !code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
         "error code {:?}",
-        e.code()
+        code
     );
     prop_assert!(
-        e.to_string().contains(e.path()),
-        "the message does not name the path: {e}"
+        message.contains(path),
+        "the message does not name the path: {message}"
     );
     Ok(())
+}
+
+fn check_definition_error(e: &DefinitionError) -> Result<(), TestCaseError> {
+    check_coded_error(e.path(), e.code(), &e.to_string())
 }
 
 /// Parses `v` as a definition and checks the result; `true` when it parsed.
@@ -864,33 +867,11 @@ proptest! {
 // 2. Schema documents.
 // ---------------------------------------------------------------------------
 
-/// Type names: canonical, aliased, odd spelling, out-of-range modifiers, unknown.
-const TYPE_NAMES: &[&str] = &[
-    "smallint",
-    "integer",
-    "bigint",
-    "numeric",
-    "numeric(10,2)",
-    "numeric(12,4)",
-    "real",
-    "double precision",
-    "text",
-    "varchar",
-    "varchar(20)",
-    "varchar(40)",
-    "char(5)",
-    "boolean",
-    "date",
-    "timestamp",
-    "timestamptz",
-    "time",
-    "json",
-    "jsonb",
-    "uuid",
-    "int[]",
-    "string",
-    "number",
-    "object",
+// Type names: canonical and aliased (shared), then odd spellings.
+include!("data/type_names.rs");
+
+/// Beyond the known names: odd case and spacing, out-of-range modifiers, unknown.
+const ODD_TYPE_NAMES: &[&str] = &[
     "timestamp(3) with time zone",
     "character varying(10)",
     "INT4",
@@ -905,14 +886,22 @@ const TYPE_NAMES: &[&str] = &[
     "text[][]",
 ];
 
+fn type_names() -> Vec<&'static str> {
+    KNOWN_TYPE_NAMES
+        .iter()
+        .chain(ODD_TYPE_NAMES)
+        .copied()
+        .collect()
+}
+
 const ENTITY_NAMES: &[&str] = &["E0", "E1", "E2", "E3", "E4", "E5"];
 const FIELD_NAMES: &[&str] = &["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"];
 
 fn type_name() -> BoxedStrategy<String> {
     prop_oneof![
-        3 => prop::sample::select(TYPE_NAMES).prop_map(str::to_owned),
+        3 => prop::sample::select(type_names()).prop_map(str::to_owned),
         2 => (
-            prop::sample::select(TYPE_NAMES),
+            prop::sample::select(type_names()),
             any::<bool>(),
             prop::option::of((0u32..2_000, prop::option::of(0u32..2_000))),
             0usize..3,
@@ -935,7 +924,7 @@ fn type_name() -> BoxedStrategy<String> {
 
 fn schema_field() -> BoxedStrategy<Value> {
     (
-        prop::sample::select(TYPE_NAMES),
+        prop::sample::select(type_names()),
         prop::option::of(any::<bool>()),
         prop::option::of(prop::collection::vec(
             prop::sample::select(&["a", "b", "c", "d"][..]),
@@ -1541,20 +1530,7 @@ fn contains_nul(v: &Value) -> bool {
 }
 
 fn check_pipeline_error(e: &PipelineError) -> Result<(), TestCaseError> {
-    prop_assert!(e.path().starts_with('$'), "error path {:?}", e.path());
-    prop_assert!(
-        !e.code().is_empty()
-            && e.code()
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b == b'_'),
-        "error code {:?}",
-        e.code()
-    );
-    prop_assert!(
-        e.to_string().contains(e.path()),
-        "the message does not name the path: {e}"
-    );
-    Ok(())
+    check_coded_error(e.path(), e.code(), &e.to_string())
 }
 
 /// Parses `v` as a pipeline; when it parses, plans and compiles it. A parsed
@@ -2036,41 +2012,7 @@ const JENTRY_ISCONTAINER: u32 = 0x5000_0000;
 // Byte images pinned by `jsonb`'s own tests (hand-derived, and captured
 // from PostgreSQL 15), used as seeds for corruption. Little-endian.
 
-/// `'{"a": 1}'::jsonb`.
-const OBJ_A_1: [u8; 24] = [
-    0x01, 0x00, 0x00, 0x20, // header: count 1, JB_FOBJECT
-    0x01, 0x00, 0x00, 0x80, // key: HAS_OFF | STRING | end 1
-    0x0B, 0x00, 0x00, 0x10, // value: NUMERIC | len 11
-    b'a', 0x00, 0x00, 0x00, // "a", 3 bytes INTALIGN padding
-    0x20, 0x00, 0x00, 0x00, // numeric varlena header: 8 << 2
-    0x00, 0x80, 0x01, 0x00, // NUMERIC_SHORT, weight 0, dscale 0; digit 1
-];
-
-/// `'[true, null, "x"]'::jsonb`.
-const ARR_TRUE_NULL_X: [u8; 17] = [
-    0x03, 0x00, 0x00, 0x40, // header: count 3, JB_FARRAY
-    0x00, 0x00, 0x00, 0xB0, // HAS_OFF | BOOL_TRUE | end 0
-    0x00, 0x00, 0x00, 0x40, // NULL | len 0
-    0x01, 0x00, 0x00, 0x00, // STRING | len 1
-    b'x',
-];
-
-/// `'5'::jsonb`: a raw scalar.
-const RAW_5: [u8; 16] = [
-    0x01, 0x00, 0x00, 0x50, // header: count 1, JB_FARRAY | JB_FSCALAR
-    0x08, 0x00, 0x00, 0x90, // HAS_OFF | NUMERIC | end 8
-    0x20, 0x00, 0x00, 0x00, // numeric varlena header: 8 << 2
-    0x00, 0x80, 0x05, 0x00, // NUMERIC_SHORT; digit 5
-];
-
-/// `'[1.5]'::jsonb`: NumericShort with dscale 1, digits [1, 5000].
-const ARR_1_5: [u8; 18] = [
-    0x01, 0x00, 0x00, 0x40, // header: count 1, JB_FARRAY
-    0x0A, 0x00, 0x00, 0x90, // HAS_OFF | NUMERIC | end 10
-    0x28, 0x00, 0x00, 0x00, // numeric varlena header: 10 << 2
-    0x80, 0x80, 0x01, 0x00, // NUMERIC_SHORT | dscale 1 << 7; digit 1
-    0x88, 0x13, // digit 5000
-];
+include!("data/hand_jsonb_images.rs");
 
 // PostgreSQL's own images, shared with the decoder's unit tests
 include!("data/pg_jsonb_images.rs");

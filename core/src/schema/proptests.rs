@@ -7,33 +7,8 @@ use super::{detect_breaking_changes, parse_schema};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-const TYPES: &[&str] = &[
-    "smallint",
-    "integer",
-    "bigint",
-    "numeric",
-    "numeric(10,2)",
-    "numeric(12,4)",
-    "real",
-    "double precision",
-    "text",
-    "varchar",
-    "varchar(20)",
-    "varchar(40)",
-    "char(5)",
-    "boolean",
-    "date",
-    "timestamp",
-    "timestamptz",
-    "time",
-    "json",
-    "jsonb",
-    "uuid",
-    "int[]",
-    "string",
-    "number",
-    "object",
-];
+include!("../../tests/data/type_names.rs");
+const TYPES: &[&str] = KNOWN_TYPE_NAMES;
 
 /// Known type names, respelled in odd case and spacing.
 fn known_type() -> impl Strategy<Value = String> {

@@ -1,0 +1,30 @@
+// Type names the schema model knows, shared by the schema's property tests
+// (src/schema/proptests.rs) and the fuzz tests (tests/fuzz.rs) through include!.
+
+const KNOWN_TYPE_NAMES: &[&str] = &[
+    "smallint",
+    "integer",
+    "bigint",
+    "numeric",
+    "numeric(10,2)",
+    "numeric(12,4)",
+    "real",
+    "double precision",
+    "text",
+    "varchar",
+    "varchar(20)",
+    "varchar(40)",
+    "char(5)",
+    "boolean",
+    "date",
+    "timestamp",
+    "timestamptz",
+    "time",
+    "json",
+    "jsonb",
+    "uuid",
+    "int[]",
+    "string",
+    "number",
+    "object",
+];
