@@ -1,5 +1,6 @@
 //! The switch on its own, the switch back, and dropping an inactive data schema.
-use super::capture::{discard, replay, set_capture_all};
+use super::back::{replay_back, BackTransforms};
+use super::capture::{discard, set_capture_all};
 use super::copy::{self};
 use super::switch::switch;
 use super::{
@@ -11,6 +12,7 @@ use crate::spi::{audit, data_schema, first_value, quietly, quoted_ident};
 use crate::timing::elapsed_ms;
 use migration_engine_core::engine::state::MigrationStatus;
 use migration_engine_core::rollout::blue_green::BlueGreenOptions;
+use migration_engine_core::rollout::switch_back::{BackReplay, SwitchBackOptions};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -26,17 +28,19 @@ fn switch_active_schema(
     options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
     crate::required!(new_schema, options);
-    Ok(JsonB(quietly(|| switch_to(new_schema, &options.0))?))
+    let o = BlueGreenOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
+    Ok(JsonB(quietly(|| switch_to(new_schema, &o, false))?))
 }
 
 /// Back to the previous data schema (the rollback of a blue-green migration), with the
-/// writes made since the switch replayed into it.
+/// writes made since the switch replayed into it, through the migration's rollback
+/// TRANSFORM steps (see back.rs).
 #[pg_extern(volatile)]
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn switch_back(options: default!(Option<JsonArg>, "'{}'::jsonb")) -> PgResult<JsonB> {
     crate::required!(options);
     // the options are checked before the state, so a typo is reported as such
-    BlueGreenOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
+    let o = SwitchBackOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
     let previous = crate::catalog::previous_schema()?;
     let Some(previous) = previous else {
         return Err(MeError::prerequisite("there is no previous schema to switch back to")
@@ -54,7 +58,7 @@ fn switch_back(options: default!(Option<JsonArg>, "'{}'::jsonb")) -> PgResult<Js
     // switch: it is marked ROLLED_BACK, so rollback_migration does not run its steps
     // against the old schema and a re-deploy may run it again
     let undone = crate::catalog::completed_migration_of_active_schema()?;
-    let mut result = quietly(|| switch_to(&previous, &options.0))?;
+    let mut result = quietly(|| switch_to(&previous, &o.switch, o.untransformed))?;
     if let Some(name) = undone {
         let row = crate::catalog::load(&name, true)?;
         crate::catalog::set_status(
@@ -69,9 +73,9 @@ fn switch_back(options: default!(Option<JsonArg>, "'{}'::jsonb")) -> PgResult<Js
     Ok(JsonB(result))
 }
 
-fn switch_to(new_schema: &str, options: &Value) -> MeResult<Value> {
+/// `untransformed`: a switch back brings new-format writes back as they are (see back.rs).
+fn switch_to(new_schema: &str, o: &BlueGreenOptions, untransformed: bool) -> MeResult<Value> {
     let clock = Instant::now();
-    let o = BlueGreenOptions::parse(options).map_err(MeError::invalid_parameter)?;
     require_data_schema(new_schema)?;
     require_read_committed()?;
     let current = data_schema()?;
@@ -87,13 +91,22 @@ fn switch_to(new_schema: &str, options: &Value) -> MeResult<Value> {
     if !replays {
         discard(&current)?;
     }
-    let switched = switch(&current, new_schema, None, &o, || {
+    let back = BackTransforms::of_active_schema()?;
+    let mut how = None;
+    let switched = switch(&current, new_schema, None, o, || {
         if replays {
-            replay(&current, new_schema, o.replay_batch, false, &mut || Ok(()))
+            replay_back(&current, new_schema, o, untransformed, &back, &mut how)
         } else {
             Ok(0)
         }
     })?;
+    let warning = if !replays {
+        json!("writes made to the old schema since the new one was built are not replayed: switch only to a schema you keep in sync")
+    } else if how == Some(BackReplay::UntransformedOnRequest) {
+        json!("entity writes came back as they are, in the format of the migration's TRANSFORM steps (untransformed: true)")
+    } else {
+        Value::Null
+    };
     Ok(json!({
         "success": true,
         "previous_schema": current,
@@ -101,12 +114,11 @@ fn switch_to(new_schema: &str, options: &Value) -> MeResult<Value> {
         "switched_at": switched["switched_at"],
         "replayed": replays,
         "replayed_rows": switched["replayed_during_freeze"],
+        "transformed_back": how == Some(BackReplay::Transformed),
         "write_freeze_ms": switched["write_freeze_ms"],
         "total_ms": elapsed_ms(clock),
         "freeze_attempts": switched["freeze_attempts"],
-        "warning": if replays { Value::Null } else {
-            json!("writes made to the old schema since the new one was built are not replayed: switch only to a schema you keep in sync")
-        },
+        "warning": warning,
     }))
 }
 

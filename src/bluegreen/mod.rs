@@ -10,6 +10,7 @@
 //! run, phase by phase), `switch` (the atomic switch), `sync` (keeping a canary's target
 //! in sync), `admin` (switch_active_schema, switch_back, drop_inactive_schema).
 mod admin;
+mod back;
 mod capture;
 mod copy;
 mod run;

@@ -4,3 +4,4 @@
 pub mod blue_green;
 pub mod canary;
 pub mod cluster;
+pub mod switch_back;
