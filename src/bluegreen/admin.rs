@@ -1,8 +1,8 @@
 //! The switch on its own, the switch back, and dropping an inactive data schema.
-use super::back::{replay_back, BackTransforms};
+use super::back::SwitchBack;
 use super::capture::{discard, set_capture_all};
 use super::copy::{self};
-use super::switch::switch;
+use super::switch::{switch, CatchUpPhase};
 use super::{
     claim_exclusive, require_data_schema, require_read_committed, schema_exists, PgResult,
 };
@@ -91,15 +91,22 @@ fn switch_to(new_schema: &str, o: &BlueGreenOptions, untransformed: bool) -> MeR
     if !replays {
         discard(&current)?;
     }
-    let back = BackTransforms::of_active_schema()?;
-    let mut how = None;
-    let switched = switch(&current, new_schema, None, o, || {
-        if replays {
-            replay_back(&current, new_schema, o, untransformed, &back, &mut how)
-        } else {
-            Ok(0)
-        }
-    })?;
+    let mut back = if replays {
+        Some(SwitchBack::new(&current, new_schema, o, untransformed)?)
+    } else {
+        None
+    };
+    let switched = switch(
+        &current,
+        new_schema,
+        None,
+        o,
+        |phase: CatchUpPhase| match &mut back {
+            Some(back) => back.catch_up(phase),
+            None => Ok(0),
+        },
+    )?;
+    let how = back.and_then(|b| b.how);
     let warning = if !replays {
         json!("writes made to the old schema since the new one was built are not replayed: switch only to a schema you keep in sync")
     } else if how == Some(BackReplay::UntransformedOnRequest) {
@@ -113,7 +120,10 @@ fn switch_to(new_schema: &str, o: &BlueGreenOptions, untransformed: bool) -> MeR
         "new_schema": new_schema,
         "switched_at": switched["switched_at"],
         "replayed": replays,
-        "replayed_rows": switched["replayed_during_freeze"],
+        "replayed_rows": switched["replayed_before_freeze"].as_i64().unwrap_or(0)
+            + switched["replayed_during_freeze"].as_i64().unwrap_or(0),
+        "replayed_before_freeze": switched["replayed_before_freeze"],
+        "replayed_during_freeze": switched["replayed_during_freeze"],
         "transformed_back": how == Some(BackReplay::Transformed),
         "write_freeze_ms": switched["write_freeze_ms"],
         "total_ms": elapsed_ms(clock),

@@ -1,17 +1,18 @@
 //! The switch back's replay: the writes made in the schema being left come back to the
 //! previous one through the rollback TRANSFORM steps of the migration that built it, so
 //! they arrive in the old format (the core's `plan_back_replay` decides, per round).
-use super::capture::{replay, replay_table};
+use super::capture::{replay_table, Replayer};
+use super::switch::CatchUpPhase;
 use super::transforms::apply_transforms;
 use crate::errors::{MeError, MeResult};
 use crate::spi::first_value;
 use crate::spi::temporal::ENTITIES;
-use migration_engine_core::rollout::blue_green::BlueGreenOptions;
+use migration_engine_core::rollout::blue_green::{catch_up_step, BlueGreenOptions, CatchUp};
 use migration_engine_core::rollout::switch_back::{plan_back_replay, BackReplay, Formats};
 use serde_json::Value;
 
 /// What the migration that built the schema being left declares about formats.
-pub(super) struct BackTransforms {
+struct BackTransforms {
     migration: Option<String>,
     formats: Formats,
     /// the pipelines of its rollback TRANSFORM steps
@@ -21,7 +22,7 @@ pub(super) struct BackTransforms {
 impl BackTransforms {
     /// Of the migration recorded as having built the active schema (none for a plain
     /// switch, or once that migration is no longer COMPLETED).
-    pub(super) fn of_active_schema() -> MeResult<BackTransforms> {
+    fn of_active_schema() -> MeResult<BackTransforms> {
         let Some(name) = crate::catalog::completed_migration_of_active_schema()? else {
             return Ok(BackTransforms {
                 migration: None,
@@ -52,47 +53,104 @@ impl BackTransforms {
             pipelines,
         })
     }
-}
 
-/// Replay what `from` logged into `to` (all of it: the switch calls this until and under
-/// its freeze). Each round's entities go through the rollback transformations, or the
-/// round is refused when they would arrive in the new format; a refusal is an error, and
-/// the caller's transaction takes back whatever was replayed before it.
-pub(super) fn replay_back(
-    from: &str,
-    to: &str,
-    o: &BlueGreenOptions,
-    untransformed: bool,
-    back: &BackTransforms,
-    how: &mut Option<BackReplay>,
-) -> MeResult<i64> {
-    let plan = |writes| {
+    fn plan(&self, entity_writes: i64, untransformed: bool) -> MeResult<BackReplay> {
         plan_back_replay(
-            back.migration.as_deref(),
-            back.formats,
-            writes,
+            self.migration.as_deref(),
+            self.formats,
+            entity_writes,
             untransformed,
         )
         .map_err(|r| MeError::prerequisite(r.message).hint(r.hint))
-    };
-    // refused before a row is replayed: the replay itself would fail on, or land, them
-    plan(entity_writes(from, false)?)?;
-    // a transformation made versions of its own on either side: the replayed current
-    // version must close the one the target holds
-    let transformed = back.formats.forward_transforms > 0 || back.formats.rollback_transforms > 0;
-    replay(from, to, o.replay_batch, transformed, &mut || {
-        // a write committed since the check above is judged with its round
-        let writes = entity_writes(from, true)?;
-        let decided = plan(writes)?;
-        if decided == BackReplay::Transformed {
-            apply_transforms(to, &back.pipelines)?;
+    }
+}
+
+/// The replay of a switch back, from the schema being left (`from`) into the previous
+/// one (`to`), round after round across the switch's phases.
+pub(super) struct SwitchBack<'a> {
+    from: &'a str,
+    to: &'a str,
+    o: &'a BlueGreenOptions,
+    untransformed: bool,
+    back: BackTransforms,
+    replayer: Replayer,
+    /// how the writes came back (the answer of the rounds that held entity writes)
+    pub(super) how: Option<BackReplay>,
+}
+
+impl<'a> SwitchBack<'a> {
+    /// Refused here, before a row is replayed, when the writes waiting would come back in
+    /// the new format (the replay itself would fail on them, or land them).
+    pub(super) fn new(
+        from: &'a str,
+        to: &'a str,
+        o: &'a BlueGreenOptions,
+        untransformed: bool,
+    ) -> MeResult<SwitchBack<'a>> {
+        let back = BackTransforms::of_active_schema()?;
+        back.plan(entity_writes(from, false)?, untransformed)?;
+        // a transformation made versions of its own on either side: a replayed current
+        // version must close the one the target holds
+        let transformed =
+            back.formats.forward_transforms > 0 || back.formats.rollback_transforms > 0;
+        Ok(SwitchBack {
+            replayer: Replayer::new(from, to, o.replay_batch, transformed)?,
+            from,
+            to,
+            o,
+            untransformed,
+            back,
+            how: None,
+        })
+    }
+
+    /// The switch's catch-up: before the freeze, rounds until at most `maxLagRows`
+    /// changes wait (or `maxCatchUpRounds` ran: the freeze then takes the rest, since a
+    /// switch back is not given up for traffic); one round between freeze attempts;
+    /// everything under the freeze.
+    pub(super) fn catch_up(&mut self, phase: CatchUpPhase) -> MeResult<i64> {
+        match phase {
+            CatchUpPhase::Frozen => self.rounds(None),
+            CatchUpPhase::BetweenAttempts => self.rounds(Some(1)),
+            CatchUpPhase::BeforeFreeze => {
+                let (mut replayed, mut rounds) = (0, 0);
+                while catch_up_step(self.replayer.backlog()?.max(0) as u64, rounds, self.o)
+                    == CatchUp::Replay
+                {
+                    replayed += self.rounds(Some(1))?;
+                    rounds += 1;
+                }
+                Ok(replayed)
+            }
         }
-        // the strongest answer of any round is the switch back's
-        if writes > 0 || how.is_none() {
-            *how = Some(decided);
-        }
-        Ok(())
-    })
+    }
+
+    /// Each round's entities go through the rollback transformations, or the round is
+    /// refused when they would arrive in the new format (a write committed since the
+    /// check in `new`); a refusal is an error, and the caller's transaction takes back
+    /// whatever was replayed before it.
+    fn rounds(&mut self, rounds: Option<u32>) -> MeResult<i64> {
+        let SwitchBack {
+            from,
+            to,
+            untransformed,
+            back,
+            replayer,
+            how,
+            ..
+        } = self;
+        replayer.run(rounds, &mut || {
+            let writes = entity_writes(from, true)?;
+            let decided = back.plan(writes, *untransformed)?;
+            if decided == BackReplay::Transformed {
+                apply_transforms(to, &back.pipelines)?;
+            }
+            if writes > 0 || how.is_none() {
+                *how = Some(decided);
+            }
+            Ok(())
+        })
+    }
 }
 
 /// The entities written and still waiting in `from`'s log, and with `in_round`, those of

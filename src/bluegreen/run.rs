@@ -2,7 +2,7 @@
 //! start keeping the target in sync); and how a failed run is recorded.
 use super::capture::{raise_fence, Replayer};
 use super::copy::{self, copy_schema};
-use super::switch::switch;
+use super::switch::{switch, CatchUpPhase};
 use super::sync::start_sync;
 use super::transforms::apply_transforms;
 use super::{schema_exists, Purpose};
@@ -131,7 +131,11 @@ impl<'a> Run<'a> {
         };
         let switched = self.time("switch", |_| {
             atomically(|| {
-                switch(&source, &target, Some(row_id), o, || {
+                switch(&source, &target, Some(row_id), o, |phase| {
+                    // the run's own catch-up rounds came before the switch
+                    if phase == CatchUpPhase::BeforeFreeze {
+                        return Ok(0);
+                    }
                     check_headroom(&source, &starts)?;
                     replayer.run(None, &mut || apply_transforms(&target, &transforms))
                 })

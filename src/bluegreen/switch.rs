@@ -68,14 +68,26 @@ fn reinstate(schema: &str, t: &TableInfo) -> MeResult<()> {
     set_trigger(schema, &t.name, "reinstate", None, &[])
 }
 
-/// Switch the active data schema from `from` to `to`. `catch_up` replays what is left
-/// once writes are frozen (and between freeze attempts); it returns the rows replayed.
+/// When [`switch`] asks its caller to replay what the old schema logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUpPhase {
+    /// The new schema takes writes (ours first), the old one still does: a bounded
+    /// catch-up here keeps the freeze short.
+    BeforeFreeze,
+    /// A freeze attempt timed out; writes go on until the next one.
+    BetweenAttempts,
+    /// Writes are frozen: replay everything left.
+    Frozen,
+}
+
+/// Switch the active data schema from `from` to `to`. `catch_up` replays what waits in
+/// each [`CatchUpPhase`]; it returns the rows replayed.
 pub fn switch(
     from: &str,
     to: &str,
     migration_id: Option<pgrx::Uuid>,
     o: &BlueGreenOptions,
-    mut catch_up: impl FnMut() -> MeResult<i64>,
+    mut catch_up: impl FnMut(CatchUpPhase) -> MeResult<i64>,
 ) -> MeResult<Value> {
     let from_tables = tables(from)?;
     let to_tables = tables(to)?;
@@ -84,14 +96,15 @@ pub fn switch(
     for t in &to_tables {
         reinstate(to, t)?;
     }
+    let before_freeze = catch_up(CatchUpPhase::BeforeFreeze)?;
     let (_, lock_attempts) = with_lock_retries(
         &format!("freeze writes to schema {from:?}"),
         o,
-        || catch_up().map(|_| ()),
+        || catch_up(CatchUpPhase::BetweenAttempts).map(|_| ()),
         || freeze(from, &from_tables, &views),
     )?;
     let frozen = Instant::now();
-    let replayed = catch_up()?;
+    let replayed = catch_up(CatchUpPhase::Frozen)?;
     sync_sequences(from, to)?;
 
     // the new schema: writes accepted and logged, so switch_back() can bring them to
@@ -124,6 +137,7 @@ pub fn switch(
     Ok(json!({
         "switched_at": switched_at,
         "write_freeze_ms": elapsed_ms(frozen),
+        "replayed_before_freeze": before_freeze,
         "replayed_during_freeze": replayed,
         "freeze_attempts": lock_attempts + 1,
         "not_captured_tables": not_captured,

@@ -2,7 +2,7 @@
 //! source logs every write, each tick replays it; finalize switches, stop_sync ends it.
 use super::capture::{discard, replay, set_capture_all};
 use super::copy::tables;
-use super::switch::{self, switch};
+use super::switch::{self, switch, CatchUpPhase};
 use super::transforms::apply_transforms;
 use crate::catalog::MigrationRow;
 use crate::errors::MeResult;
@@ -42,9 +42,17 @@ pub(crate) fn finalize(
     transforms: &[Value],
 ) -> MeResult<Value> {
     let o = BlueGreenOptions::default();
-    switch(source, target, Some(migration_id), &o, || {
-        sync(source, target, transforms)
-    })
+    switch(
+        source,
+        target,
+        Some(migration_id),
+        &o,
+        |phase| match phase {
+            // the canary's ticks kept the target in sync until now
+            CatchUpPhase::BeforeFreeze => Ok(0),
+            _ => sync(source, target, transforms),
+        },
+    )
 }
 
 /// Stop syncing after a canary rolled back: the source logs only under a fence again,
