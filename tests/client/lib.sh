@@ -47,3 +47,20 @@ PY
     fail "the listener did not start"
 }
 listen_stop() { q "NOTIFY test_done"; wait "$LISTENER" || fail "the listener failed"; }
+# check_write_log SCHEMA: the writes public.write_log (entity_id, v) recorded as committed
+# all landed in SCHEMA's entities: the latest value is current, every value is in the
+# history, one current version per entity, versions well formed
+check_write_log() {
+    local s=$1
+    check "every written entity carries its latest committed value" \
+        "$(q "SELECT count(*) FROM (SELECT DISTINCT ON (entity_id) entity_id, v FROM public.write_log ORDER BY entity_id, id DESC) l
+              JOIN $s.temporal_entities e ON e.entity_id = l.entity_id AND e.valid_to = 'infinity'
+              WHERE (e.content->>'v')::bigint IS DISTINCT FROM l.v")" "0"
+    check "every committed write is in $s's history" \
+        "$(q "SELECT count(*) FROM public.write_log w WHERE NOT EXISTS (
+                  SELECT 1 FROM $s.temporal_entities e WHERE e.entity_id = w.entity_id AND (e.content->>'v')::bigint = w.v)")" "0"
+    check "one current version per entity" \
+        "$(q "SELECT count(*) FROM (SELECT entity_id FROM $s.temporal_entities WHERE valid_to = 'infinity' GROUP BY 1 HAVING count(*) > 1) d")" "0"
+    check "versions are well formed (valid_from <= valid_to)" \
+        "$(q "SELECT count(*) FROM $s.temporal_entities WHERE valid_from > valid_to")" "0"
+}
