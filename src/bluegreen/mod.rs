@@ -213,7 +213,7 @@ pub(crate) fn prepare(
         target_without_traffic: true,
         ..opts
     };
-    let run_id = catalog::new_uuid();
+    let run_id = catalog::new_run_id();
     catalog::mark_blue_green_started(row.id)?;
     catalog::set_status(
         &row,

@@ -6,6 +6,7 @@ use super::switch::{switch, CatchUpPhase};
 use super::sync::start_sync;
 use super::transforms::apply_transforms;
 use super::{schema_exists, Purpose};
+use crate::catalog::RunId;
 use crate::catalog::{self, MigrationRow};
 use crate::engine::record_all;
 use crate::errors::{MeError, MeResult};
@@ -20,13 +21,13 @@ use migration_engine_core::engine::state::MigrationStatus;
 use migration_engine_core::engine::state::StepStatus;
 use migration_engine_core::rollout::blue_green::{catch_up_step, BlueGreenOptions, CatchUp};
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
+use pgrx::JsonB;
 use serde_json::{json, Map, Value};
 use std::time::Instant;
 
 pub(super) struct Run<'a> {
     row: &'a MigrationRow,
-    run_id: Uuid,
+    run_id: RunId,
     source: &'a str,
     target: &'a str,
     o: &'a BlueGreenOptions,
@@ -61,7 +62,7 @@ fn over_budget(clock: &Instant, o: &BlueGreenOptions, phase: &str) -> MeResult<(
 impl<'a> Run<'a> {
     pub(super) fn new(
         row: &'a MigrationRow,
-        run_id: Uuid,
+        run_id: RunId,
         source: &'a str,
         target: &'a str,
         o: &'a BlueGreenOptions,

@@ -30,7 +30,8 @@ pub(super) fn record_step(id: Uuid, step: i32, pct: i32, why: &str) -> MeResult<
     let now = catalog::now_epoch();
     StepRecord {
         migration_id: id,
-        run_id: id,
+        // a canary's percentages are one run, named after its migration
+        run_id: catalog::RunId(id),
         direction: "canary",
         step_number: step,
         step_name: &format!("SetCanaryPercentage{pct}"),

@@ -1,5 +1,6 @@
 //! knowledge_migrations: one migration's row, its status changes (each audited), its
 //! execution log, its control requests, and every migration as the planner sees it.
+use super::RunId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::{first_row, Audit};
 use migration_engine_core::engine::definition::MigrationDefinition;
@@ -136,7 +137,7 @@ pub fn set_status(
 }
 
 /// Mark a migration paused: not running, resumable from its last recorded step.
-pub fn set_paused(row: &MigrationRow, run_id: Uuid) -> MeResult<()> {
+pub fn set_paused(row: &MigrationRow, run_id: RunId) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.knowledge_migrations \
          SET status = $2, control_request = $3, backend_pid = NULL WHERE migration_id = $1",

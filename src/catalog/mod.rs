@@ -6,6 +6,7 @@ mod active_schema;
 mod cluster_migrations;
 mod deploy_failures;
 mod field_backfills;
+mod ids;
 mod migrations;
 mod new_migrations;
 mod pipeline_runs;
@@ -18,6 +19,7 @@ pub use active_schema::*;
 pub use cluster_migrations::*;
 pub use deploy_failures::*;
 pub use field_backfills::*;
+pub use ids::{PipelineRunId, RunId};
 pub use migrations::*;
 pub use new_migrations::*;
 pub use pipeline_runs::*;
@@ -37,6 +39,11 @@ pub const PAUSED: &str = "PAUSED";
 /// than asked of the server.
 pub fn new_uuid() -> Uuid {
     crate::spi::ids::new_v7()
+}
+
+/// A new run of a migration's steps.
+pub fn new_run_id() -> RunId {
+    RunId(new_uuid())
 }
 
 pub fn now_epoch() -> f64 {

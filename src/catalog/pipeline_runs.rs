@@ -7,6 +7,7 @@
 //! purpose: the compiled batch statement (it writes step records as it writes versions)
 //! and the history-mode undo (it joins the batches' version ranges to the data). They
 //! are set-based over the data and stay where the data statement is built.
+use super::PipelineRunId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::{all_rows, first_row, first_value};
 use migration_engine_core::engine::state::PipelineRunStatus;
@@ -17,7 +18,7 @@ use serde_json::{json, Value};
 /// One pipeline_runs row: what a batch, a resume, an undo or a replay needs of it.
 #[derive(Clone)]
 pub struct PipelineRun {
-    pub run_id: Uuid,
+    pub run_id: PipelineRunId,
     pub name: String,
     pub definition: Value,
     pub options: Value,
@@ -39,14 +40,14 @@ fn run_status(text: &str) -> MeResult<PipelineRunStatus> {
         .ok_or_else(|| MeError::internal(format!("unknown pipeline run status {text:?}")))
 }
 
-fn no_run(run_id: Uuid) -> MeError {
+fn no_run(run_id: PipelineRunId) -> MeError {
     MeError::undefined_object(format!("pipeline run {run_id} does not exist"))
         .hint("See migration_engine.pipeline_progress for the runs there are.")
 }
 
 /// The run `run_id`, its row locked (FOR UPDATE) when `lock` is set: batches of one run
 /// never overlap, and an undo or replay waits for the batch in flight.
-pub fn load_pipeline_run(run_id: Uuid, lock: bool) -> MeResult<PipelineRun> {
+pub fn load_pipeline_run(run_id: PipelineRunId, lock: bool) -> MeResult<PipelineRun> {
     let sql = format!(
         "SELECT pipeline_name, definition, options, mode, data_schema, entity_type, status, error, \
                 last_entity_id, batch_sql, batch_sql_hash \
@@ -114,8 +115,8 @@ pub struct NewPipelineRun<'a> {
     pub batch_sql_hash: &'a str,
 }
 
-pub fn insert_pipeline_run(run: &NewPipelineRun<'_>) -> MeResult<Uuid> {
-    first_value::<Uuid>(
+pub fn insert_pipeline_run(run: &NewPipelineRun<'_>) -> MeResult<PipelineRunId> {
+    first_value::<PipelineRunId>(
         "INSERT INTO migration_engine.pipeline_runs (pipeline_name, definition, options, mode, data_schema, entity_type, total_rows, \
            migration_id, batch_sql, batch_sql_hash, status) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING run_id",
@@ -211,7 +212,7 @@ pub struct BatchRecord<'a> {
     pub written_range: &'a Value,
 }
 
-pub fn record_pipeline_batch(run_id: Uuid, b: &BatchRecord<'_>) -> MeResult<()> {
+pub fn record_pipeline_batch(run_id: PipelineRunId, b: &BatchRecord<'_>) -> MeResult<()> {
     let counts: serde_json::Map<String, Value> = b
         .step_counts
         .iter()
@@ -244,7 +245,7 @@ pub fn record_pipeline_batch(run_id: Uuid, b: &BatchRecord<'_>) -> MeResult<()> 
 }
 
 /// A replay's run ends with its own totals (it wrote item by item, not in batches).
-pub fn complete_replay_run(run_id: Uuid, replayed: i64, failed: i64) -> MeResult<()> {
+pub fn complete_replay_run(run_id: PipelineRunId, replayed: i64, failed: i64) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.pipeline_runs SET status = $4, finished_at = clock_timestamp(), \
            rows_done = $2, rows_changed = $2, rows_failed = $3 WHERE run_id = $1 AND status = $5",
@@ -261,7 +262,7 @@ pub fn complete_replay_run(run_id: Uuid, replayed: i64, failed: i64) -> MeResult
 
 /// Reopens a FAILED run for CALL run_pipeline's resume; any other run is left as it is
 /// (the first batch then reports its status).
-pub fn reopen_failed_pipeline_run(run_id: Uuid) -> MeResult<()> {
+pub fn reopen_failed_pipeline_run(run_id: PipelineRunId) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.pipeline_runs SET status = $2, error = NULL, finished_at = NULL WHERE run_id = $1 AND status = $3",
         &[
@@ -274,7 +275,7 @@ pub fn reopen_failed_pipeline_run(run_id: Uuid) -> MeResult<()> {
 }
 
 /// Keeps the statement compiled for a run begun before 0.2.0, which had none.
-pub fn store_batch_sql(run_id: Uuid, sql: &str, hash: &str) -> MeResult<()> {
+pub fn store_batch_sql(run_id: PipelineRunId, sql: &str, hash: &str) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.pipeline_runs SET batch_sql = $2, batch_sql_hash = $3 \
          WHERE run_id = $1 AND batch_sql IS NULL",
@@ -285,7 +286,7 @@ pub fn store_batch_sql(run_id: Uuid, sql: &str, hash: &str) -> MeResult<()> {
 
 /// The run as pipeline_progress shows it, with its step counts and definition: what
 /// pipeline_batch returns to CALL run_pipeline.
-pub fn pipeline_run_state(run_id: Uuid) -> MeResult<Value> {
+pub fn pipeline_run_state(run_id: PipelineRunId) -> MeResult<Value> {
     Ok(first_value::<JsonB>(
         "SELECT to_jsonb(p) || jsonb_build_object('step_counts', r.step_counts, 'definition', r.definition) \
          FROM migration_engine.pipeline_progress p JOIN migration_engine.pipeline_runs r USING (run_id) WHERE run_id = $1",
@@ -309,7 +310,7 @@ pub struct PipelineRunTotals {
     pub step_counts: Value,
 }
 
-pub fn pipeline_run_totals(run_id: Uuid) -> MeResult<PipelineRunTotals> {
+pub fn pipeline_run_totals(run_id: PipelineRunId) -> MeResult<PipelineRunTotals> {
     let row = first_row(
         "SELECT p.status, p.rows_per_second::bigint, p.rows_done, p.rows_changed, p.rows_failed, p.batches::bigint, \
                 p.longest_batch_ms, p.error, r.step_counts \
@@ -347,21 +348,21 @@ pub fn pipeline_run_totals(run_id: Uuid) -> MeResult<PipelineRunTotals> {
 }
 
 /// The COMPLETED runs a migration's TRANSFORM steps made, newest first.
-pub fn completed_runs_of_migration(migration_id: Uuid) -> MeResult<Vec<Uuid>> {
+pub fn completed_runs_of_migration(migration_id: Uuid) -> MeResult<Vec<PipelineRunId>> {
     let ids = all_rows(
         "SELECT run_id FROM migration_engine.pipeline_runs WHERE migration_id = $1 AND status = $2 ORDER BY started_at DESC",
         &[
             migration_id.into(),
             PipelineRunStatus::Completed.as_str().into(),
         ],
-        |r| r.get::<Uuid>(1),
+        |r| r.get::<PipelineRunId>(1),
     )?;
     Ok(ids.into_iter().flatten().collect())
 }
 
 /// An item a run could not write (SKIP), with the step that fails on it.
 pub struct NewDeadLetter<'a> {
-    pub run_id: Uuid,
+    pub run_id: PipelineRunId,
     pub pipeline_name: &'a str,
     pub step_name: Option<String>,
     pub entity_id: Uuid,
@@ -402,7 +403,7 @@ pub struct DeadLetter {
 /// A run's dead letters in the order they were written: the first `limit` of all of
 /// them, or (`open_only`) those not replayed yet.
 pub fn dead_letters(
-    run_id: Uuid,
+    run_id: PipelineRunId,
     open_only: bool,
     limit: Option<i64>,
 ) -> MeResult<Vec<DeadLetter>> {

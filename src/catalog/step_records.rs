@@ -1,5 +1,6 @@
 //! migration_execution_state: the record of each step of each run (forward, rollback,
 //! validation, canary, pipeline), written once per step status, never updated.
+use super::RunId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::first_value;
 use migration_engine_core::engine::state::StepStatus;
@@ -10,7 +11,7 @@ use serde_json::Value;
 /// One row of migration_execution_state.
 pub struct StepRecord<'a> {
     pub migration_id: Uuid,
-    pub run_id: Uuid,
+    pub run_id: RunId,
     pub direction: &'a str,
     pub step_number: i32,
     pub step_name: &'a str,
@@ -73,7 +74,7 @@ pub fn write_step_records(records: &[StepRecord<'_>]) -> MeResult<()> {
 /// The latest recorded status of each step of a run (by step number), for resuming.
 pub fn step_statuses(
     migration_id: Uuid,
-    run_id: Uuid,
+    run_id: RunId,
     direction: &str,
 ) -> MeResult<Vec<(i32, StepStatus)>> {
     Spi::connect(|client| {
@@ -100,11 +101,20 @@ pub fn step_statuses(
 }
 
 /// The run to resume: the latest forward run of this migration.
-pub fn latest_run(migration_id: Uuid) -> MeResult<Option<Uuid>> {
-    first_value::<Uuid>(
+pub fn latest_run(migration_id: Uuid) -> MeResult<Option<RunId>> {
+    latest_run_in(migration_id, "forward")
+}
+
+/// The rollback run to resume.
+pub fn latest_rollback_run(migration_id: Uuid) -> MeResult<Option<RunId>> {
+    latest_run_in(migration_id, "rollback")
+}
+
+fn latest_run_in(migration_id: Uuid, direction: &str) -> MeResult<Option<RunId>> {
+    first_value::<RunId>(
         "SELECT run_id FROM migration_engine.migration_execution_state \
-         WHERE migration_id = $1 AND direction = 'forward' AND run_id IS NOT NULL \
+         WHERE migration_id = $1 AND direction = $2 AND run_id IS NOT NULL \
          ORDER BY started_at DESC LIMIT 1",
-        &[migration_id.into()],
+        &[migration_id.into(), direction.into()],
     )
 }

@@ -4,6 +4,7 @@
 //! back, so the data is as before, and only then are the step records and the FAILED
 //! status written, in the caller's transaction: they persist when it commits.
 use super::gate::{check_runnable, Refused};
+use crate::catalog::RunId;
 use crate::catalog::{self, MigrationRow};
 use crate::errors::MeResult;
 use crate::spi::data_schema;
@@ -14,7 +15,7 @@ use crate::steps::RunOptions;
 use crate::steps::{execute_step, execute_validation, StepError, StepResult};
 use migration_engine_core::engine::state::{ControlRequest, MigrationStatus, StepStatus};
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
+use pgrx::JsonB;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::time::Instant;
@@ -66,7 +67,7 @@ fn refuse_top_level_steps(name: &str, function: &str) -> MeResult<()> {
 }
 
 /// Steps of `run_id` that need not run again.
-pub fn done_steps(row: &MigrationRow, run_id: Uuid, opts: &RunOptions) -> MeResult<HashSet<i32>> {
+pub fn done_steps(row: &MigrationRow, run_id: RunId, opts: &RunOptions) -> MeResult<HashSet<i32>> {
     let default_continue = opts
         .continue_on_error
         .unwrap_or(row.definition.options.continue_on_error);
@@ -130,7 +131,7 @@ pub fn run_atomic(name: &str, opts: &RunOptions, resume: bool) -> MeResult<Value
     };
     let (run_id, done) = match (resume, catalog::latest_run(row.id)?) {
         (true, Some(run)) => (run, done_steps(&row, run, opts)?),
-        _ => (catalog::new_uuid(), HashSet::new()),
+        _ => (catalog::new_run_id(), HashSet::new()),
     };
     catalog::set_status(
         &row,
@@ -196,7 +197,7 @@ fn undone(mut results: Vec<StepResult>, why: &str) -> Vec<StepResult> {
 
 fn finish(
     row: &MigrationRow,
-    run_id: Uuid,
+    run_id: RunId,
     outcome: Result<Flow, Aborted<Stop>>,
     opts: &RunOptions,
     clock: Instant,
@@ -329,7 +330,7 @@ fn finish(
 
 pub fn record_all(
     row: &MigrationRow,
-    run_id: Uuid,
+    run_id: RunId,
     steps: &[StepResult],
     validation: &[StepResult],
 ) -> MeResult<()> {
@@ -350,7 +351,7 @@ pub fn record_all(
 #[allow(clippy::too_many_arguments)]
 fn result_json(
     row: &MigrationRow,
-    run_id: Uuid,
+    run_id: RunId,
     success: bool,
     status: &str,
     steps: &[StepResult],

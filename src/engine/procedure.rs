@@ -3,6 +3,7 @@
 use super::execute::done_steps;
 use super::gate::{check_runnable, holds_session_lock, unlock_session};
 use crate::catalog;
+use crate::catalog::RunId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
 use crate::spi::jsonb_arg::JsonArg;
@@ -55,7 +56,7 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
     }
     let run_id = match (opts.resume, catalog::latest_run(row.id)?) {
         (true, Some(run)) => run,
-        _ => catalog::new_uuid(),
+        _ => catalog::new_run_id(),
     };
     catalog::set_status(
         &row,
@@ -67,7 +68,7 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
     Ok(json!({"started": true, "run_id": run_id.to_string()}))
 }
 
-fn recorded_running(migration_id: Uuid, run_id: Uuid, number: i32) -> MeResult<bool> {
+fn recorded_running(migration_id: Uuid, run_id: RunId, number: i32) -> MeResult<bool> {
     Ok(catalog::step_statuses(migration_id, run_id, "forward")?
         .iter()
         .any(|(n, status)| *n == number && *status == StepStatus::Running))
@@ -75,7 +76,7 @@ fn recorded_running(migration_id: Uuid, run_id: Uuid, number: i32) -> MeResult<b
 
 fn announce(
     migration_id: Uuid,
-    run_id: Uuid,
+    run_id: RunId,
     number: i32,
     step: &migration_engine_core::engine::definition::Step,
 ) -> MeResult<()> {
@@ -106,10 +107,10 @@ fn run_migration_step(
 ) -> PgResult<JsonB> {
     crate::required!(migration_name, run_id, options);
     let opts = RunOptions::parse(&options.0)?;
-    Ok(JsonB(step(migration_name, run_id, &opts)?))
+    Ok(JsonB(step(migration_name, RunId(run_id), &opts)?))
 }
 
-fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
+fn step(name: &str, run_id: RunId, opts: &RunOptions) -> MeResult<Value> {
     let row = catalog::load(name, true)?;
     if row.status == MigrationStatus::Running && !holds_session_lock(name)? {
         // the steps of a run are taken by the session that began it (and holds its lock):

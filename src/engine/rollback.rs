@@ -105,7 +105,7 @@ fn rollback(name: &str, opts: &RunOptions, cascade: bool) -> MeResult<Value> {
 
 fn run_rollback(row: &MigrationRow, opts: &RunOptions, cascaded: Vec<Value>) -> MeResult<Value> {
     let schema = data_schema()?;
-    let run_id = catalog::new_uuid();
+    let run_id = catalog::new_run_id();
     let outcome = atomically(|| -> Result<Vec<StepResult>, Vec<StepResult>> {
         let mut results = Vec::new();
         for (i, step) in row.definition.rollback.iter().enumerate() {

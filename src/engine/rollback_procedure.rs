@@ -6,6 +6,7 @@
 //! run_rollback(name, '{"resume": true}') continues from there. Unlike
 //! rollback_migration it is not all or nothing: each step commits.
 use super::gate::{holds_session_lock, try_lock, unlock_session};
+use crate::catalog::RunId;
 use crate::catalog::{self, MigrationRow};
 use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
@@ -61,20 +62,12 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
             "migration {name:?} is being run or rolled back by another session"
         )));
     }
-    let run_id = match (opts.resume, latest_rollback_run(row.id)?) {
+    let run_id = match (opts.resume, catalog::latest_rollback_run(row.id)?) {
         (true, Some(run)) => run,
-        _ => catalog::new_uuid(),
+        _ => catalog::new_run_id(),
     };
     Ok(
         json!({"started": true, "run_id": run_id.to_string(), "total_steps": row.definition.rollback.len()}),
-    )
-}
-
-fn latest_rollback_run(migration_id: Uuid) -> MeResult<Option<Uuid>> {
-    crate::spi::first_value::<Uuid>(
-        "SELECT run_id FROM migration_engine.migration_execution_state \
-         WHERE migration_id = $1 AND direction = 'rollback' AND run_id IS NOT NULL ORDER BY started_at DESC LIMIT 1",
-        &[migration_id.into()],
     )
 }
 
@@ -96,10 +89,10 @@ fn rollback_step(
         .hint("rollback_step belongs to CALL migration_engine.run_rollback(name).")
         .into());
     }
-    Ok(JsonB(step(migration_name, run_id, &opts)?))
+    Ok(JsonB(step(migration_name, RunId(run_id), &opts)?))
 }
 
-fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
+fn step(name: &str, run_id: RunId, opts: &RunOptions) -> MeResult<Value> {
     let row = catalog::load(name, true)?;
     let total = row.definition.rollback.len();
     let done: Vec<i32> = catalog::step_statuses(row.id, run_id, "rollback")?
@@ -160,7 +153,7 @@ fn step(name: &str, run_id: Uuid, opts: &RunOptions) -> MeResult<Value> {
     )
 }
 
-fn finish(row: &MigrationRow, run_id: Uuid) -> MeResult<Value> {
+fn finish(row: &MigrationRow, run_id: RunId) -> MeResult<Value> {
     // what the TRANSFORM steps wrote is undone exactly, as rollback_migration does
     crate::pipeline::undo_migration_runs(row.id)?;
     catalog::set_status(

@@ -8,6 +8,7 @@ use super::dead_letters::skip_items;
 use super::execution::{error_text, run_statement, Bounds};
 use super::outcome::RunStatus;
 use super::statement::Mode;
+use crate::catalog::PipelineRunId;
 use crate::catalog::{
     load_pipeline_run, pipeline_run_state, record_pipeline_batch, transition_pipeline_run,
     BatchRecord,
@@ -16,7 +17,6 @@ use crate::errors::MeResult;
 use crate::spi::subxact::atomically;
 use migration_engine_core::pipeline::OnError;
 use pgrx::prelude::*;
-use pgrx::Uuid;
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -29,7 +29,7 @@ pub struct Progress {
 }
 
 /// Run the next batch of `run_id` and record its progress.
-pub fn batch(run_id: Uuid) -> MeResult<Progress> {
+pub fn batch(run_id: PipelineRunId) -> MeResult<Progress> {
     // locked for this batch: batches of one run never overlap
     let run = load_pipeline_run(run_id, true)?;
     if run.status != RunStatus::Running {
@@ -113,7 +113,7 @@ pub fn batch(run_id: Uuid) -> MeResult<Progress> {
 }
 
 /// The run as pipeline_batch reports it to CALL run_pipeline (its NOTICEs, its loop).
-pub fn state(run_id: Uuid, finished: bool) -> MeResult<Value> {
+pub fn state(run_id: PipelineRunId, finished: bool) -> MeResult<Value> {
     let mut v = pipeline_run_state(run_id)?;
     v["finished"] = json!(finished);
     Ok(v)

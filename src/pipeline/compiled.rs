@@ -6,6 +6,7 @@
 use super::options::{stored_option_keys, PipelineOptions};
 use super::parse::parse_definition;
 use super::statement::{build, items_sql, Mode};
+use crate::catalog::PipelineRunId;
 use crate::catalog::{insert_pipeline_run, store_batch_sql, NewPipelineRun, PipelineRun};
 use crate::errors::{MeError, MeResult};
 use crate::spi::temporal::{qualified, ENTITIES, LIVE};
@@ -104,10 +105,10 @@ thread_local! {
     /// the loops (CALL run_pipeline, execute_pipeline, a TRANSFORM step) run one run at a
     /// time, and another run only costs one read of its row. Plain Rust values, so it
     /// outlives the transactions the procedure commits.
-    static LAST: RefCell<Option<(Uuid, Rc<Compiled>)>> = const { RefCell::new(None) };
+    static LAST: RefCell<Option<(PipelineRunId, Rc<Compiled>)>> = const { RefCell::new(None) };
 }
 
-fn remember(run_id: Uuid, c: &Rc<Compiled>) {
+fn remember(run_id: PipelineRunId, c: &Rc<Compiled>) {
     LAST.with(|l| *l.borrow_mut() = Some((run_id, Rc::clone(c))));
 }
 
@@ -118,7 +119,7 @@ pub fn begin(
     definition: &Value,
     options: &Value,
     migration_id: Option<Uuid>,
-) -> MeResult<(Uuid, Rc<Compiled>)> {
+) -> MeResult<(PipelineRunId, Rc<Compiled>)> {
     let total = first_value::<i64>(
         &format!(
             "SELECT count(*) FROM {} WHERE entity_type = $1 AND {LIVE}",

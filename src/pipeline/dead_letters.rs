@@ -6,6 +6,7 @@ use super::execution::{error_text, run_statement, BatchOutcome, Bounds};
 use super::options::{stored_option_keys, PipelineOptions};
 use super::parse::parse;
 pub use crate::catalog::DeadLetter;
+use crate::catalog::PipelineRunId;
 use crate::catalog::{
     complete_replay_run, dead_letters, insert_dead_letter, load_pipeline_run,
     mark_dead_letter_replayed, NewDeadLetter,
@@ -53,7 +54,11 @@ fn widen(a: &Value, b: &Value) -> Value {
 
 /// SKIP: the batch `b` again, item by item; failing items go to the dead-letter table.
 /// Returns the batch's outcome and how many items failed.
-pub fn skip_items(c: &Compiled, run_id: Uuid, b: &Bounds) -> MeResult<(BatchOutcome, i64)> {
+pub fn skip_items(
+    c: &Compiled,
+    run_id: PipelineRunId,
+    b: &Bounds,
+) -> MeResult<(BatchOutcome, i64)> {
     // the same items the batch statement selected: same keyset, same source filter
     let items = Spi::connect(|client| {
         let rows = client.select(
@@ -117,14 +122,14 @@ pub fn skip_items(c: &Compiled, run_id: Uuid, b: &Bounds) -> MeResult<(BatchOutc
 }
 
 /// The first ten dead letters of a run, for execute_pipeline's `errors_sample`.
-pub fn sample(run_id: Uuid) -> MeResult<Vec<DeadLetter>> {
+pub fn sample(run_id: PipelineRunId) -> MeResult<Vec<DeadLetter>> {
     dead_letters(run_id, false, Some(10))
 }
 
 /// Re-run a run's pipeline for the items it dead-lettered (after the data or the
 /// pipeline was fixed): each item in its own subtransaction, as a new run; items that
 /// succeed are marked replayed, the others stay with their new error.
-pub fn replay(run_id: Uuid) -> MeResult<Value> {
+pub fn replay(run_id: PipelineRunId) -> MeResult<Value> {
     // locked: a second replay of the same run waits, then finds nothing open
     let run = load_pipeline_run(run_id, true)?;
     let (definition, options) = (&run.definition, &run.options);

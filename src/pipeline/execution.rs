@@ -2,6 +2,7 @@
 //! skipped item's retry and a dead letter's replay all do. Below `batch` and
 //! `dead_letters`, so that neither needs the other for it.
 use super::compiled::Compiled;
+use crate::catalog::PipelineRunId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::subxact::Aborted;
 use pgrx::prelude::*;
@@ -41,7 +42,7 @@ pub struct BatchOutcome {
 }
 
 /// The run's statement with `b` bound; its validation refusals as errors.
-pub fn run_statement(c: &Compiled, run_id: Uuid, b: &Bounds) -> MeResult<BatchOutcome> {
+pub fn run_statement(c: &Compiled, run_id: PipelineRunId, b: &Bounds) -> MeResult<BatchOutcome> {
     let args = [
         c.pipeline.source.entity_type.as_str().into(),
         b.after.into(),

@@ -12,6 +12,7 @@ mod parse;
 mod statement;
 mod undo;
 
+use crate::catalog::PipelineRunId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
 use crate::spi::jsonb_arg::JsonArg;
@@ -65,19 +66,21 @@ pub fn execute(
     // a bad pipeline is an error before anything runs, not a failed run
     let compiled = compile(parse(pipeline)?, opts)?;
     let clock = Instant::now();
-    let run = atomically(|| -> Result<(Uuid, Rc<Compiled>), Option<String>> {
-        let (run_id, c) =
-            begin(compiled, pipeline, options, migration_id).map_err(|e| Some(e.message))?;
-        loop {
-            let progress = batch(run_id).map_err(|e| Some(e.message))?;
-            if progress.finished {
-                if progress.status == RunStatus::Failed {
-                    return Err(progress.error);
+    let run = atomically(
+        || -> Result<(PipelineRunId, Rc<Compiled>), Option<String>> {
+            let (run_id, c) =
+                begin(compiled, pipeline, options, migration_id).map_err(|e| Some(e.message))?;
+            loop {
+                let progress = batch(run_id).map_err(|e| Some(e.message))?;
+                if progress.finished {
+                    if progress.status == RunStatus::Failed {
+                        return Err(progress.error);
+                    }
+                    return Ok((run_id, c));
                 }
-                return Ok((run_id, c));
             }
-        }
-    });
+        },
+    );
     match run {
         Ok((run_id, c)) => {
             let ms = clock.elapsed().as_secs_f64() * 1000.0;
@@ -159,6 +162,7 @@ fn pipeline_begin(
         None => Start::New(parse(&pipeline.0)?),
         Some(resume) => Start::Resume(
             Spi::get_one_with_args::<Uuid>("SELECT $1::uuid", &[resume.into()])
+                .map(|id| id.map(PipelineRunId))
                 .map_err(MeError::from)?
                 .ok_or_else(|| MeError::invalid_parameter("options.resume must be a run_id"))?,
         ),
@@ -181,7 +185,7 @@ fn pipeline_begin(
 /// What pipeline_begin was asked for.
 enum Start {
     New(Pipeline),
-    Resume(Uuid),
+    Resume(PipelineRunId),
 }
 
 /// One batch of a run (what CALL run_pipeline loops over, committing each).
@@ -189,6 +193,7 @@ enum Start {
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn pipeline_batch(run_id: Option<Uuid>) -> PgResult<JsonB> {
     crate::required!(run_id);
+    let run_id = PipelineRunId(run_id);
     let progress = batch(run_id)?;
     Ok(JsonB(batch::state(run_id, progress.finished)?))
 }
@@ -198,7 +203,7 @@ fn pipeline_batch(run_id: Option<Uuid>) -> PgResult<JsonB> {
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn undo_pipeline_run(run_id: Option<Uuid>) -> PgResult<JsonB> {
     crate::required!(run_id);
-    Ok(JsonB(undo::undo(run_id)?))
+    Ok(JsonB(undo::undo(PipelineRunId(run_id))?))
 }
 
 /// Re-run a run's pipeline for its dead-lettered items, as a new run (items that now
@@ -207,7 +212,7 @@ fn undo_pipeline_run(run_id: Option<Uuid>) -> PgResult<JsonB> {
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn replay_dead_letters(run_id: Option<Uuid>) -> PgResult<JsonB> {
     crate::required!(run_id);
-    Ok(JsonB(dead_letters::replay(run_id)?))
+    Ok(JsonB(dead_letters::replay(PipelineRunId(run_id))?))
 }
 
 /// Every TRANSFORM step's pipeline checked by the parser execute_pipeline uses, so a

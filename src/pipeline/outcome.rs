@@ -2,9 +2,9 @@
 //! execute_pipeline turns it into its JSON result with `to_json`, the one place that
 //! shape is written.
 use super::dead_letters::{sample, DeadLetter};
+use crate::catalog::PipelineRunId;
 use crate::errors::MeResult;
 use migration_engine_core::pipeline::Pipeline;
-use pgrx::Uuid;
 use serde_json::{json, Value};
 
 /// `pipeline_runs.status`, the core's enum.
@@ -21,7 +21,7 @@ pub struct StepResult {
 
 /// A run that finished and is kept.
 pub struct Report {
-    pub run_id: Uuid,
+    pub run_id: PipelineRunId,
     pub status: RunStatus,
     pub rows_per_second: Option<i64>,
     pub rows_read: i64,
@@ -46,7 +46,7 @@ pub enum Outcome {
 
 impl Report {
     /// The run `run_id` of `p` as it ended, `duration_ms` after it began.
-    pub fn read(run_id: Uuid, p: &Pipeline, duration_ms: f64) -> MeResult<Report> {
+    pub fn read(run_id: PipelineRunId, p: &Pipeline, duration_ms: f64) -> MeResult<Report> {
         let t = crate::catalog::pipeline_run_totals(run_id)?;
         let counts = &t.step_counts;
         // step_counts: {"0": items selected, "k": items after step k}

@@ -4,6 +4,7 @@
 //! records (migration_execution_state: old_value / new_value) put the old content back.
 //! Entities written by someone else since the run are not clobbered: they are reported
 //! as conflicts and left alone.
+use crate::catalog::PipelineRunId;
 use crate::catalog::{completed_runs_of_migration, load_pipeline_run, transition_pipeline_run};
 use crate::errors::{MeError, MeResult};
 use crate::spi::temporal::{close_at_of, current_of, qualified, ENTITIES};
@@ -13,7 +14,7 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 
-pub fn undo(run_id: Uuid) -> MeResult<Value> {
+pub fn undo(run_id: PipelineRunId) -> MeResult<Value> {
     let _rewriting = crate::graph::history::RewritingHistory::enter();
     let run = load_pipeline_run(run_id, true)?;
     if run.status == PipelineRunStatus::Undone {

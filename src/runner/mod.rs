@@ -21,6 +21,7 @@ pub mod autonomous;
 mod toplevel;
 pub mod worker;
 
+use crate::catalog::RunId;
 use crate::catalog::{
     attempt, attempt_queued_by_current_user, clear_attempt_blocked, fail_unstarted_attempt,
     insert_attempt, mark_attempt_lost, record_attempt_action, record_attempt_blockers,
@@ -53,7 +54,7 @@ pub struct StepSettings<'a> {
 /// Queue an attempt; the caller commits it before top_level_start.
 pub fn queue(
     migration_id: Uuid,
-    run_id: Uuid,
+    run_id: RunId,
     number: i32,
     step_name: &str,
     script: &str,

@@ -1,6 +1,7 @@
 //! Running steps: one step with its condition, timer and subtransaction, and a whole
 //! direction (forward or rollback) atomically. Results are values; the callers record them.
 use super::kinds::{condition_holds, run_step, run_validation_rule, RunOptions};
+use crate::catalog::RunId;
 use crate::catalog::{now_epoch, StepRecord};
 use crate::errors::MeError;
 use crate::spi::subxact::{atomically, sqlstate_text, Aborted};
@@ -87,7 +88,12 @@ impl StepResult {
         v
     }
 
-    pub fn record(&self, migration_id: Uuid, run_id: Uuid, direction: &str) -> Result<(), MeError> {
+    pub fn record(
+        &self,
+        migration_id: Uuid,
+        run_id: RunId,
+        direction: &str,
+    ) -> Result<(), MeError> {
         self.to_record(migration_id, run_id, direction).write()
     }
 
@@ -95,7 +101,7 @@ impl StepResult {
     pub fn to_record<'a>(
         &'a self,
         migration_id: Uuid,
-        run_id: Uuid,
+        run_id: RunId,
         direction: &'a str,
     ) -> StepRecord<'a> {
         StepRecord {

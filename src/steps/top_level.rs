@@ -4,6 +4,7 @@
 //! shows it), or turns the attempt that ran into the step's result.
 use super::kinds::{condition_holds, RunOptions};
 use super::run::{StepError, StepResult};
+use crate::catalog::RunId;
 use crate::catalog::{self, MigrationRow, StepRecord};
 use crate::errors::{MeError, MeResult};
 use crate::runner::{self, StepSettings};
@@ -11,7 +12,6 @@ use crate::spi::quoted_ident;
 use migration_engine_core::engine::definition::Step;
 use migration_engine_core::engine::state::AttemptStatus;
 use migration_engine_core::engine::state::StepStatus;
-use pgrx::Uuid;
 use serde_json::json;
 
 pub enum Next {
@@ -24,7 +24,7 @@ pub enum Next {
 /// `direction`: "forward" (CALL run_migration) or "rollback" (CALL run_rollback).
 pub fn step(
     row: &MigrationRow,
-    run_id: Uuid,
+    run_id: RunId,
     number: i32,
     step: &Step,
     data_schema: &str,
