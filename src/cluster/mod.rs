@@ -173,6 +173,8 @@ fn start(migration_id: Uuid, green: &str, options: &Value) -> MeResult<Value> {
         options: &json!({
             "publisherConninfo": publisher,
             "heartbeatInterval": o.heartbeat_interval_ms,
+            // as given (checked by the parse above); the worker reads it at each beat
+            "autoSwitch": options.get("autoSwitch"),
         }),
     })?;
     catalog::write_heartbeat(id)?;

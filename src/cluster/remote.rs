@@ -8,8 +8,10 @@
 //! local queries are read-only SPI (`scan_value`): pgrx's read-write SPI gives the
 //! transaction an xid, and blue's worker must create green's subscription from a
 //! transaction without one (making a logical slot waits for every transaction that has).
+use crate::catalog::ClusterMigration;
 use crate::errors::{MeError, MeResult};
-use crate::spi::{quoted_ident, scan_value};
+use crate::spi::{literal, quoted_ident, scan_value};
+use migration_engine_core::rollout::cluster::ClusterPhase;
 use pgrx::JsonB;
 use serde_json::Value;
 
@@ -77,4 +79,17 @@ pub fn row_value(conninfo: &str, table: &str, column: &str, id: pgrx::Uuid) -> M
             crate::spi::literal(id.to_string())
         ),
     )
+}
+
+/// Move green's row along (green's own function makes the change there).
+pub fn peer_transition(m: &ClusterMigration, to: ClusterPhase) -> MeResult<()> {
+    value(
+        &m.peer_conninfo,
+        &format!(
+            "migration_engine.cluster_peer_transition({}, {})",
+            literal(m.id.to_string()),
+            literal(to.as_str())
+        ),
+    )?;
+    Ok(())
 }

@@ -117,6 +117,8 @@ fn report(m: &ClusterMigration) -> MeResult<Value> {
         "switched_at": row["switched_at"],
         "switch_report": row["switch_report"],
         "heartbeat": catalog::heartbeat(m.id)?,
+        // the bounds an automatic switch waits for (null: the operator switches)
+        "auto_switch": m.options.get("autoSwitch"),
     });
     if m.role == "blue" {
         out["worker_running"] = json!(super::worker::running(m)?);

@@ -2,8 +2,8 @@
 //! and the abort. The fence is committed before the wait so that blue's writers get
 //! 40001 at once instead of queueing, and so that the final heartbeat, committed after
 //! every write blue took, can reach green: once green has applied it, green has all.
+use super::remote::peer_transition;
 use super::status::{applied_lag, green_view};
-use super::worker::peer_transition;
 use super::{fence_reason_moved, notify_switched, remote, require_superuser};
 use crate::catalog::{self, ClusterMigration};
 use crate::errors::{MeError, MeResult, PgResult};
@@ -126,28 +126,31 @@ fn cluster_switch_fence(
     options: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
     crate::required!(cluster_migration_id, options);
-    Ok(JsonB(quietly(|| {
-        let o = SwitchOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
-        let m = blue_migration(cluster_migration_id)?;
-        if m.phase == ClusterPhase::Fenced || m.phase == ClusterPhase::Switched {
-            return Ok(json!({"resumed": true}));
-        }
-        let lag = wait_for_small_lag(&m, &o)?;
-        check_still_published(&m)?;
-        // the fence waits for the writers holding the tables; bounded, so that a long
-        // transaction ahead of it fails the switch (nothing fenced) instead of freezing
-        // writes behind it for as long as it runs
-        crate::spi::set_local("lock_timeout", FENCE_LOCK_TIMEOUT)?;
-        let tables = super::set_fence(&m.data_schema, Some(&fence_reason_moved(&m)))?;
-        let final_beat = catalog::write_heartbeat(m.id)?;
-        catalog::transition_cluster_migration(&m, ClusterPhase::Fenced, None)?;
-        super::audit_cluster(
-            "cluster_migration_fence",
-            m.id,
-            json!({"fenced_tables": tables, "lag_at_fence": lag, "final_beat": final_beat}),
-        )?;
-        Ok(json!({"final_beat": final_beat, "fenced_tables": tables, "lag_at_fence": lag}))
-    })?))
+    let o = SwitchOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
+    Ok(JsonB(quietly(|| fence(cluster_migration_id, &o))?))
+}
+
+/// The fence (see cluster_switch_fence), for the CALL and for an automatic switch.
+pub(super) fn fence(id: Uuid, o: &SwitchOptions) -> MeResult<Value> {
+    let m = blue_migration(id)?;
+    if m.phase == ClusterPhase::Fenced || m.phase == ClusterPhase::Switched {
+        return Ok(json!({"resumed": true}));
+    }
+    let lag = wait_for_small_lag(&m, o)?;
+    check_still_published(&m)?;
+    // the fence waits for the writers holding the tables; bounded, so that a long
+    // transaction ahead of it fails the switch (nothing fenced) instead of freezing
+    // writes behind it for as long as it runs
+    crate::spi::set_local("lock_timeout", FENCE_LOCK_TIMEOUT)?;
+    let tables = super::set_fence(&m.data_schema, Some(&fence_reason_moved(&m)))?;
+    let final_beat = catalog::write_heartbeat(m.id)?;
+    catalog::transition_cluster_migration(&m, ClusterPhase::Fenced, None)?;
+    super::audit_cluster(
+        "cluster_migration_fence",
+        m.id,
+        json!({"fenced_tables": tables, "lag_at_fence": lag, "final_beat": final_beat}),
+    )?;
+    Ok(json!({"final_beat": final_beat, "fenced_tables": tables, "lag_at_fence": lag}))
 }
 
 /// Second transaction: wait for green to apply the final heartbeat, move green's
@@ -162,99 +165,107 @@ fn cluster_switch_complete(
     fenced: default!(Option<JsonArg>, "'{}'::jsonb"),
 ) -> PgResult<JsonB> {
     crate::required!(cluster_migration_id, options, fenced);
+    let o = SwitchOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
+    if !fenced.0.is_object() {
+        return Err(MeError::invalid_parameter(
+            "fenced must be the JSON object cluster_switch_fence returned",
+        )
+        .into());
+    }
     Ok(JsonB(quietly(|| {
-        let o = SwitchOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
-        if !fenced.0.is_object() {
-            return Err(MeError::invalid_parameter(
-                "fenced must be the JSON object cluster_switch_fence returned",
-            ));
-        }
-        let m = blue_migration(cluster_migration_id)?;
-        if m.phase == ClusterPhase::Switched {
-            let mut r = m.json["switch_report"].clone();
-            r["switched"] = json!(true);
-            return Ok(r);
-        }
-        if m.phase != ClusterPhase::Fenced {
-            return Err(MeError::prerequisite(format!(
-                "cluster migration {} is {}, not FENCED",
-                m.id,
-                m.phase.as_str()
-            )));
-        }
-        // a switch interrupted after its fence goes on from the beats committed since
-        let final_beat = match fenced.0["final_beat"].as_i64() {
-            Some(b) => b,
-            None => catalog::heartbeat(m.id)?
-                .and_then(|h| h["beat"].as_i64())
-                .unwrap_or(0),
-        };
-        let green_phase = remote::row_value(&m.peer_conninfo, "cluster_migrations", "phase", m.id)?;
-        // green live already (a CALL interrupted after green's commit): never wait, never
-        // lift the fence, only record the switch here
-        let green_live = green_phase == ClusterPhase::Switched.as_str();
-        if !green_live {
-            peer_transition(&m, ClusterPhase::Fenced)?;
-        }
-        let clock = Instant::now();
-        let deadline = Duration::from_millis(o.timeout_ms);
-        let mut polls = 0;
-        if !green_live {
-            loop {
-                polls += 1;
-                let beat = remote::row_value(&m.peer_conninfo, "cluster_heartbeat", "beat", m.id)?;
-                if beat.as_i64().unwrap_or(0) >= final_beat {
-                    break;
-                }
-                if clock.elapsed() > deadline {
-                    return lift_fence(&m, &format!(
-                        "green did not apply blue's last write within {} ms (timeout): the fence is lifted, blue takes writes again",
-                        o.timeout_ms
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(5));
-                pgrx::check_for_interrupts!();
-            }
-        }
-        let waited_ms = clock.elapsed().as_secs_f64() * 1000.0;
-        let sequences = first_value::<JsonB>(
-            "SELECT coalesce(jsonb_agg(jsonb_build_object('schema', schemaname, 'name', sequencename, 'value', last_value)), '[]') \
-             FROM pg_catalog.pg_sequences WHERE schemaname = $1 AND last_value IS NOT NULL",
-            &[m.data_schema.as_str().into()],
-        )?
-        .map(|JsonB(v)| v)
-        .unwrap_or(json!([]));
-        // green went live already when a CALL was interrupted after its commit there
-        let green = remote::value(
-            &m.peer_conninfo,
-            &format!(
-                "migration_engine.cluster_peer_transition({}, {}, jsonb_build_object('sequences', {}::jsonb))",
-                literal(m.id.to_string()),
-                literal(ClusterPhase::Switched.as_str()),
-                literal(sequences.to_string())
-            ),
-        )?;
-        let freeze_ms = first_value::<f64>(
-            "SELECT extract(epoch FROM clock_timestamp() - fenced_at)::float8 * 1000 \
-             FROM migration_engine.cluster_migrations WHERE cluster_migration_id = $1",
-            &[m.id.into()],
-        )?;
-        catalog::transition_cluster_migration(&m, ClusterPhase::Switched, None)?;
-        let report = json!({
-            "switched": true,
-            "write_freeze_ms": freeze_ms,
-            "waited_for_green_ms": waited_ms,
-            "polls": polls,
-            "final_beat": final_beat,
-            "sequences": sequences,
-            "green": green,
-            "connect": m.announce_conninfo,
-        });
-        catalog::store_switch_report(m.id, &report)?;
-        notify_switched(&m, "green")?;
-        super::audit_cluster("cluster_migration_switch", m.id, report.clone())?;
-        Ok(report)
+        complete(cluster_migration_id, &o, &fenced.0)
     })?))
+}
+
+/// The wait for green and the switch (see cluster_switch_complete), for the CALL and for
+/// an automatic switch; `fenced` is what the fence returned ({} to go on from the beats
+/// committed since).
+pub(super) fn complete(id: Uuid, o: &SwitchOptions, fenced: &Value) -> MeResult<Value> {
+    let m = blue_migration(id)?;
+    if m.phase == ClusterPhase::Switched {
+        let mut r = m.json["switch_report"].clone();
+        r["switched"] = json!(true);
+        return Ok(r);
+    }
+    if m.phase != ClusterPhase::Fenced {
+        return Err(MeError::prerequisite(format!(
+            "cluster migration {} is {}, not FENCED",
+            m.id,
+            m.phase.as_str()
+        )));
+    }
+    // a switch interrupted after its fence goes on from the beats committed since
+    let final_beat = match fenced["final_beat"].as_i64() {
+        Some(b) => b,
+        None => catalog::heartbeat(m.id)?
+            .and_then(|h| h["beat"].as_i64())
+            .unwrap_or(0),
+    };
+    let green_phase = remote::row_value(&m.peer_conninfo, "cluster_migrations", "phase", m.id)?;
+    // green live already (a CALL interrupted after green's commit): never wait, never
+    // lift the fence, only record the switch here
+    let green_live = green_phase == ClusterPhase::Switched.as_str();
+    if !green_live {
+        peer_transition(&m, ClusterPhase::Fenced)?;
+    }
+    let clock = Instant::now();
+    let deadline = Duration::from_millis(o.timeout_ms);
+    let mut polls = 0;
+    if !green_live {
+        loop {
+            polls += 1;
+            let beat = remote::row_value(&m.peer_conninfo, "cluster_heartbeat", "beat", m.id)?;
+            if beat.as_i64().unwrap_or(0) >= final_beat {
+                break;
+            }
+            if clock.elapsed() > deadline {
+                return lift_fence(&m, &format!(
+                    "green did not apply blue's last write within {} ms (timeout): the fence is lifted, blue takes writes again",
+                    o.timeout_ms
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+            pgrx::check_for_interrupts!();
+        }
+    }
+    let waited_ms = clock.elapsed().as_secs_f64() * 1000.0;
+    let sequences = first_value::<JsonB>(
+        "SELECT coalesce(jsonb_agg(jsonb_build_object('schema', schemaname, 'name', sequencename, 'value', last_value)), '[]') \
+         FROM pg_catalog.pg_sequences WHERE schemaname = $1 AND last_value IS NOT NULL",
+        &[m.data_schema.as_str().into()],
+    )?
+    .map(|JsonB(v)| v)
+    .unwrap_or(json!([]));
+    // green went live already when a CALL was interrupted after its commit there
+    let green = remote::value(
+        &m.peer_conninfo,
+        &format!(
+            "migration_engine.cluster_peer_transition({}, {}, jsonb_build_object('sequences', {}::jsonb))",
+            literal(m.id.to_string()),
+            literal(ClusterPhase::Switched.as_str()),
+            literal(sequences.to_string())
+        ),
+    )?;
+    let freeze_ms = first_value::<f64>(
+        "SELECT extract(epoch FROM clock_timestamp() - fenced_at)::float8 * 1000 \
+         FROM migration_engine.cluster_migrations WHERE cluster_migration_id = $1",
+        &[m.id.into()],
+    )?;
+    catalog::transition_cluster_migration(&m, ClusterPhase::Switched, None)?;
+    let report = json!({
+        "switched": true,
+        "write_freeze_ms": freeze_ms,
+        "waited_for_green_ms": waited_ms,
+        "polls": polls,
+        "final_beat": final_beat,
+        "sequences": sequences,
+        "green": green,
+        "connect": m.announce_conninfo,
+    });
+    catalog::store_switch_report(m.id, &report)?;
+    notify_switched(&m, "green")?;
+    super::audit_cluster("cluster_migration_switch", m.id, report.clone())?;
+    Ok(report)
 }
 
 /// Green did not catch up: blue takes writes again, the migration streams on.
@@ -275,17 +286,20 @@ fn lift_fence(m: &ClusterMigration, error: &str) -> MeResult<Value> {
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn cluster_switch_cleanup(cluster_migration_id: Option<Uuid>) -> PgResult<JsonB> {
     crate::required!(cluster_migration_id);
-    Ok(JsonB(quietly(|| {
-        let m = blue_migration(cluster_migration_id)?;
-        if !m.phase.is_over() {
-            return Err(MeError::prerequisite(format!(
-                "cluster migration {} is {}: its replication is dropped once it is switched or aborted",
-                m.id,
-                m.phase.as_str()
-            )));
-        }
-        drop_replication(&m)
-    })?))
+    Ok(JsonB(quietly(|| cleanup(cluster_migration_id))?))
+}
+
+/// Drop the replication of a migration that is over (see cluster_switch_cleanup).
+pub(super) fn cleanup(id: Uuid) -> MeResult<Value> {
+    let m = blue_migration(id)?;
+    if !m.phase.is_over() {
+        return Err(MeError::prerequisite(format!(
+            "cluster migration {} is {}: its replication is dropped once it is switched or aborted",
+            m.id,
+            m.phase.as_str()
+        )));
+    }
+    drop_replication(&m)
 }
 
 /// Drop green's subscription (detached from its slot first, so the drop runs anywhere),

@@ -3,18 +3,21 @@
 //! committed it sets green up (the migration created and run there by CALL run_migration,
 //! green fenced, the subscription created, which makes blue's slot and starts the copy),
 //! then writes the heartbeat every heartbeatInterval and moves the phase on when green's
-//! tables are all copied. It stops when the migration is over or failed.
+//! tables are all copied. Started with `autoSwitch`, it also switches, once the lag is
+//! within the bounds given, in the CALL's three transactions. It stops when the migration
+//! is over or failed.
 //!
 //! The subscription is created in a transaction of this worker that has written nothing:
 //! making a logical slot waits for every transaction on blue that has a transaction id,
 //! and one of ours would wait for itself.
-use super::{preflight, remote};
+use super::remote::{self, peer_transition};
+use super::{preflight, switch};
 use crate::catalog::{self, ClusterMigration};
 use crate::errors::{MeError, MeResult};
 use crate::spi::caller_worker::{run_ticking, start_ticking, Tick};
 use crate::spi::subxact::{atomically, sqlstate_text, Aborted};
 use crate::spi::{literal, quoted_ident};
-use migration_engine_core::rollout::cluster::{copy_finished, ClusterPhase};
+use migration_engine_core::rollout::cluster::{copy_finished, ClusterPhase, SwitchOptions};
 use pgrx::prelude::*;
 use pgrx::Uuid;
 use std::time::Duration;
@@ -133,25 +136,59 @@ fn tick(id: Uuid) -> MeResult<Tick> {
             }
             Ok(Tick::Wait(interval.min(500)))
         }
-        ClusterPhase::Streaming | ClusterPhase::Fenced => {
-            catalog::write_heartbeat(id)?;
-            Ok(Tick::Wait(interval))
+        ClusterPhase::Streaming | ClusterPhase::Fenced => match auto_switch(&m) {
+            // under an automatic switch's fence the wait is for the beats committed (one
+            // written in this transaction could not reach green before it ends)
+            Some(o) if m.phase == ClusterPhase::Fenced => auto_switch_step(&m, &o, interval),
+            Some(o) => {
+                catalog::write_heartbeat(id)?;
+                auto_switch_step(&m, &o, interval)
+            }
+            None => {
+                catalog::write_heartbeat(id)?;
+                Ok(Tick::Wait(interval))
+            }
+        },
+        // an automatic switch cleans up after itself, as the CALL does
+        ClusterPhase::Switched if auto_switch(&m).is_some() => {
+            switch::cleanup(id)?;
+            Ok(Tick::Done)
         }
         ClusterPhase::Switched | ClusterPhase::Aborted | ClusterPhase::Failed => Ok(Tick::Done),
     }
 }
 
-/// Move green's row along (green's own function makes the change there).
-pub(super) fn peer_transition(m: &ClusterMigration, to: ClusterPhase) -> MeResult<()> {
-    remote::value(
-        &m.peer_conninfo,
-        &format!(
-            "migration_engine.cluster_peer_transition({}, {})",
-            literal(m.id.to_string()),
-            literal(to.as_str())
-        ),
-    )?;
-    Ok(())
+/// The switch options of `autoSwitch`, when the migration was started with it (stored as
+/// given, once StartOptions accepted it).
+fn auto_switch(m: &ClusterMigration) -> Option<SwitchOptions> {
+    m.options
+        .get("autoSwitch")
+        .filter(|v| v.is_object())
+        .and_then(|v| SwitchOptions::parse(v).ok())
+}
+
+/// One step of an automatic switch per tick, each committed as the CALL commits it:
+/// STREAMING: the fence once the lag is within bounds (one look, no wait: the next
+/// heartbeat looks again); FENCED: the wait for green and the switch (green not caught up
+/// within the timeout: the fence is lifted, and the next try waits a few beats).
+fn auto_switch_step(m: &ClusterMigration, o: &SwitchOptions, interval: u64) -> MeResult<Tick> {
+    if m.phase == ClusterPhase::Streaming {
+        let once = SwitchOptions {
+            catch_up_timeout_ms: 0,
+            ..o.clone()
+        };
+        return Ok(match atomically(|| switch::fence(m.id, &once)) {
+            Ok(_) => Tick::Wait(0),
+            // not yet (green behind, its subscription stopped): status says why
+            Err(_) => Tick::Wait(interval),
+        });
+    }
+    let done = switch::complete(m.id, o, &serde_json::json!({}))?;
+    Ok(if done["switched"] == true {
+        Tick::Wait(0)
+    } else {
+        Tick::Wait(5 * interval)
+    })
 }
 
 /// pg_subscription_rel's states of green's tables for this subscription.

@@ -12,9 +12,12 @@ green_db=$PGDATABASE
 spare_db="${PGDATABASE}_spare"
 cleanup() {
     [ -f "$work/writers.pid" ] && kill "$(cat "$work/writers.pid")" 2>/dev/null || true
+    # blue's server log outlives the throwaway cluster, for a failure's post-mortem
+    [ -n "${SECOND_DIR:-}" ] && cp "$SECOND_DIR/log" /tmp/me-client-cluster_blue_green.blue.log 2>/dev/null || true
     second_cluster_stop
     psql -qX -d postgres -c "DROP DATABASE IF EXISTS $spare_db WITH (FORCE)" >/dev/null 2>&1 || true
     psql -qX -d postgres -c "DROP DATABASE IF EXISTS ${PGDATABASE}_green2 WITH (FORCE)" >/dev/null 2>&1 || true
+    psql -qX -d postgres -c "DROP DATABASE IF EXISTS ${PGDATABASE}_green3 WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -263,3 +266,40 @@ psql -qX -v ON_ERROR_STOP=1 "$BLUE2" -c "CALL migration_engine.switch_cluster_mi
     || { cat "$work/switch2.out"; fail "the CALL did not finish the interrupted switch"; }
 check "the CALL again records the switch on blue, and leaves no slot or publication" \
     "$(b2 "SELECT phase FROM migration_engine.cluster_migrations")/$(b2 "SELECT (switch_report ->> 'polls')::int FROM migration_engine.cluster_migrations")/$(slots)/$(b2 "SELECT count(*) FROM pg_publication")/$(g2 "SELECT count(*) FROM pg_subscription")" "SWITCHED/0/none/0/0"
+
+# 5. an automatic switch: started with autoSwitch, blue's worker switches on its own once
+# green streams within the bounds, in the CALL's three transactions, and cleans up
+psql -qX -v ON_ERROR_STOP=1 "$SECOND_CONNINFO" -c "CREATE DATABASE blue3" >/dev/null
+BLUE3="host=$SECOND_DIR port=55433 user=postgres dbname=blue3"
+GREEN3="host=$PGHOST port=$PGPORT user=postgres dbname=${PGDATABASE}_green3"
+b3() { psql -qAtX -v ON_ERROR_STOP=1 "$BLUE3" -c "$1"; }
+g3() { psql -qAtX -v ON_ERROR_STOP=1 "$GREEN3" -c "$1"; }
+psql -qX -d postgres -c "CREATE DATABASE ${PGDATABASE}_green3" >/dev/null
+g3 "CREATE EXTENSION migration_engine" >/dev/null
+b3 "CREATE EXTENSION migration_engine; CREATE EXTENSION dblink" >/dev/null
+b3 "SELECT count(migration_engine.upsert_entity('Person', jsonb_build_object('name', 'r' || i))) FROM generate_series(1, 300) i" >/dev/null
+mid3=$(b3 "SELECT migration_engine.create_migration('{\"name\": \"add_tag\", \"version\": \"1\", \"forward\": [{\"name\": \"c\", \"type\": \"SQL\", \"script\": \"ALTER TABLE kg.temporal_entities ADD COLUMN tag text\"}], \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"ALTER TABLE kg.temporal_entities DROP COLUMN tag\"}]}')")
+check "autoSwitch with an unknown switch option is refused (22023), nothing made" \
+    "$(sqlstate_of "$BLUE3" -c "SELECT migration_engine.start_cluster_migration('$mid3', '$GREEN3', '{\"autoSwitch\": {\"max_lag\": 1}}')")/$(b3 "SELECT count(*) FROM migration_engine.cluster_migrations")" "22023/0"
+check "autoSwitch must be an object (22023)" \
+    "$(sqlstate_of "$BLUE3" -c "SELECT migration_engine.start_cluster_migration('$mid3', '$GREEN3', '{\"autoSwitch\": true}')")" "22023"
+id3=$(b3 "SELECT migration_engine.start_cluster_migration('$mid3', '$GREEN3', '{\"heartbeatInterval\": 200, \"autoSwitch\": {\"maxLagMs\": 2000}}') ->> 'cluster_migration_id'")
+check "the status shows the bounds it waits for" "$(b3 "SELECT migration_engine.cluster_migration_status('$id3') -> 'auto_switch' ->> 'maxLagMs'")" "2000"
+deadline=$(( $(date +%s) + 90 ))
+until [ "$(b3 "SELECT phase FROM migration_engine.cluster_migrations")" = SWITCHED ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || { b3 "SELECT migration_engine.cluster_migration_status('$id3')"; fail "the automatic switch did not happen"; }
+    sleep 0.2
+done
+check "switched without a CALL: blue SWITCHED, green SWITCHED, with the switch report" \
+    "$(b3 "SELECT phase || '/' || (switch_report ->> 'switched') FROM migration_engine.cluster_migrations")/$(g3 "SELECT phase FROM migration_engine.cluster_migrations")" "SWITCHED/true/SWITCHED"
+echo "# automatic switch: $(b3 "SELECT jsonb_build_object('write_freeze_ms', round((switch_report ->> 'write_freeze_ms')::numeric, 1), 'polls', switch_report -> 'polls') FROM migration_engine.cluster_migrations")"
+check "green holds blue's rows" "$(g3 "SELECT count(*) FROM kg.temporal_entities")" "$(b3 "SELECT count(*) FROM kg.temporal_entities")"
+check "blue refuses writes (40001)" "$(sqlstate_of "$BLUE3" -c "SELECT migration_engine.upsert_entity('Person', '{\"name\": \"late\"}')")" "40001"
+check "green takes writes" "$(g3 "SELECT migration_engine.upsert_entity('Person', '{\"name\": \"on green\"}') IS NOT NULL")" "t"
+deadline=$(( $(date +%s) + 30 ))
+until [ "$(slots)/$(b3 "SELECT count(*) FROM pg_publication")/$(g3 "SELECT count(*) FROM pg_subscription")" = "none/0/0" ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "the automatic switch left replication behind: $(slots)/$(b3 "SELECT count(*) FROM pg_publication")/$(g3 "SELECT count(*) FROM pg_subscription")"
+    sleep 0.2
+done
+echo "ok - the worker dropped the slot, the publication and green's subscription"
+check "the worker is gone" "$(b3 "SELECT migration_engine.cluster_migration_status('$id3') ->> 'worker_running'")" "false"

@@ -75,8 +75,12 @@ impl ClusterPhase {
     }
 }
 
-pub const START_OPTION_KEYS: &[&str] =
-    &["publisherConninfo", "announceConninfo", "heartbeatInterval"];
+pub const START_OPTION_KEYS: &[&str] = &[
+    "publisherConninfo",
+    "announceConninfo",
+    "heartbeatInterval",
+    "autoSwitch",
+];
 
 /// start_cluster_migration's options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +93,9 @@ pub struct StartOptions {
     pub announce_conninfo: Option<String>,
     /// How often blue writes its heartbeat row, in ms: the resolution of the applied lag.
     pub heartbeat_interval_ms: u64,
+    /// Switch without the operator's CALL, as soon as green streams within these bounds
+    /// (blue's worker looks at each heartbeat); None: the operator switches.
+    pub auto_switch: Option<SwitchOptions>,
 }
 
 impl Default for StartOptions {
@@ -97,6 +104,7 @@ impl Default for StartOptions {
             publisher_conninfo: None,
             announce_conninfo: None,
             heartbeat_interval_ms: 1000,
+            auto_switch: None,
         }
     }
 }
@@ -118,6 +126,17 @@ impl StartOptions {
             match k.as_str() {
                 "publisherConninfo" => o.publisher_conninfo = Some(text()?),
                 "announceConninfo" => o.announce_conninfo = Some(text()?),
+                "autoSwitch" => {
+                    if !val.is_object() {
+                        return Err(format!(
+                            "options.autoSwitch must be an object of switch options ({}; {{}} for their defaults), not {val}",
+                            SWITCH_OPTION_KEYS.join(", ")
+                        ));
+                    }
+                    o.auto_switch = Some(
+                        SwitchOptions::parse(val).map_err(|e| format!("options.autoSwitch: {e}"))?,
+                    )
+                }
                 "heartbeatInterval" => {
                     o.heartbeat_interval_ms = val
                         .as_u64()
@@ -450,6 +469,27 @@ mod tests {
             redact_conninfo("postgresql://h/db?pass%77ord=x&a=b"),
             "postgresql://h/db?a=b"
         );
+    }
+
+    #[test]
+    fn auto_switch_takes_the_switch_options() {
+        let o = StartOptions::parse(&json!({"autoSwitch": {"maxLagMs": 500}})).unwrap();
+        assert_eq!(o.auto_switch.map(|s| s.max_lag_ms), Some(500));
+        let defaults = StartOptions::parse(&json!({"autoSwitch": {}})).unwrap();
+        assert_eq!(defaults.auto_switch, Some(SwitchOptions::default()));
+        assert_eq!(StartOptions::parse(&json!({})).unwrap().auto_switch, None);
+        let typo = StartOptions::parse(&json!({"autoSwitch": {"max_lag": 1}})).unwrap_err();
+        assert!(
+            typo.starts_with("options.autoSwitch: unknown option \"max_lag\""),
+            "{typo}"
+        );
+        let flag = StartOptions::parse(&json!({"autoSwitch": true})).unwrap_err();
+        assert!(
+            flag.contains("must be an object of switch options"),
+            "{flag}"
+        );
+        let near = StartOptions::parse(&json!({"autoswitch": {}})).unwrap_err();
+        assert!(near.contains("did you mean \"autoSwitch\""), "{near}");
     }
 
     #[test]
