@@ -8,7 +8,7 @@ use crate::catalog::{self, ClusterMigration};
 use crate::errors::{MeError, MeResult, PgResult};
 use crate::spi::subxact::{atomically, Aborted};
 use crate::spi::{first_value, literal, quietly};
-use migration_engine_core::rollout::cluster::redact_conninfo;
+use migration_engine_core::rollout::cluster::{redact_conninfo, slot_lost as slot_lost_in};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -69,7 +69,10 @@ pub(super) fn applied_lag(
 /// What the operator must look at, if anything: green's subscription stopped, or green
 /// failing to apply a row (PostgreSQL retries it for ever: a conflict, such as a row
 /// written on green past its fence) while it falls behind.
-fn attention(m: &ClusterMigration, g: &Value, lag: &Value) -> Option<String> {
+fn attention(m: &ClusterMigration, g: &Value, lag: &Value, slot: &Value) -> Option<String> {
+    if let Some(why) = slot_lost(m, slot) {
+        return Some(why);
+    }
     if g["subscription"].is_null() {
         return Some("green has no subscription for this migration: abort it".into());
     }
@@ -87,7 +90,20 @@ fn attention(m: &ClusterMigration, g: &Value, lag: &Value) -> Option<String> {
     None
 }
 
-fn slot(m: &ClusterMigration) -> MeResult<Value> {
+/// Why green can never catch up when blue's slot is gone (dropped, or its WAL removed past
+/// max_slot_wal_keep_size): the changes since are nowhere to be had.
+pub(super) fn slot_lost(m: &ClusterMigration, slot: &Value) -> Option<String> {
+    let wal_status = (!slot.is_null()).then(|| slot["wal_status"].as_str().unwrap_or(""));
+    slot_lost_in(m.phase, wal_status).then(|| {
+        format!(
+            "blue's replication slot {} is {}: green can never receive the changes since, so it cannot catch up; abort and start again with an empty green",
+            m.subscription_name,
+            if slot.is_null() { "gone" } else { "lost (its WAL was removed, max_slot_wal_keep_size)" }
+        )
+    })
+}
+
+pub(super) fn slot(m: &ClusterMigration) -> MeResult<Value> {
     Ok(first_value::<JsonB>(
         "SELECT jsonb_build_object('name', slot_name, 'active', active, 'wal_status', wal_status, \
                 'retained_bytes', pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint, \
@@ -127,7 +143,7 @@ fn report(m: &ClusterMigration) -> MeResult<Value> {
             match green_view(m) {
                 Ok(g) => {
                     out["applied_lag"] = json!(applied_lag(m, &g["heartbeat"])?);
-                    if let Some(why) = attention(m, &g, &out["applied_lag"]) {
+                    if let Some(why) = attention(m, &g, &out["applied_lag"], &out["slot"]) {
                         out["attention"] = json!(why);
                     }
                     out["green"] = g;

@@ -3,7 +3,7 @@
 //! 40001 at once instead of queueing, and so that the final heartbeat, committed after
 //! every write blue took, can reach green: once green has applied it, green has all.
 use super::remote::peer_transition;
-use super::status::{applied_lag, green_view};
+use super::status::{applied_lag, green_view, slot, slot_lost};
 use super::{fence_reason_moved, notify_switched, remote, require_superuser};
 use crate::catalog::{self, ClusterMigration};
 use crate::errors::{MeError, MeResult, PgResult};
@@ -135,6 +135,10 @@ pub(super) fn fence(id: Uuid, o: &SwitchOptions) -> MeResult<Value> {
     let m = blue_migration(id)?;
     if m.phase == ClusterPhase::Fenced || m.phase == ClusterPhase::Switched {
         return Ok(json!({"resumed": true}));
+    }
+    if let Some(why) = slot_lost(&m, &slot(&m)?) {
+        return Err(MeError::prerequisite(format!("cluster migration {} cannot switch: {why}", m.id))
+            .hint("Nothing was fenced. abort_cluster_migration(id) cleans up; a new cluster migration needs an empty green."));
     }
     let lag = wait_for_small_lag(&m, o)?;
     check_still_published(&m)?;

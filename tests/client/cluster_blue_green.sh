@@ -18,6 +18,7 @@ cleanup() {
     psql -qX -d postgres -c "DROP DATABASE IF EXISTS $spare_db WITH (FORCE)" >/dev/null 2>&1 || true
     psql -qX -d postgres -c "DROP DATABASE IF EXISTS ${PGDATABASE}_green2 WITH (FORCE)" >/dev/null 2>&1 || true
     psql -qX -d postgres -c "DROP DATABASE IF EXISTS ${PGDATABASE}_green3 WITH (FORCE)" >/dev/null 2>&1 || true
+    psql -qX -d postgres -c "DROP DATABASE IF EXISTS ${PGDATABASE}_green4 WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -303,3 +304,39 @@ until [ "$(slots)/$(b3 "SELECT count(*) FROM pg_publication")/$(g3 "SELECT count
 done
 echo "ok - the worker dropped the slot, the publication and green's subscription"
 check "the worker is gone" "$(b3 "SELECT migration_engine.cluster_migration_status('$id3') ->> 'worker_running'")" "false"
+
+# 6. blue's slot lost while green streams (dropped by hand here; max_slot_wal_keep_size
+# does the same to a slot too far behind): the status says green can never catch up, the
+# switch is refused with nothing fenced, the abort cleans up
+psql -qX -v ON_ERROR_STOP=1 "$SECOND_CONNINFO" -c "CREATE DATABASE blue4" >/dev/null
+BLUE4="host=$SECOND_DIR port=55433 user=postgres dbname=blue4"
+GREEN4="host=$PGHOST port=$PGPORT user=postgres dbname=${PGDATABASE}_green4"
+b4() { psql -qAtX -v ON_ERROR_STOP=1 "$BLUE4" -c "$1"; }
+g4() { psql -qAtX -v ON_ERROR_STOP=1 "$GREEN4" -c "$1"; }
+psql -qX -d postgres -c "CREATE DATABASE ${PGDATABASE}_green4" >/dev/null
+g4 "CREATE EXTENSION migration_engine" >/dev/null
+b4 "CREATE EXTENSION migration_engine; CREATE EXTENSION dblink" >/dev/null
+b4 "SELECT count(migration_engine.upsert_entity('Person', jsonb_build_object('name', 's' || i))) FROM generate_series(1, 100) i" >/dev/null
+mid4=$(b4 "SELECT migration_engine.create_migration('{\"name\": \"add_flag\", \"version\": \"1\", \"forward\": [{\"name\": \"c\", \"type\": \"SQL\", \"script\": \"ALTER TABLE kg.temporal_entities ADD COLUMN flag text\"}], \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"ALTER TABLE kg.temporal_entities DROP COLUMN flag\"}]}')")
+id4=$(b4 "SELECT migration_engine.start_cluster_migration('$mid4', '$GREEN4', '{\"heartbeatInterval\": 200}') ->> 'cluster_migration_id'")
+deadline=$(( $(date +%s) + 60 ))
+until [ "$(b4 "SELECT phase FROM migration_engine.cluster_migrations")" = STREAMING ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "the slot-loss migration did not stream"; sleep 0.2
+done
+slot4=$(b4 "SELECT subscription_name FROM migration_engine.cluster_migrations")
+# the walsender holds the slot while green's apply worker is connected: stop it, and drop
+# the slot before the worker reconnects
+deadline=$(( $(date +%s) + 30 ))
+until [ "$(b4 "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$slot4'")" = 0 ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "the slot could not be dropped"
+    b4 "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '$slot4' AND active" >/dev/null
+    b4 "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$slot4' AND NOT active" >/dev/null 2>&1 || true
+    sleep 0.05
+done
+check "status: the slot is gone, green can never catch up" \
+    "$(b4 "SELECT migration_engine.cluster_migration_status('$id4') ->> 'attention' LIKE 'blue''s replication slot % is gone: green can never receive%'")" "t"
+check "the switch is refused (55000) with nothing fenced" \
+    "$(sqlstate_of "$BLUE4" -c "CALL migration_engine.switch_cluster_migration('$id4')")/$(b4 "SELECT phase FROM migration_engine.cluster_migrations")/$(b4 "SELECT count(*) FROM pg_trigger WHERE tgname = 'me_cluster_fence'")" "55000/STREAMING/0"
+abort4=$(b4 "SELECT migration_engine.abort_cluster_migration('$id4')")
+check "the abort cleans up: ABORTED on both sides, nothing left behind, no subscription on green" \
+    "$(echo "$abort4" | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["phase"], a["replication"]["left_behind"], a["green"])')/$(g4 "SELECT count(*) FROM pg_subscription")/$(b4 "SELECT count(*) FROM pg_publication")" "ABORTED [] ABORTED/0/0"

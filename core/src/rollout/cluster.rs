@@ -399,6 +399,17 @@ pub fn missing_on_green(blue: &Value, green: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Whether green has lost the stream it needs: blue's slot is gone (`None`) or its WAL was
+/// removed (`wal_status` 'lost', past max_slot_wal_keep_size) while the migration still
+/// depends on it (copying, streaming, fenced). The changes since are nowhere to be had.
+pub fn slot_lost(phase: ClusterPhase, wal_status: Option<&str>) -> bool {
+    let streams = matches!(
+        phase,
+        ClusterPhase::Copying | ClusterPhase::Streaming | ClusterPhase::Fenced
+    );
+    streams && wal_status.is_none_or(|w| w == "lost")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,6 +480,31 @@ mod tests {
             redact_conninfo("postgresql://h/db?pass%77ord=x&a=b"),
             "postgresql://h/db?a=b"
         );
+    }
+
+    #[test]
+    fn a_slot_is_lost_only_while_the_migration_needs_it() {
+        for phase in [
+            ClusterPhase::Copying,
+            ClusterPhase::Streaming,
+            ClusterPhase::Fenced,
+        ] {
+            assert!(slot_lost(phase, None));
+            assert!(slot_lost(phase, Some("lost")));
+            assert!(!slot_lost(phase, Some("reserved")));
+            assert!(
+                !slot_lost(phase, Some("extended")),
+                "unreserved WAL is still there"
+            );
+        }
+        for phase in [
+            ClusterPhase::Preparing,
+            ClusterPhase::Switched,
+            ClusterPhase::Aborted,
+            ClusterPhase::Failed,
+        ] {
+            assert!(!slot_lost(phase, None), "{phase:?} needs no slot");
+        }
     }
 
     #[test]
