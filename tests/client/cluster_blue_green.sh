@@ -19,6 +19,7 @@ cleanup() {
     psql -qX -d postgres -c "DROP DATABASE IF EXISTS ${PGDATABASE}_green2 WITH (FORCE)" >/dev/null 2>&1 || true
     psql -qX -d postgres -c "DROP DATABASE IF EXISTS ${PGDATABASE}_green3 WITH (FORCE)" >/dev/null 2>&1 || true
     psql -qX -d postgres -c "DROP DATABASE IF EXISTS ${PGDATABASE}_green4 WITH (FORCE)" >/dev/null 2>&1 || true
+    psql -qX -d postgres -c "DROP DATABASE IF EXISTS ${PGDATABASE}_green5 WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -340,3 +341,48 @@ check "the switch is refused (55000) with nothing fenced" \
 abort4=$(b4 "SELECT migration_engine.abort_cluster_migration('$id4')")
 check "the abort cleans up: ABORTED on both sides, nothing left behind, no subscription on green" \
     "$(echo "$abort4" | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["phase"], a["replication"]["left_behind"], a["green"])')/$(g4 "SELECT count(*) FROM pg_subscription")/$(b4 "SELECT count(*) FROM pg_publication")" "ABORTED [] ABORTED/0/0"
+
+# 7. green restarted mid-copy (-m immediate): the copy in flight is rolled back with green's
+# crash, green's subscription starts the table again after the restart, blue's worker
+# retries what it asked of green meanwhile; green ends up with every row, and the abort
+# leaves no slot behind (the table-copy slots included)
+psql -qX -v ON_ERROR_STOP=1 "$SECOND_CONNINFO" -c "CREATE DATABASE blue5" >/dev/null
+BLUE5="host=$SECOND_DIR port=55433 user=postgres dbname=blue5"
+GREEN5="host=$PGHOST port=$PGPORT user=postgres dbname=${PGDATABASE}_green5"
+b5() { psql -qAtX -v ON_ERROR_STOP=1 "$BLUE5" -c "$1"; }
+g5() { psql -qAtX -v ON_ERROR_STOP=1 "$GREEN5" -c "$1"; }
+psql -qX -d postgres -c "CREATE DATABASE ${PGDATABASE}_green5" >/dev/null
+g5 "CREATE EXTENSION migration_engine" >/dev/null
+b5 "CREATE EXTENSION migration_engine; CREATE EXTENSION dblink" >/dev/null
+b5 "INSERT INTO kg.temporal_entities (entity_type, content) SELECT 'Person', jsonb_build_object('name', 't' || i, 'pad', repeat('x', 200)) FROM generate_series(1, 300000) i" >/dev/null
+mid5=$(b5 "SELECT migration_engine.create_migration('{\"name\": \"add_mark\", \"version\": \"1\", \"forward\": [{\"name\": \"c\", \"type\": \"SQL\", \"script\": \"ALTER TABLE kg.temporal_entities ADD COLUMN mark text\"}], \"rollback\": [{\"name\": \"r\", \"type\": \"SQL\", \"script\": \"ALTER TABLE kg.temporal_entities DROP COLUMN mark\"}]}')")
+id5=$(b5 "SELECT migration_engine.start_cluster_migration('$mid5', '$GREEN5', '{\"heartbeatInterval\": 200}') ->> 'cluster_migration_id'")
+deadline=$(( $(date +%s) + 60 ))
+until [ "$(b5 "SELECT phase FROM migration_engine.cluster_migrations")" = COPYING ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "the copy did not start"; sleep 0.05
+done
+# a table-copy worker is running on green (pg_stat_subscription lists it with its table)
+deadline=$(( $(date +%s) + 30 ))
+until [ "$(g5 "SELECT count(*) > 0 FROM pg_stat_subscription WHERE relid = 'kg.temporal_entities'::regclass")" = t ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "no table-copy worker started on green"; sleep 0.05
+done
+copied_before=$(g5 "SELECT count(*) FROM kg.temporal_entities")
+as_postgres "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate stop >/dev/null
+cluster_restart
+echo "ok - green restarted while copying temporal_entities ($copied_before of 300000 rows committed there before)"
+deadline=$(( $(date +%s) + 120 ))
+until [ "$(b5 "SELECT phase FROM migration_engine.cluster_migrations")" = STREAMING ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || { b5 "SELECT migration_engine.cluster_migration_status('$id5')"; fail "the copy did not finish after green's restart"; }
+    sleep 0.2
+done
+check "after green's restart the copy finished: green holds every row of blue, once" \
+    "$(g5 "SELECT count(*) || '/' || count(DISTINCT version_id) FROM kg.temporal_entities")" "$(b5 "SELECT count(*) || '/' || count(*) FROM kg.temporal_entities")"
+check "and streams: a write on blue arrives" \
+    "$(b5 "SELECT migration_engine.upsert_entity('Person', '{\"name\": \"after the restart\"}') IS NOT NULL")" "t"
+deadline=$(( $(date +%s) + 30 ))
+until [ "$(g5 "SELECT count(*) FROM kg.temporal_entities WHERE content ->> 'name' = 'after the restart'")" = 1 ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "blue's write did not reach green after the restart"; sleep 0.2
+done
+abort5=$(b5 "SELECT migration_engine.abort_cluster_migration('$id5')")
+check "the abort leaves nothing behind, the table-copy slots included" \
+    "$(echo "$abort5" | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["phase"], a["replication"]["left_behind"])')/$(slots)/$(g5 "SELECT count(*) FROM pg_subscription")" "ABORTED []/none/0"
