@@ -4,6 +4,19 @@
 //! of being ignored while the call goes ahead.
 use serde_json::{Map, Value};
 
+/// What a JSON value is, as an error names it ("a string", "an object"): definitions,
+/// pipelines and configs say what they found where they expected something else.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// The first key of `map` (in the map's order) that `known` does not list.
 pub fn first_unknown<'m>(map: &'m Map<String, Value>, known: &[&str]) -> Option<&'m str> {
     map.keys().map(String::as_str).find(|k| !known.contains(k))

@@ -7,16 +7,7 @@ use super::jsonpath::JsonPath;
 use super::names::{FieldPath, QualifiedName};
 use serde_json::{Map, Value};
 
-pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub(crate) use crate::keys::type_name;
 
 pub(crate) struct Obj<'a> {
     pub map: &'a Map<String, Value>,

@@ -7,16 +7,7 @@ use serde_json::{Map, Value};
 
 pub use crate::ident::MAX_NAME_CHARS;
 
-pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub(crate) use crate::keys::type_name;
 
 pub(crate) fn index_path(path: &str, i: usize) -> String {
     format!("{path}[{i}]")
