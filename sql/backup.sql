@@ -19,6 +19,7 @@ $$;
 -- catalog tables whose rows are the user's (the others are marked where they are made)
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.canary_rollouts', '');
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.canary_metrics', '');
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.canary_rollout_history', '');
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.change_log', '');
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.throughput_stats', '');
 

@@ -39,6 +39,26 @@ CREATE TABLE migration_engine.canary_metrics (
 COMMENT ON TABLE migration_engine.canary_metrics IS 'Observations of a canary, per step, for the new (or the old) version';
 CREATE INDEX canary_metrics_by_step ON migration_engine.canary_metrics (migration_id, metric, step_number, id);
 
+-- canary_rollouts holds one row per migration; when a new canary of the same migration
+-- starts, the ended one's row and its observations are moved here first, never changed.
+CREATE TABLE migration_engine.canary_rollout_history (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    migration_id   uuid NOT NULL,
+    migration_name text NOT NULL,
+    archived_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- the canary_rollouts row, and its canary_metrics rows (oldest first), as they were
+    rollout        jsonb NOT NULL,
+    metrics        jsonb NOT NULL
+);
+COMMENT ON TABLE migration_engine.canary_rollout_history IS 'Ended canaries of a migration that was canaried again: their row and observations, append-only';
+CREATE INDEX canary_rollout_history_by_migration ON migration_engine.canary_rollout_history (migration_name, archived_at);
+CREATE TRIGGER canary_rollout_history_no_update
+    BEFORE UPDATE OR DELETE ON migration_engine.canary_rollout_history
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+CREATE TRIGGER canary_rollout_history_no_truncate
+    BEFORE TRUNCATE ON migration_engine.canary_rollout_history
+    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+
 CREATE VIEW migration_engine.canary_status AS
 SELECT r.migration_name,
        r.status,

@@ -38,6 +38,9 @@ REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
 -- canaries: migration_admin runs them; canary_metrics_writer may only add observations
 -- (who and which source are stamped, not chosen: no column grant for them)
 GRANT INSERT, UPDATE, DELETE ON migration_engine.canary_rollouts, migration_engine.canary_metrics TO migration_admin;
+-- ended canaries kept: insert only (a trigger refuses the rest too)
+GRANT INSERT ON migration_engine.canary_rollout_history TO migration_admin;
+REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.canary_rollout_history FROM PUBLIC;
 GRANT INSERT (migration_id, step_number, percentage, metric, value, version)
     ON migration_engine.canary_metrics TO canary_metrics_writer;
 

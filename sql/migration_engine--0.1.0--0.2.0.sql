@@ -715,6 +715,28 @@ SET search_path TO migration_engine, pg_catalog, pg_temp
 LANGUAGE c  
 AS 'MODULE_PATHNAME', 'canary_metric_value_ok_wrapper';
 
+CREATE TABLE migration_engine.canary_rollout_history (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    migration_id   uuid NOT NULL,
+    migration_name text NOT NULL,
+    archived_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    
+    rollout        jsonb NOT NULL,
+    metrics        jsonb NOT NULL
+);
+
+COMMENT ON TABLE migration_engine.canary_rollout_history IS 'Ended canaries of a migration that was canaried again: their row and observations, append-only';
+
+CREATE INDEX canary_rollout_history_by_migration ON migration_engine.canary_rollout_history (migration_name, archived_at);
+
+CREATE TRIGGER canary_rollout_history_no_update
+    BEFORE UPDATE OR DELETE ON migration_engine.canary_rollout_history
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+
+CREATE TRIGGER canary_rollout_history_no_truncate
+    BEFORE TRUNCATE ON migration_engine.canary_rollout_history
+    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+
 CREATE OR REPLACE VIEW migration_engine.canary_status AS
 SELECT r.migration_name,
        r.status,
@@ -1097,6 +1119,8 @@ $$;
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.canary_rollouts', '');
 
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.canary_metrics', '');
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.canary_rollout_history', '');
 
 SELECT pg_catalog.pg_extension_config_dump('migration_engine.change_log', '');
 
@@ -1542,6 +1566,10 @@ REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.deploy_failures FROM PUBLIC;
 REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.audit_log FROM PUBLIC;
 
 GRANT INSERT, UPDATE, DELETE ON migration_engine.canary_rollouts, migration_engine.canary_metrics TO migration_admin;
+
+GRANT INSERT ON migration_engine.canary_rollout_history TO migration_admin;
+
+REVOKE UPDATE, DELETE, TRUNCATE ON migration_engine.canary_rollout_history FROM PUBLIC;
 
 GRANT INSERT (migration_id, step_number, percentage, metric, value, version)
     ON migration_engine.canary_metrics TO canary_metrics_writer;

@@ -137,6 +137,16 @@ pub fn insert_rollout(
     new_schema: &str,
     percentage: i32,
 ) -> MeResult<()> {
+    // one row per migration: an ended canary's row and observations are kept in the
+    // history before the new one takes its place (the DELETE cascades to its metrics)
+    Spi::run_with_args(
+        "INSERT INTO migration_engine.canary_rollout_history (migration_id, migration_name, rollout, metrics) \
+         SELECT r.migration_id, r.migration_name, to_jsonb(r), \
+                coalesce((SELECT jsonb_agg(to_jsonb(m) - 'migration_id' ORDER BY m.id) \
+                          FROM migration_engine.canary_metrics m WHERE m.migration_id = r.migration_id), '[]') \
+         FROM migration_engine.canary_rollouts r WHERE r.migration_name = $1",
+        &[name.into()],
+    )?;
     Spi::run_with_args(
         "DELETE FROM migration_engine.canary_rollouts WHERE migration_name = $1",
         &[name.into()],

@@ -2,7 +2,7 @@
 -- recorded steps, metrics and the seed's weighted score, advance / finalize / rollback,
 -- pause / resume / abort. (The background worker: tests/client/canary_worker.sh.)
 BEGIN;
-SELECT plan(55);
+SELECT plan(60);
 
 INSERT INTO kg.temporal_entities (entity_id, entity_type, content)
 SELECT md5('e' || g)::uuid, 'Person', jsonb_build_object('name', 'person ' || g) FROM generate_series(1, 300) g;
@@ -80,6 +80,18 @@ SELECT is((SELECT count(*)::int FROM keys WHERE migration_engine.canary_route('c
 SELECT is((SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'c_bad'), 'ROLLED_BACK', 'the migration is ROLLED_BACK');
 SELECT has_schema('kg_canary', 'the new version''s schema is kept for inspection');
 SELECT throws_ok($$SELECT migration_engine.record_canary_metric('c_bad', 'error_rate', 0.1)$$, '55000', NULL, 'no metrics after the end');
+
+-- canaried again: the ended canary's row and observations are kept, not deleted
+CREATE TEMP TABLE bad_metrics AS SELECT count(*)::int AS n FROM migration_engine.canary_metrics m
+    JOIN migration_engine.canary_rollouts r USING (migration_id) WHERE r.migration_name = 'c_bad';
+SELECT is((SELECT migration_engine.start_canary('{"migrationName": "c_bad", "targetSchema": "kg_canary_again",
+    "stabilizationSeconds": 3600}')->>'success'), 'true', 'a rolled-back migration can be canaried again');
+SELECT is((SELECT rollout->>'status' || ' ' || (jsonb_array_length(metrics) = (SELECT n FROM bad_metrics) AND (SELECT n FROM bad_metrics) > 0)
+           FROM migration_engine.canary_rollout_history WHERE migration_name = 'c_bad'),
+          'ROLLED_BACK true', 'the first canary''s row and every observation of it are kept in canary_rollout_history');
+SELECT throws_ok($$UPDATE migration_engine.canary_rollout_history SET metrics = '[]'$$, '42501', NULL, 'the history is append-only (UPDATE)');
+SELECT throws_ok($$DELETE FROM migration_engine.canary_rollout_history$$, '42501', NULL, 'the history is append-only (DELETE)');
+SELECT lives_ok($$SELECT migration_engine.abort_canary('c_bad')$$, 'the second canary is aborted');
 
 -- a canary that goes well, with a write to the old version while it runs
 SELECT is((SELECT migration_engine.start_canary('{"migrationName": "c_good", "targetSchema": "kg_next", "canaryPercentage": 40,
