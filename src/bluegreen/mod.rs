@@ -18,6 +18,7 @@ mod switch;
 mod sync;
 mod transforms;
 
+use crate::catalog::MigrationId;
 use crate::spi::jsonb_arg::JsonArg;
 use run::Run;
 pub(crate) use sync::{finalize, stop_sync, sync, transforms_of};
@@ -127,7 +128,7 @@ fn execute_blue_green_migration(
 ) -> PgResult<JsonB> {
     crate::required!(migration_id, target_schema, options);
     Ok(JsonB(quietly(|| {
-        blue_green(migration_id, target_schema, &options.0)
+        blue_green(MigrationId(migration_id), target_schema, &options.0)
     })?))
 }
 
@@ -140,14 +141,14 @@ pub(crate) enum Purpose {
     Canary,
 }
 
-fn blue_green(migration_id: Uuid, target: &str, options: &Value) -> MeResult<Value> {
+fn blue_green(migration_id: MigrationId, target: &str, options: &Value) -> MeResult<Value> {
     prepare(migration_id, target, options, Purpose::Switch)
 }
 
 /// Copy, migrate, validate and catch up; then switch, or (a canary) keep the target in
 /// sync: the source's writes are logged from now on and replayed by each canary tick.
 pub(crate) fn prepare(
-    migration_id: Uuid,
+    migration_id: MigrationId,
     target: &str,
     options: &Value,
     purpose: Purpose,

@@ -85,7 +85,7 @@ pub enum CatchUpPhase {
 pub fn switch(
     from: &str,
     to: &str,
-    migration_id: Option<pgrx::Uuid>,
+    migration_id: Option<crate::catalog::MigrationId>,
     o: &BlueGreenOptions,
     mut catch_up: impl FnMut(CatchUpPhase) -> MeResult<i64>,
 ) -> MeResult<Value> {

@@ -4,10 +4,10 @@ use super::capture::{discard, replay, set_capture_all};
 use super::copy::tables;
 use super::switch::{self, switch, CatchUpPhase};
 use super::transforms::apply_transforms;
+use crate::catalog::MigrationId;
 use crate::catalog::MigrationRow;
 use crate::errors::MeResult;
 use migration_engine_core::rollout::blue_green::BlueGreenOptions;
-use pgrx::Uuid;
 use serde_json::Value;
 
 /// From now on the source logs every write ('always': the capture fence ends with this
@@ -38,7 +38,7 @@ pub(crate) fn sync(source: &str, target: &str, transforms: &[Value]) -> MeResult
 pub(crate) fn finalize(
     source: &str,
     target: &str,
-    migration_id: Uuid,
+    migration_id: MigrationId,
     transforms: &[Value],
 ) -> MeResult<Value> {
     let o = BlueGreenOptions::default();

@@ -3,12 +3,12 @@
 //! ways a rollout ends, each ending the migration too.
 use super::score::{round3, score};
 use crate::bluegreen;
+use crate::catalog::MigrationId;
 use crate::catalog::{self, MigrationRow, Rollout, StepRecord};
 use crate::errors::MeResult;
 use crate::spi::audit;
 use migration_engine_core::engine::state::{MigrationStatus, StepStatus};
 use migration_engine_core::rollout::canary::{CanaryDecision, RolloutStatus};
-use pgrx::Uuid;
 use serde_json::{json, Value};
 
 /// Route `pct` percent from now on, as a step of the canary (recorded and audited).
@@ -26,12 +26,12 @@ pub(super) fn set_percentage(r: &Rollout, pct: i32, why: &str) -> MeResult<i32> 
 }
 
 /// Each percentage a canary routes is a step of its migration's record.
-pub(super) fn record_step(id: Uuid, step: i32, pct: i32, why: &str) -> MeResult<()> {
+pub(super) fn record_step(id: MigrationId, step: i32, pct: i32, why: &str) -> MeResult<()> {
     let now = catalog::now_epoch();
     StepRecord {
         migration_id: id,
         // a canary's percentages are one run, named after its migration
-        run_id: catalog::RunId(id),
+        run_id: catalog::RunId(id.0),
         direction: "canary",
         step_number: step,
         step_name: &format!("SetCanaryPercentage{pct}"),

@@ -15,6 +15,7 @@
 use super::advance::advance;
 use crate::bluegreen;
 use crate::catalog;
+use crate::catalog::MigrationId;
 use crate::errors::MeResult;
 use crate::spi::caller_worker::{run_ticking, start_ticking, Tick};
 use migration_engine_core::rollout::canary::RolloutStatus;
@@ -23,11 +24,11 @@ use pgrx::Uuid;
 
 /// Start the worker for canary `id`, running as the caller; its pid, or None when no
 /// worker slot is free or the session acts as another role than it logged in as.
-pub fn start(id: Uuid) -> Option<i32> {
+pub fn start(id: MigrationId) -> Option<i32> {
     start_ticking(
         "migration_engine canary",
         "migration_engine_canary_worker",
-        id,
+        id.0,
     )
 }
 
@@ -40,7 +41,7 @@ pub extern "C-unwind" fn migration_engine_canary_worker(_arg: pg_sys::Datum) {
 /// One tick of the worker: keep the new version in sync, and advance when the step has
 /// stabilized.
 fn tick(id: Uuid) -> MeResult<Tick> {
-    let Some((name, status)) = catalog::rollout_by_id(id)? else {
+    let Some((name, status)) = catalog::rollout_by_id(MigrationId(id))? else {
         return Ok(Tick::NotYet);
     };
     match status {

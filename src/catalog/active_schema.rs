@@ -2,10 +2,10 @@
 //! switch left behind (the switch-back window) and whether a blue-green operation holds
 //! the engine. Read and changed only through here; which schema is current is also read
 //! by `spi::data_schema`, below this layer, because every data query needs it.
+use super::MigrationId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::first_value;
 use pgrx::prelude::*;
-use pgrx::Uuid;
 
 const NO_ROW: &str = "active_schema_version has no row";
 
@@ -20,7 +20,7 @@ pub fn lock_blue_green_flag() -> MeResult<bool> {
 }
 
 /// A blue-green run of `migration_id` holds the engine from now on.
-pub fn mark_blue_green_started(migration_id: Uuid) -> MeResult<()> {
+pub fn mark_blue_green_started(migration_id: MigrationId) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.active_schema_version SET migration_in_progress = true, migration_id = $1 WHERE id = 1",
         &[migration_id.into()],
@@ -38,7 +38,7 @@ pub fn mark_blue_green_ended() -> MeResult<()> {
 /// ending the operation; returns the switch's moment as ISO-8601 UTC text. The row's
 /// trigger (adopt_active_schema in sql/blue_green.sql) checks the new schema, makes it
 /// the extension owner's and points kg_live at it.
-pub fn record_switch(to: &str, from: &str, migration_id: Option<Uuid>) -> MeResult<String> {
+pub fn record_switch(to: &str, from: &str, migration_id: Option<MigrationId>) -> MeResult<String> {
     first_value::<String>(
         "UPDATE migration_engine.active_schema_version \
          SET \"current_schema\" = $1, previous_schema = $2, switched_at = clock_timestamp(), \

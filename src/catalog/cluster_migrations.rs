@@ -2,6 +2,7 @@
 //! this cluster's part of it, and blue's heartbeat. The phase changes only through
 //! `transition_cluster_migration`, which refuses what `ClusterPhase::can_transition`
 //! forbids.
+use super::MigrationId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::first_value;
 use migration_engine_core::rollout::cluster::ClusterPhase;
@@ -237,7 +238,7 @@ pub fn heartbeat(id: Uuid) -> MeResult<Option<Value>> {
 
 /// Migration `id`'s name, status and stored definition (as created), for re-creating it
 /// on the other cluster.
-pub fn stored_migration(id: Uuid) -> MeResult<Option<(String, String, Value)>> {
+pub fn stored_migration(id: MigrationId) -> MeResult<Option<(String, String, Value)>> {
     Ok(first_value::<JsonB>(
         "SELECT jsonb_build_array(migration_name, status, definition) \
          FROM migration_engine.knowledge_migrations WHERE migration_id = $1",

@@ -2,6 +2,7 @@
 //! totals and batch size, committed with each batch so an interrupted backfill
 //! resumes), read typed and changed only through here. Its status is the core's
 //! `BackfillStatus`.
+use super::MigrationId;
 use crate::errors::{MeError, MeResult};
 use migration_engine_core::engine::state::BackfillStatus;
 use pgrx::prelude::*;
@@ -47,7 +48,7 @@ pub fn lock_backfill(id: i64) -> MeResult<Backfill> {
 
 /// A backfill that is to run (PENDING until its first batch), from the first entity.
 pub fn insert_backfill(
-    migration_id: Uuid,
+    migration_id: MigrationId,
     data_schema: &str,
     entity_type: &str,
     field: &str,

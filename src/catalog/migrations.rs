@@ -1,5 +1,6 @@
 //! knowledge_migrations: one migration's row, its status changes (each audited), its
 //! execution log, its control requests, and every migration as the planner sees it.
+use super::MigrationId;
 use super::RunId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::{first_row, Audit};
@@ -7,12 +8,12 @@ use migration_engine_core::engine::definition::MigrationDefinition;
 use migration_engine_core::engine::planner::PlanNode;
 use migration_engine_core::engine::state::{can_transition, ControlRequest, MigrationStatus};
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
+use pgrx::JsonB;
 use serde_json::{json, Value};
 
 #[derive(Clone)]
 pub struct MigrationRow {
-    pub id: Uuid,
+    pub id: MigrationId,
     pub name: String,
     pub status: MigrationStatus,
     pub definition: MigrationDefinition,
@@ -43,7 +44,7 @@ pub fn load(name: &str, lock: bool) -> MeResult<MigrationRow> {
     );
     let row = first_row(&sql, &[name.into()], |row| {
         Ok((
-            row.get::<Uuid>(1)?,
+            row.get::<MigrationId>(1)?,
             row.get::<String>(2)?,
             row.get::<JsonB>(3)?,
             row.get::<JsonB>(4)?,
@@ -159,7 +160,7 @@ pub fn set_paused(row: &MigrationRow, run_id: RunId) -> MeResult<()> {
     .write()
 }
 
-pub fn append_log(id: Uuid, entry: Value) -> MeResult<()> {
+pub fn append_log(id: MigrationId, entry: Value) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.knowledge_migrations \
          SET execution_log = execution_log || jsonb_build_array($2::jsonb) WHERE migration_id = $1",
@@ -169,7 +170,7 @@ pub fn append_log(id: Uuid, entry: Value) -> MeResult<()> {
 }
 
 /// A pending cancel or pause request from another session (committed there).
-pub fn control_request(migration_id: Uuid) -> MeResult<Option<ControlRequest>> {
+pub fn control_request(migration_id: MigrationId) -> MeResult<Option<ControlRequest>> {
     thread_local! {
         /// The query is asked before every step of every run: planned once per backend
         /// (the plan cache re-plans it should the table change), not once per step.
@@ -208,7 +209,7 @@ pub fn control_request(migration_id: Uuid) -> MeResult<Option<ControlRequest>> {
 }
 
 /// Leave `request` for the session running migration `migration_id`.
-pub fn request_control(migration_id: Uuid, request: ControlRequest) -> MeResult<()> {
+pub fn request_control(migration_id: MigrationId, request: ControlRequest) -> MeResult<()> {
     Spi::run_with_args(
         "INSERT INTO migration_engine.migration_control (migration_id, request) VALUES ($1, $2)",
         &[migration_id.into(), request.as_str().into()],
@@ -216,7 +217,7 @@ pub fn request_control(migration_id: Uuid, request: ControlRequest) -> MeResult<
     Ok(())
 }
 
-pub fn mark_control_handled(migration_id: Uuid) -> MeResult<()> {
+pub fn mark_control_handled(migration_id: MigrationId) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.migration_control SET handled_at = clock_timestamp() \
          WHERE migration_id = $1 AND handled_at IS NULL",

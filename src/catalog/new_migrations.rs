@@ -1,5 +1,6 @@
 //! knowledge_migrations rows being created, and the lookups by name or id that creating,
 //! deploying and starting rollouts need: the engine's other reads go through `load`.
+use super::MigrationId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::first_value;
 use migration_engine_core::engine::definition::{checksum, MigrationDefinition};
@@ -9,15 +10,15 @@ use pgrx::{JsonB, Uuid};
 use serde_json::Value;
 
 /// The id of migration `name`, if it exists.
-pub fn migration_id_of(name: &str) -> MeResult<Option<Uuid>> {
-    first_value::<Uuid>(
+pub fn migration_id_of(name: &str) -> MeResult<Option<MigrationId>> {
+    first_value::<MigrationId>(
         "SELECT migration_id FROM migration_engine.knowledge_migrations WHERE migration_name = $1",
         &[name.into()],
     )
 }
 
 /// The name of migration `id`, if it exists.
-pub fn migration_name_of(id: Uuid) -> MeResult<Option<String>> {
+pub fn migration_name_of(id: MigrationId) -> MeResult<Option<String>> {
     first_value::<String>(
         "SELECT migration_name FROM migration_engine.knowledge_migrations WHERE migration_id = $1",
         &[id.into()],
@@ -25,7 +26,7 @@ pub fn migration_name_of(id: Uuid) -> MeResult<Option<String>> {
 }
 
 /// The status of migration `id`, if it exists.
-pub fn migration_status_of(id: Uuid) -> MeResult<Option<MigrationStatus>> {
+pub fn migration_status_of(id: MigrationId) -> MeResult<Option<MigrationStatus>> {
     first_value::<String>(
         "SELECT status FROM migration_engine.knowledge_migrations WHERE migration_id = $1",
         &[id.into()],
@@ -39,7 +40,7 @@ pub fn migration_status_of(id: Uuid) -> MeResult<Option<MigrationStatus>> {
 
 /// A migration that already has the name: its id, checksum and status.
 pub struct ExistingMigration {
-    pub id: Uuid,
+    pub id: MigrationId,
     pub checksum: Option<String>,
     pub status: MigrationStatus,
 }
@@ -48,7 +49,7 @@ pub fn existing_migration(name: &str) -> MeResult<Option<ExistingMigration>> {
     let found = crate::spi::first_row(
         "SELECT migration_id, checksum, status FROM migration_engine.knowledge_migrations WHERE migration_name = $1",
         &[name.into()],
-        |r| Ok((r.get::<Uuid>(1)?, r.get::<String>(2)?, r.get::<String>(3)?)),
+        |r| Ok((r.get::<MigrationId>(1)?, r.get::<String>(2)?, r.get::<String>(3)?)),
     )?;
     let Some((Some(id), checksum, Some(status))) = found else {
         return Ok(None);
@@ -69,10 +70,10 @@ pub fn insert_migration(
     def: &MigrationDefinition,
     definition: &Value,
     checksum: &str,
-    depends_on: Vec<Uuid>,
+    depends_on: Vec<MigrationId>,
     validation_script: Option<String>,
-) -> MeResult<Uuid> {
-    Spi::get_one_with_args::<Uuid>(
+) -> MeResult<MigrationId> {
+    Spi::get_one_with_args::<MigrationId>(
         "INSERT INTO migration_engine.knowledge_migrations \
            (migration_name, version, description, migration_type, forward_script, rollback_script, \
             validation_script, depends_on, priority, metadata, definition, checksum) \
@@ -85,7 +86,11 @@ pub fn insert_migration(
             def.forward_script().into(),
             def.rollback_script().into(),
             validation_script.into(),
-            depends_on.into(),
+            depends_on
+                .into_iter()
+                .map(|d| d.0)
+                .collect::<Vec<Uuid>>()
+                .into(),
             def.priority.into(),
             JsonB(Value::Object(def.metadata.clone())).into(),
             JsonB(definition.clone()).into(),
@@ -101,8 +106,8 @@ pub fn insert_applied_schema_migration(
     definition: &Value,
     forward_script: &str,
     rollback_script: &str,
-) -> MeResult<Uuid> {
-    Spi::get_one_with_args::<Uuid>(
+) -> MeResult<MigrationId> {
+    Spi::get_one_with_args::<MigrationId>(
         "INSERT INTO migration_engine.knowledge_migrations (migration_name, version, description, migration_type, \
             status, started_at, completed_at, forward_script, rollback_script, definition, checksum, execution_log) \
          VALUES ($1, $2, $3, 'SCHEMA', $8, clock_timestamp(), clock_timestamp(), $4, $5, $6, $7, \
@@ -123,7 +128,7 @@ pub fn insert_applied_schema_migration(
 }
 
 /// A dry run changed nothing: the migration's status goes back to `status`.
-pub fn restore_status_after_dry_run(id: Uuid, status: MigrationStatus) -> MeResult<()> {
+pub fn restore_status_after_dry_run(id: MigrationId, status: MigrationStatus) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.knowledge_migrations SET status = $2, backend_pid = NULL WHERE migration_id = $1",
         &[id.into(), status.as_str().into()],

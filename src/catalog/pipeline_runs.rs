@@ -7,6 +7,7 @@
 //! purpose: the compiled batch statement (it writes step records as it writes versions)
 //! and the history-mode undo (it joins the batches' version ranges to the data). They
 //! are set-based over the data and stay where the data statement is built.
+use super::MigrationId;
 use super::PipelineRunId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::{all_rows, first_row, first_value};
@@ -110,7 +111,7 @@ pub struct NewPipelineRun<'a> {
     pub entity_type: &'a str,
     /// the rows it will read, for progress and ETA
     pub total_rows: Option<i64>,
-    pub migration_id: Option<Uuid>,
+    pub migration_id: Option<MigrationId>,
     pub batch_sql: &'a str,
     pub batch_sql_hash: &'a str,
 }
@@ -146,7 +147,7 @@ pub struct FailedPipelineRun<'a> {
     pub data_schema: &'a str,
     pub entity_type: &'a str,
     pub error: &'a str,
-    pub migration_id: Option<Uuid>,
+    pub migration_id: Option<MigrationId>,
 }
 
 pub fn insert_failed_pipeline_run(run: &FailedPipelineRun<'_>) -> MeResult<()> {
@@ -348,7 +349,7 @@ pub fn pipeline_run_totals(run_id: PipelineRunId) -> MeResult<PipelineRunTotals>
 }
 
 /// The COMPLETED runs a migration's TRANSFORM steps made, newest first.
-pub fn completed_runs_of_migration(migration_id: Uuid) -> MeResult<Vec<PipelineRunId>> {
+pub fn completed_runs_of_migration(migration_id: MigrationId) -> MeResult<Vec<PipelineRunId>> {
     let ids = all_rows(
         "SELECT run_id FROM migration_engine.pipeline_runs WHERE migration_id = $1 AND status = $2 ORDER BY started_at DESC",
         &[

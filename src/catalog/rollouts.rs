@@ -1,17 +1,19 @@
 //! canary_rollouts: one canary's row, read typed (by column, not by position) and
 //! changed only through here. Its status is the core's `RolloutStatus`; a change the
 //! core calls illegal (an ended rollout moving again) is refused, not written.
+use super::MigrationId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::{first_row, first_value};
 use migration_engine_core::rollout::canary::{CanaryConfig, RolloutStatus};
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
+use pgrx::JsonB;
 use serde_json::Value;
 
 /// One canary_rollouts row, with the clock readings the decision needs.
 #[derive(Clone)]
 pub struct Rollout {
-    pub id: Uuid,
+    /// canary_rollouts is keyed by its migration
+    pub id: MigrationId,
     pub name: String,
     pub config: CanaryConfig,
     pub old_schema: String,
@@ -45,7 +47,7 @@ pub fn load_rollout(name: &str, lock: bool) -> MeResult<Rollout> {
     );
     let found = first_row(&sql, &[name.into()], |r| {
         Ok((
-            r.get::<Uuid>(1)?,
+            r.get::<MigrationId>(1)?,
             r.get::<JsonB>(2)?,
             r.get::<String>(3)?,
             r.get::<String>(4)?,
@@ -98,7 +100,7 @@ pub fn rollout_status_of(name: &str) -> MeResult<Option<RolloutStatus>> {
 }
 
 /// (migration name, status) of rollout `id`, None while its row is not visible.
-pub fn rollout_by_id(id: Uuid) -> MeResult<Option<(String, RolloutStatus)>> {
+pub fn rollout_by_id(id: MigrationId) -> MeResult<Option<(String, RolloutStatus)>> {
     let found = first_row(
         "SELECT migration_name, status FROM migration_engine.canary_rollouts WHERE migration_id = $1",
         &[id.into()],
@@ -130,7 +132,7 @@ pub fn route_of(name: &str) -> MeResult<(String, String, i32, RolloutStatus)> {
 /// A new rollout of `name` at `percentage`, step 1, RUNNING (the table's default);
 /// an earlier, ended rollout of the same migration gives way to it.
 pub fn insert_rollout(
-    id: Uuid,
+    id: MigrationId,
     name: &str,
     config: &Value,
     old_schema: &str,
@@ -160,7 +162,7 @@ pub fn insert_rollout(
 }
 
 /// Route `percentage` from now on as step `step`; the step's stabilization starts now.
-pub fn set_rollout_percentage(id: Uuid, percentage: i32, step: i32) -> MeResult<()> {
+pub fn set_rollout_percentage(id: MigrationId, percentage: i32, step: i32) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.canary_rollouts SET percentage = $2, step_number = $3, step_started_at = clock_timestamp() \
          WHERE migration_id = $1",
@@ -170,7 +172,7 @@ pub fn set_rollout_percentage(id: Uuid, percentage: i32, step: i32) -> MeResult<
 }
 
 /// Remember the latest evaluation of the current step.
-pub fn set_rollout_score(id: Uuid, score: f64, evaluation: Value) -> MeResult<()> {
+pub fn set_rollout_score(id: MigrationId, score: f64, evaluation: Value) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.canary_rollouts SET last_score = $2, last_evaluation = $3 WHERE migration_id = $1",
         &[id.into(), score.into(), JsonB(evaluation).into()],
@@ -179,7 +181,7 @@ pub fn set_rollout_score(id: Uuid, score: f64, evaluation: Value) -> MeResult<()
 }
 
 /// The worker now driving rollout `id`, and the role it runs as.
-pub fn set_rollout_worker(id: Uuid, pid: i32) -> MeResult<()> {
+pub fn set_rollout_worker(id: MigrationId, pid: i32) -> MeResult<()> {
     Spi::run_with_args(
         "UPDATE migration_engine.canary_rollouts SET worker_pid = $2, worker_role = current_user WHERE migration_id = $1",
         &[id.into(), pid.into()],

@@ -1,16 +1,17 @@
 //! migration_execution_state: the record of each step of each run (forward, rollback,
 //! validation, canary, pipeline), written once per step status, never updated.
+use super::MigrationId;
 use super::RunId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::first_value;
 use migration_engine_core::engine::state::StepStatus;
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
+use pgrx::JsonB;
 use serde_json::Value;
 
 /// One row of migration_execution_state.
 pub struct StepRecord<'a> {
-    pub migration_id: Uuid,
+    pub migration_id: MigrationId,
     pub run_id: RunId,
     pub direction: &'a str,
     pub step_number: i32,
@@ -73,7 +74,7 @@ pub fn write_step_records(records: &[StepRecord<'_>]) -> MeResult<()> {
 
 /// The latest recorded status of each step of a run (by step number), for resuming.
 pub fn step_statuses(
-    migration_id: Uuid,
+    migration_id: MigrationId,
     run_id: RunId,
     direction: &str,
 ) -> MeResult<Vec<(i32, StepStatus)>> {
@@ -101,16 +102,16 @@ pub fn step_statuses(
 }
 
 /// The run to resume: the latest forward run of this migration.
-pub fn latest_run(migration_id: Uuid) -> MeResult<Option<RunId>> {
+pub fn latest_run(migration_id: MigrationId) -> MeResult<Option<RunId>> {
     latest_run_in(migration_id, "forward")
 }
 
 /// The rollback run to resume.
-pub fn latest_rollback_run(migration_id: Uuid) -> MeResult<Option<RunId>> {
+pub fn latest_rollback_run(migration_id: MigrationId) -> MeResult<Option<RunId>> {
     latest_run_in(migration_id, "rollback")
 }
 
-fn latest_run_in(migration_id: Uuid, direction: &str) -> MeResult<Option<RunId>> {
+fn latest_run_in(migration_id: MigrationId, direction: &str) -> MeResult<Option<RunId>> {
     first_value::<RunId>(
         "SELECT run_id FROM migration_engine.migration_execution_state \
          WHERE migration_id = $1 AND direction = $2 AND run_id IS NOT NULL \

@@ -2,11 +2,12 @@
 //! in a transaction block, run by the runner's worker), read typed and changed only
 //! through here. Its status is the core's `AttemptStatus`; every change names the
 //! status it leaves, so a second worker, or a late outcome, changes nothing.
+use super::MigrationId;
 use super::RunId;
 use crate::errors::{MeError, MeResult};
 use migration_engine_core::engine::state::AttemptStatus;
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
+use pgrx::JsonB;
 use serde_json::{json, Value};
 
 /// The SQLSTATE of an attempt whose worker ended without an outcome (admin_shutdown).
@@ -76,7 +77,11 @@ pub fn attempt(id: i64) -> MeResult<Attempt> {
 }
 
 /// The latest attempt at step `number` of a run, if any.
-pub fn latest_attempt(migration_id: Uuid, run_id: RunId, number: i32) -> MeResult<Option<Attempt>> {
+pub fn latest_attempt(
+    migration_id: MigrationId,
+    run_id: RunId,
+    number: i32,
+) -> MeResult<Option<Attempt>> {
     read_attempts(
         "migration_id = $1 AND run_id = $2 AND step_number = $3",
         &[migration_id.into(), run_id.into(), number.into()],
@@ -102,7 +107,7 @@ pub fn mark_attempt_lost(id: i64, why: &str) -> MeResult<()> {
 
 /// Queue an attempt (QUEUED); the caller commits it before starting the worker.
 pub fn insert_attempt(
-    migration_id: Uuid,
+    migration_id: MigrationId,
     run_id: RunId,
     number: i32,
     step_name: &str,

@@ -15,6 +15,7 @@ mod status;
 mod switch;
 mod worker;
 
+use crate::catalog::MigrationId;
 use crate::catalog::{self, ClusterMigration, NewClusterMigration};
 use crate::errors::{MeError, MeResult, PgResult};
 use crate::spi::jsonb_arg::JsonArg;
@@ -99,11 +100,11 @@ fn start_cluster_migration(
 ) -> PgResult<JsonB> {
     crate::required!(migration_id, green_conninfo, options);
     Ok(JsonB(quietly(|| {
-        start(migration_id, green_conninfo, &options.0)
+        start(MigrationId(migration_id), green_conninfo, &options.0)
     })?))
 }
 
-fn start(migration_id: Uuid, green: &str, options: &Value) -> MeResult<Value> {
+fn start(migration_id: MigrationId, green: &str, options: &Value) -> MeResult<Value> {
     let o = StartOptions::parse(options).map_err(MeError::invalid_parameter)?;
     if green.trim().is_empty() {
         return Err(MeError::invalid_parameter("green_conninfo is empty")

@@ -1,5 +1,6 @@
 //! create_migration: a definition checked by the core, stored whole with its checksum.
 use crate::catalog;
+use crate::catalog::MigrationId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::audit;
 use crate::spi::jsonb_arg::JsonArg;
@@ -15,10 +16,10 @@ use serde_json::json;
 #[search_path(migration_engine, pg_catalog, pg_temp)]
 fn create_migration(definition: Option<JsonArg>) -> Result<Uuid, pgrx::pg_sys::panic::ErrorReport> {
     crate::required!(definition);
-    Ok(create(&definition.0)?)
+    Ok(create(&definition.0)?.0)
 }
 
-pub(super) fn create(definition: &serde_json::Value) -> MeResult<Uuid> {
+pub(super) fn create(definition: &serde_json::Value) -> MeResult<MigrationId> {
     let def = MigrationDefinition::parse(definition).map_err(|e| {
         MeError::invalid_parameter(format!("invalid migration definition: {e}"))
             .detail(format!("code {} at {}", e.code(), e.path()))

@@ -3,6 +3,7 @@
 use super::execute::done_steps;
 use super::gate::{check_runnable, holds_session_lock, unlock_session};
 use crate::catalog;
+use crate::catalog::MigrationId;
 use crate::catalog::RunId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
@@ -68,14 +69,14 @@ fn begin(name: &str, opts: &RunOptions) -> MeResult<Value> {
     Ok(json!({"started": true, "run_id": run_id.to_string()}))
 }
 
-fn recorded_running(migration_id: Uuid, run_id: RunId, number: i32) -> MeResult<bool> {
+fn recorded_running(migration_id: MigrationId, run_id: RunId, number: i32) -> MeResult<bool> {
     Ok(catalog::step_statuses(migration_id, run_id, "forward")?
         .iter()
         .any(|(n, status)| *n == number && *status == StepStatus::Running))
 }
 
 fn announce(
-    migration_id: Uuid,
+    migration_id: MigrationId,
     run_id: RunId,
     number: i32,
     step: &migration_engine_core::engine::definition::Step,

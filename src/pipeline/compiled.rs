@@ -6,6 +6,7 @@
 use super::options::{stored_option_keys, PipelineOptions};
 use super::parse::parse_definition;
 use super::statement::{build, items_sql, Mode};
+use crate::catalog::MigrationId;
 use crate::catalog::PipelineRunId;
 use crate::catalog::{insert_pipeline_run, store_batch_sql, NewPipelineRun, PipelineRun};
 use crate::errors::{MeError, MeResult};
@@ -13,7 +14,6 @@ use crate::spi::temporal::{qualified, ENTITIES, LIVE};
 use crate::spi::{data_schema, first_value, quoted_ident};
 use migration_engine_core::pipeline::{plan, statement_hash, OnError, Pipeline};
 use pgrx::prelude::*;
-use pgrx::Uuid;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -118,7 +118,7 @@ pub fn begin(
     c: Compiled,
     definition: &Value,
     options: &Value,
-    migration_id: Option<Uuid>,
+    migration_id: Option<MigrationId>,
 ) -> MeResult<(PipelineRunId, Rc<Compiled>)> {
     let total = first_value::<i64>(
         &format!(

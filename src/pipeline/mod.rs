@@ -12,6 +12,7 @@ mod parse;
 mod statement;
 mod undo;
 
+use crate::catalog::MigrationId;
 use crate::catalog::PipelineRunId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::data_schema;
@@ -61,7 +62,7 @@ pub fn execute(
     pipeline: &Value,
     opts: &PipelineOptions,
     options: &Value,
-    migration_id: Option<Uuid>,
+    migration_id: Option<MigrationId>,
 ) -> MeResult<Outcome> {
     // a bad pipeline is an error before anything runs, not a failed run
     let compiled = compile(parse(pipeline)?, opts)?;
@@ -106,7 +107,7 @@ fn record_failed(
     pipeline: &Value,
     options: &Value,
     error: &str,
-    migration_id: Option<Uuid>,
+    migration_id: Option<MigrationId>,
 ) -> MeResult<()> {
     crate::catalog::insert_failed_pipeline_run(&crate::catalog::FailedPipelineRun {
         name: pipeline["name"].as_str().unwrap_or("pipeline"),
@@ -238,7 +239,7 @@ pub fn check_transform_pipelines(def: &MigrationDefinition) -> MeResult<()> {
 pub fn run_transform_step(
     pipeline: &Value,
     batch_size: Option<u32>,
-    migration_id: Option<Uuid>,
+    migration_id: Option<MigrationId>,
 ) -> MeResult<i64> {
     let mut options = json!({});
     if let Some(b) = batch_size {

@@ -4,6 +4,7 @@
 //! records (migration_execution_state: old_value / new_value) put the old content back.
 //! Entities written by someone else since the run are not clobbered: they are reported
 //! as conflicts and left alone.
+use crate::catalog::MigrationId;
 use crate::catalog::PipelineRunId;
 use crate::catalog::{completed_runs_of_migration, load_pipeline_run, transition_pipeline_run};
 use crate::errors::{MeError, MeResult};
@@ -11,7 +12,7 @@ use crate::spi::temporal::{close_at_of, current_of, qualified, ENTITIES};
 use crate::spi::{audit, quoted_ident};
 use migration_engine_core::engine::state::PipelineRunStatus;
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
+use pgrx::JsonB;
 use serde_json::{json, Value};
 
 pub fn undo(run_id: PipelineRunId) -> MeResult<Value> {
@@ -78,7 +79,7 @@ pub fn undo(run_id: PipelineRunId) -> MeResult<Value> {
 }
 
 /// Undo the pipeline runs a migration's TRANSFORM steps made, newest first.
-pub fn undo_migration_runs(migration_id: Uuid) -> MeResult<Vec<Value>> {
+pub fn undo_migration_runs(migration_id: MigrationId) -> MeResult<Vec<Value>> {
     let runs = completed_runs_of_migration(migration_id)?;
     runs.into_iter().map(undo).collect()
 }

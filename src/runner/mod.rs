@@ -21,6 +21,7 @@ pub mod autonomous;
 mod toplevel;
 pub mod worker;
 
+use crate::catalog::MigrationId;
 use crate::catalog::RunId;
 use crate::catalog::{
     attempt, attempt_queued_by_current_user, clear_attempt_blocked, fail_unstarted_attempt,
@@ -31,7 +32,7 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::caller_worker::{start_as_caller, CallerWorker, NotStarted};
 use migration_engine_core::engine::state::AttemptStatus;
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
+use pgrx::JsonB;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -53,7 +54,7 @@ pub struct StepSettings<'a> {
 
 /// Queue an attempt; the caller commits it before top_level_start.
 pub fn queue(
-    migration_id: Uuid,
+    migration_id: MigrationId,
     run_id: RunId,
     number: i32,
     step_name: &str,

@@ -6,6 +6,7 @@
 //! versions: adding a defaulted field is a schema change, not a new fact about an
 //! entity. Closed versions are never touched, so `entity_as_of` for earlier times
 //! still returns the content as it was.
+use crate::catalog::MigrationId;
 use crate::catalog::{
     backfill_state, insert_backfill, lock_backfill, record_backfill_batch, BackfillBatch,
 };
@@ -102,7 +103,7 @@ fn state(id: i64, finished: bool) -> MeResult<Value> {
 
 /// Create a backfill job for the current versions of `entity_type` lacking `field`.
 pub fn create(
-    migration_id: Uuid,
+    migration_id: MigrationId,
     schema: &str,
     entity_type: &str,
     field: &str,

@@ -3,6 +3,7 @@
 //! it (default backfill, deprecation tags).
 use super::registry::{all_versions, register, require_active};
 use super::{backfill, evolve_error};
+use crate::catalog::MigrationId;
 use crate::errors::{MeError, MeResult};
 use crate::spi::jsonb_arg::JsonArg;
 use crate::spi::temporal::{CURRENT, ENTITIES, LIVE};
@@ -10,7 +11,7 @@ use crate::spi::{audit, data_schema, data_table, first_value, quoted_ident};
 use migration_engine_core::engine::state::BackfillStatus;
 use migration_engine_core::schema::{add_field, deprecate_field as deprecate, next_version};
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
+use pgrx::JsonB;
 use serde_json::{json, Value};
 
 use crate::errors::PgResult;
@@ -37,7 +38,7 @@ fn record_completed_migration(
     description: &str,
     forward: Value,
     rollback: Value,
-) -> MeResult<Uuid> {
+) -> MeResult<MigrationId> {
     let definition = json!({"name": name, "version": version, "description": description, "type": "SCHEMA",
         "forward": forward, "rollback": rollback});
     let script = |steps: &Value| {

@@ -13,6 +13,7 @@ pub mod jsonb_arg;
 pub mod jsonb_out;
 pub mod subxact;
 pub mod temporal;
+pub mod typed_ids;
 
 /// A plain SQL identifier (the core's one definition): letters, digits and underscores,
 /// not starting with a digit, at most 63 bytes. Everything a user names must be one.
@@ -87,7 +88,7 @@ pub struct Audit<'a> {
     pub operation: &'a str,
     pub object_type: &'a str,
     pub object_name: &'a str,
-    pub migration_id: Option<pgrx::Uuid>,
+    pub migration_id: Option<typed_ids::MigrationId>,
     pub from_status: Option<&'a str>,
     pub to_status: Option<&'a str>,
     pub detail: Value,

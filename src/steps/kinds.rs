@@ -19,7 +19,7 @@ pub struct RunOptions {
     pub force: bool,
     pub resume: bool,
     /// The migration a step belongs to (TRANSFORM runs are recorded against it).
-    pub migration_id: Option<pgrx::Uuid>,
+    pub migration_id: Option<crate::catalog::MigrationId>,
     /// What a `"transaction": false` step does about the sessions its concurrent build
     /// waits for (docs/ENGINE.md, "Steps outside a transaction").
     pub on_blocked: OnBlocked,

@@ -1,13 +1,13 @@
 //! Running steps: one step with its condition, timer and subtransaction, and a whole
 //! direction (forward or rollback) atomically. Results are values; the callers record them.
 use super::kinds::{condition_holds, run_step, run_validation_rule, RunOptions};
+use crate::catalog::MigrationId;
 use crate::catalog::RunId;
 use crate::catalog::{now_epoch, StepRecord};
 use crate::errors::MeError;
 use crate::spi::subxact::{atomically, sqlstate_text, Aborted};
 use migration_engine_core::engine::definition::{Step, ValidationRule};
 use migration_engine_core::engine::state::StepStatus;
-use pgrx::Uuid;
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone)]
@@ -90,7 +90,7 @@ impl StepResult {
 
     pub fn record(
         &self,
-        migration_id: Uuid,
+        migration_id: MigrationId,
         run_id: RunId,
         direction: &str,
     ) -> Result<(), MeError> {
@@ -100,7 +100,7 @@ impl StepResult {
     /// The row that records this result.
     pub fn to_record<'a>(
         &'a self,
-        migration_id: Uuid,
+        migration_id: MigrationId,
         run_id: RunId,
         direction: &'a str,
     ) -> StepRecord<'a> {

@@ -54,7 +54,7 @@ impl SafetyCheck for DependencyValidation {
 }
 
 /// Whether the migration depends, through any chain of dependencies, on itself.
-fn on_a_cycle(migration_id: pgrx::Uuid) -> MeResult<bool> {
+fn on_a_cycle(migration_id: crate::catalog::MigrationId) -> MeResult<bool> {
     Ok(first_value::<bool>(
         "WITH RECURSIVE reachable(id) AS ( \
              SELECT d FROM migration_engine.knowledge_migrations m, unnest(m.depends_on) d WHERE m.migration_id = $1 \

@@ -1,7 +1,9 @@
-//! Typed ids: a pipeline run's id and a migration run's id are both UUIDs, and both are
-//! called `run_id` in their tables; as types of their own one cannot be passed where the
-//! other is meant. They bind to and read from SQL as `uuid`, so catalog statements take
-//! them as they take a `Uuid`; SQL functions take `Uuid` arguments and wrap them.
+//! Typed ids: a migration's id, a pipeline run's id and a migration run's id are all
+//! UUIDs (and both run ids are called `run_id` in their tables); as types of their own
+//! one cannot be passed where another is meant. They live below the catalog (which
+//! re-exports them) so that every layer can name them. They bind to and read from SQL as
+//! `uuid`, so statements take them as they take a `Uuid`; SQL functions take `Uuid`
+//! arguments and wrap them.
 use pgrx::{pg_sys, FromDatum, IntoDatum, Uuid};
 use std::fmt;
 
@@ -51,4 +53,9 @@ typed_id! {
     /// A run of a migration's steps (`migration_execution_state.run_id`,
     /// `top_level_runs.run_id`): one execution, forward or rollback.
     RunId
+}
+
+typed_id! {
+    /// A migration (`knowledge_migrations.migration_id`).
+    MigrationId
 }
