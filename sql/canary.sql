@@ -77,6 +77,7 @@ SELECT r.migration_name,
                                                      'at', s.started_at, 'details', s.new_value)
                                   ORDER BY s.started_at, s.step_number)
                  FROM migration_engine.migration_execution_state s
-                 WHERE s.migration_id = r.migration_id AND s.direction = 'canary'), '[]'::jsonb) AS history,
+                 -- this canary's steps (an earlier canary of the migration is in canary_rollout_history)
+                 WHERE s.migration_id = r.migration_id AND s.direction = 'canary' AND s.started_at >= r.started_at), '[]'::jsonb) AS history,
        r.worker_role
 FROM migration_engine.canary_rollouts r;

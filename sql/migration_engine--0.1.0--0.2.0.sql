@@ -129,37 +129,6 @@ BEGIN
 END
 $$;
 
-CREATE TABLE migration_engine.deploy_failures (
-    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    actor          text NOT NULL DEFAULT current_user,
-    migration_name text NOT NULL,
-    version        text,
-    checksum       text,
-    definition     jsonb NOT NULL,
-    failed_step    text,
-    sqlstate       text,
-    error          text NOT NULL,
-    hint           text,
-    
-    caller_pid     integer,
-    caller_xid     bigint
-);
-
-COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
-
-CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
-
-CREATE TRIGGER deploy_failures_no_update
-    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
-    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
-
-CREATE TRIGGER deploy_failures_no_truncate
-    BEFORE TRUNCATE ON migration_engine.deploy_failures
-    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
-
-SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
-
 CREATE OR REPLACE VIEW migration_engine.migration_status AS
 SELECT m.migration_id,
        m.migration_name,
@@ -646,6 +615,37 @@ BEGIN
 END
 $$;
 
+CREATE TABLE migration_engine.deploy_failures (
+    failure_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    failed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor          text NOT NULL DEFAULT current_user,
+    migration_name text NOT NULL,
+    version        text,
+    checksum       text,
+    definition     jsonb NOT NULL,
+    failed_step    text,
+    sqlstate       text,
+    error          text NOT NULL,
+    hint           text,
+    
+    caller_pid     integer,
+    caller_xid     bigint
+);
+
+COMMENT ON TABLE migration_engine.deploy_failures IS 'Failed deploy_migration calls, kept although their transaction was rolled back';
+
+CREATE INDEX deploy_failures_by_name ON migration_engine.deploy_failures (migration_name, failed_at);
+
+CREATE TRIGGER deploy_failures_no_update
+    BEFORE UPDATE OR DELETE ON migration_engine.deploy_failures
+    FOR EACH ROW EXECUTE FUNCTION migration_engine.audit_append_only();
+
+CREATE TRIGGER deploy_failures_no_truncate
+    BEFORE TRUNCATE ON migration_engine.deploy_failures
+    FOR EACH STATEMENT EXECUTE FUNCTION migration_engine.audit_append_only();
+
+SELECT pg_catalog.pg_extension_config_dump('migration_engine.deploy_failures', '');
+
 CREATE OR REPLACE FUNCTION "abort_canary"(
 	"migration_name" TEXT  
 ) RETURNS jsonb  
@@ -755,7 +755,8 @@ SELECT r.migration_name,
                                                      'at', s.started_at, 'details', s.new_value)
                                   ORDER BY s.started_at, s.step_number)
                  FROM migration_engine.migration_execution_state s
-                 WHERE s.migration_id = r.migration_id AND s.direction = 'canary'), '[]'::jsonb) AS history,
+                 
+                 WHERE s.migration_id = r.migration_id AND s.direction = 'canary' AND s.started_at >= r.started_at), '[]'::jsonb) AS history,
        r.worker_role
 FROM migration_engine.canary_rollouts r;
 

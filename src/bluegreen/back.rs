@@ -139,18 +139,38 @@ impl<'a> SwitchBack<'a> {
             how,
             ..
         } = self;
+        // only a refusal depends on what still waits in the log; otherwise the round's
+        // own entities are enough to say how they came back
+        let may_refuse = back.formats.forward_transforms > 0
+            && (back.formats.rollback_transforms == 0 || *untransformed);
         replayer.run(rounds, &mut || {
-            let writes = entity_writes(from, true)?;
+            let writes = if may_refuse {
+                entity_writes(from, true)?
+            } else {
+                round_entity_writes()?
+            };
             let decided = back.plan(writes, *untransformed)?;
             if decided == BackReplay::Transformed {
                 apply_transforms(to, &back.pipelines)?;
             }
-            if writes > 0 || how.is_none() {
+            if writes > 0 {
                 *how = Some(decided);
             }
             Ok(())
         })
     }
+}
+
+/// The entities of this round's replay table.
+fn round_entity_writes() -> MeResult<i64> {
+    Ok(first_value::<i64>(
+        &format!(
+            "SELECT count(DISTINCT row_data ->> 'entity_id') FROM {} WHERE table_name = '{ENTITIES}'",
+            replay_table()?
+        ),
+        &[],
+    )?
+    .unwrap_or(0))
 }
 
 /// The entities written and still waiting in `from`'s log, and with `in_round`, those of

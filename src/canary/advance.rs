@@ -30,7 +30,8 @@ pub(super) fn record_step(id: MigrationId, step: i32, pct: i32, why: &str) -> Me
     let now = catalog::now_epoch();
     StepRecord {
         migration_id: id,
-        // a canary's percentages are one run, named after its migration
+        // a canary's percentages are recorded under its migration's id as the run id;
+        // canary_status shows those since the rollout started
         run_id: catalog::RunId(id.0),
         direction: "canary",
         step_number: step,

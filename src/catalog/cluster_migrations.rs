@@ -4,7 +4,7 @@
 //! forbids.
 use super::MigrationId;
 use crate::errors::{MeError, MeResult};
-use crate::spi::first_value;
+use crate::spi::{all_rows, first_value};
 use migration_engine_core::rollout::cluster::ClusterPhase;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
@@ -234,6 +234,24 @@ pub fn heartbeat(id: Uuid) -> MeResult<Option<Value>> {
         &[id.into()],
     )?
     .map(|JsonB(v)| v))
+}
+
+/// How many times the fence of cluster migration `id` was lifted (green did not catch up
+/// under it), and how many ms ago the last time: read from the audit trail (read-only
+/// SPI: no transaction id for the worker's tick or the status).
+pub fn fences_lifted(id: Uuid) -> MeResult<(u32, Option<u64>)> {
+    let row = all_rows(
+        "SELECT count(*), (extract(epoch FROM clock_timestamp() - max(occurred_at)) * 1000)::bigint \
+         FROM migration_engine.audit_log WHERE operation = 'cluster_migration_fence_lifted' AND object_name = $1",
+        &[id.to_string().into()],
+        |r| Ok((r.get::<i64>(1)?.unwrap_or(0), r.get::<i64>(2)?)),
+    )?;
+    Ok(row.into_iter().next().map_or((0, None), |(n, ago)| {
+        (
+            n.clamp(0, i64::from(u32::MAX)) as u32,
+            ago.map(|a| a.max(0) as u64),
+        )
+    }))
 }
 
 /// Migration `id`'s name, status and stored definition (as created), for re-creating it

@@ -140,7 +140,13 @@ pub fn insert_rollout(
     percentage: i32,
 ) -> MeResult<()> {
     // one row per migration: an ended canary's row and observations are kept in the
-    // history before the new one takes its place (the DELETE cascades to its metrics)
+    // history before the new one takes its place (the DELETE cascades to its metrics).
+    // The row is locked first: an observation recorded meanwhile (canary_metrics_writer
+    // inserts directly) waits, then finds no row, instead of being deleted unarchived.
+    Spi::run_with_args(
+        "SELECT 1 FROM migration_engine.canary_rollouts WHERE migration_name = $1 FOR UPDATE",
+        &[name.into()],
+    )?;
     Spi::run_with_args(
         "INSERT INTO migration_engine.canary_rollout_history (migration_id, migration_name, rollout, metrics) \
          SELECT r.migration_id, r.migration_name, to_jsonb(r), \

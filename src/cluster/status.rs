@@ -8,7 +8,9 @@ use crate::catalog::{self, ClusterMigration};
 use crate::errors::{MeError, MeResult, PgResult};
 use crate::spi::subxact::{atomically, Aborted};
 use crate::spi::{first_value, literal, quietly};
-use migration_engine_core::rollout::cluster::{redact_conninfo, slot_lost as slot_lost_in};
+use migration_engine_core::rollout::cluster::{
+    redact_conninfo, slot_lost as slot_lost_in, ClusterPhase, AUTO_SWITCH_TRIES,
+};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -69,10 +71,7 @@ pub(super) fn applied_lag(
 /// What the operator must look at, if anything: green's subscription stopped, or green
 /// failing to apply a row (PostgreSQL retries it for ever: a conflict, such as a row
 /// written on green past its fence) while it falls behind.
-fn attention(m: &ClusterMigration, g: &Value, lag: &Value, slot: &Value) -> Option<String> {
-    if let Some(why) = slot_lost(m, slot) {
-        return Some(why);
-    }
+fn attention(m: &ClusterMigration, g: &Value, lag: &Value) -> Option<String> {
     if g["subscription"].is_null() {
         return Some("green has no subscription for this migration: abort it".into());
     }
@@ -88,6 +87,21 @@ fn attention(m: &ClusterMigration, g: &Value, lag: &Value, slot: &Value) -> Opti
         return Some("green fails to apply blue's changes and falls behind (green.errors.apply counts the failures; green's server log says which row and why): resolve the conflict on green, or abort".into());
     }
     None
+}
+
+/// Why an automatic switch no longer tries, when it gave up.
+fn auto_switch_gave_up(m: &ClusterMigration) -> MeResult<Option<String>> {
+    if m.options.get("autoSwitch").is_none_or(Value::is_null) || m.phase != ClusterPhase::Streaming
+    {
+        return Ok(None);
+    }
+    let (lifted, _) = catalog::fences_lifted(m.id)?;
+    Ok((lifted >= AUTO_SWITCH_TRIES).then(|| {
+        format!(
+            "the automatic switch gave up after {lifted} fences lifted (green did not apply blue's last write in time under the fence): \
+             switch with CALL migration_engine.switch_cluster_migration(id, options) once the lag is small, or abort"
+        )
+    }))
 }
 
 /// Why green can never catch up when blue's slot is gone (dropped, or its WAL removed past
@@ -140,15 +154,18 @@ fn report(m: &ClusterMigration) -> MeResult<Value> {
         out["worker_running"] = json!(super::worker::running(m)?);
         out["slot"] = slot(m)?;
         if !m.phase.is_over() {
+            // what blue alone can tell first: it holds while green cannot be asked
+            let mut why = slot_lost(m, &out["slot"]).or(auto_switch_gave_up(m)?);
             match green_view(m) {
                 Ok(g) => {
                     out["applied_lag"] = json!(applied_lag(m, &g["heartbeat"])?);
-                    if let Some(why) = attention(m, &g, &out["applied_lag"], &out["slot"]) {
-                        out["attention"] = json!(why);
-                    }
+                    why = why.or_else(|| attention(m, &g, &out["applied_lag"]));
                     out["green"] = g;
                 }
                 Err(e) => out["green_error"] = json!(e),
+            }
+            if let Some(why) = why {
+                out["attention"] = json!(why);
             }
         }
     }

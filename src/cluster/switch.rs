@@ -39,6 +39,9 @@ fn green_unreachable(e: String) -> MeError {
 }
 
 const FENCE_LOCK_TIMEOUT: &str = "5s";
+/// The automatic switch's: it tries again at a later heartbeat, so it never makes the
+/// data tables' readers and writers queue behind it for long.
+pub(super) const AUTO_FENCE_LOCK_TIMEOUT: &str = "200ms";
 
 /// Everything green must have is still published: the active data schema is the one the
 /// migration publishes, and no table of it was made after the start (its rows would not
@@ -127,11 +130,13 @@ fn cluster_switch_fence(
 ) -> PgResult<JsonB> {
     crate::required!(cluster_migration_id, options);
     let o = SwitchOptions::parse(&options.0).map_err(MeError::invalid_parameter)?;
-    Ok(JsonB(quietly(|| fence(cluster_migration_id, &o))?))
+    Ok(JsonB(quietly(|| {
+        fence(cluster_migration_id, &o, FENCE_LOCK_TIMEOUT)
+    })?))
 }
 
 /// The fence (see cluster_switch_fence), for the CALL and for an automatic switch.
-pub(super) fn fence(id: Uuid, o: &SwitchOptions) -> MeResult<Value> {
+pub(super) fn fence(id: Uuid, o: &SwitchOptions, lock_timeout: &str) -> MeResult<Value> {
     let m = blue_migration(id)?;
     if m.phase == ClusterPhase::Fenced || m.phase == ClusterPhase::Switched {
         return Ok(json!({"resumed": true}));
@@ -145,7 +150,7 @@ pub(super) fn fence(id: Uuid, o: &SwitchOptions) -> MeResult<Value> {
     // the fence waits for the writers holding the tables; bounded, so that a long
     // transaction ahead of it fails the switch (nothing fenced) instead of freezing
     // writes behind it for as long as it runs
-    crate::spi::set_local("lock_timeout", FENCE_LOCK_TIMEOUT)?;
+    crate::spi::set_local("lock_timeout", lock_timeout)?;
     let tables = super::set_fence(&m.data_schema, Some(&fence_reason_moved(&m)))?;
     let final_beat = catalog::write_heartbeat(m.id)?;
     catalog::transition_cluster_migration(&m, ClusterPhase::Fenced, None)?;

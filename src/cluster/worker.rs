@@ -17,7 +17,9 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::caller_worker::{run_ticking, start_ticking, Tick};
 use crate::spi::subxact::{atomically, sqlstate_text, Aborted};
 use crate::spi::{literal, quoted_ident};
-use migration_engine_core::rollout::cluster::{copy_finished, ClusterPhase, SwitchOptions};
+use migration_engine_core::rollout::cluster::{
+    auto_switch_backoff_ms, copy_finished, ClusterPhase, SwitchOptions, AUTO_SWITCH_TRIES,
+};
 use pgrx::prelude::*;
 use pgrx::Uuid;
 use std::time::Duration;
@@ -167,28 +169,67 @@ fn auto_switch(m: &ClusterMigration) -> Option<SwitchOptions> {
         .and_then(|v| SwitchOptions::parse(v).ok())
 }
 
+thread_local! {
+    /// Why the automatic switch last did not fence, so the server log says it once.
+    static LAST_REFUSAL: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 /// One step of an automatic switch per tick, each committed as the CALL commits it:
 /// STREAMING: the fence once the lag is within bounds (one look, no wait: the next
-/// heartbeat looks again); FENCED: the wait for green and the switch (green not caught up
-/// within the timeout: the fence is lifted, and the next try waits a few beats).
+/// heartbeat looks again; a short lock timeout); FENCED: the wait for green and the switch.
+/// Green not caught up under the fence lifts it: the next fence waits longer each time
+/// (`auto_switch_backoff_ms`), and after `AUTO_SWITCH_TRIES` the worker stops trying
+/// (status says so; the operator's CALL still switches).
 fn auto_switch_step(m: &ClusterMigration, o: &SwitchOptions, interval: u64) -> MeResult<Tick> {
     if m.phase == ClusterPhase::Streaming {
+        let (lifted, ago) = catalog::fences_lifted(m.id)?;
+        if lifted >= AUTO_SWITCH_TRIES {
+            return Ok(Tick::Wait(interval));
+        }
+        let backoff = auto_switch_backoff_ms(interval, lifted);
+        if ago.is_some_and(|ago| ago < backoff) {
+            return Ok(Tick::Wait(interval));
+        }
         let once = SwitchOptions {
             catch_up_timeout_ms: 0,
             ..o.clone()
         };
-        return Ok(match atomically(|| switch::fence(m.id, &once)) {
-            Ok(_) => Tick::Wait(0),
-            // not yet (green behind, its subscription stopped): status says why
-            Err(_) => Tick::Wait(interval),
-        });
+        return Ok(
+            match atomically(|| switch::fence(m.id, &once, switch::AUTO_FENCE_LOCK_TIMEOUT)) {
+                Ok(_) => Tick::Wait(0),
+                Err(e) => {
+                    // not yet (green behind, a lock held, ...): said once per reason
+                    let why = match e {
+                        Aborted::Returned(e) => e.message,
+                        Aborted::Raised(e) => e.message,
+                    };
+                    LAST_REFUSAL.with(|last| {
+                        if *last.borrow() != why {
+                            pgrx::log!(
+                                "cluster migration {}: no automatic switch yet: {why}",
+                                m.id
+                            );
+                            *last.borrow_mut() = why;
+                        }
+                    });
+                    Tick::Wait(interval)
+                }
+            },
+        );
     }
     let done = switch::complete(m.id, o, &serde_json::json!({}))?;
-    Ok(if done["switched"] == true {
-        Tick::Wait(0)
+    if done["switched"] != true {
+        pgrx::warning!(
+            "cluster migration {}: automatic switch: {}; the fence is lifted",
+            m.id,
+            done["error"].as_str().unwrap_or("green did not catch up")
+        );
+    }
+    Ok(Tick::Wait(if done["switched"] == true {
+        0
     } else {
-        Tick::Wait(5 * interval)
-    })
+        interval
+    }))
 }
 
 /// pg_subscription_rel's states of green's tables for this subscription.

@@ -50,8 +50,10 @@ typed_id! {
 }
 
 typed_id! {
-    /// A run of a migration's steps (`migration_execution_state.run_id`,
-    /// `top_level_runs.run_id`): one execution, forward or rollback.
+    /// A run of a migration's steps: one execution, forward or rollback
+    /// (`migration_execution_state.run_id` of those directions, `top_level_runs.run_id`;
+    /// the rows of direction 'pipeline' there hold a [`PipelineRunId`], and a canary's
+    /// steps its migration's id).
     RunId
 }
 

@@ -338,6 +338,8 @@ check "status: the slot is gone, green can never catch up" \
     "$(b4 "SELECT migration_engine.cluster_migration_status('$id4') ->> 'attention' LIKE 'blue''s replication slot % is gone: green can never receive%'")" "t"
 check "the switch is refused (55000) with nothing fenced" \
     "$(sqlstate_of "$BLUE4" -c "CALL migration_engine.switch_cluster_migration('$id4')")/$(b4 "SELECT phase FROM migration_engine.cluster_migrations")/$(b4 "SELECT count(*) FROM pg_trigger WHERE tgname = 'me_cluster_fence'")" "55000/STREAMING/0"
+check "because the slot is gone (not for the lag)" \
+    "$(psql -qAtX "$BLUE4" -c "CALL migration_engine.switch_cluster_migration('$id4', '{\"catchUpTimeout\": 0}')" 2>&1 | grep -c "replication slot .* is gone")" "1"
 abort4=$(b4 "SELECT migration_engine.abort_cluster_migration('$id4')")
 check "the abort cleans up: ABORTED on both sides, nothing left behind, no subscription on green" \
     "$(echo "$abort4" | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["phase"], a["replication"]["left_behind"], a["green"])')/$(g4 "SELECT count(*) FROM pg_subscription")/$(b4 "SELECT count(*) FROM pg_publication")" "ABORTED [] ABORTED/0/0"

@@ -38,6 +38,8 @@ wait $bench || { cat "$work/pgbench.out"; fail "pgbench failed"; }
 echo "$result" | cut -c1-300
 check "switch_back went through the rollback transformation" \
     "$(echo "$result" | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["new_schema"], r["transformed_back"])')" "kg True"
+check "most of the backlog was replayed before the freeze, and the freeze was short (< 1 s)" \
+    "$(echo "$result" | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["replayed_before_freeze"] > r["replayed_during_freeze"], r["write_freeze_ms"] < 1000)')" "True True"
 check "no client transaction failed" "$(grep -o 'number of failed transactions: [0-9]*' "$work/pgbench.out" | head -1 | grep -o '[0-9]*$')" "0"
 check "writes were made in green before the switch back, and in kg after" \
     "$(q "SELECT count(DISTINCT written_in) FROM public.write_log")" "2"

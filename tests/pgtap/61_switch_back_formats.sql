@@ -3,7 +3,7 @@
 -- format; without such steps the switch back is refused (nothing changes) unless asked
 -- for with {"untransformed": true}.
 BEGIN;
-SELECT plan(27);
+SELECT plan(28);
 
 INSERT INTO kg.temporal_entities (entity_id, entity_type, content)
 SELECT md5('p' || g)::uuid, 'Person', jsonb_build_object('name', 'person ' || g, 'age', g)
@@ -49,6 +49,8 @@ SELECT is((SELECT count(*)::int FROM kg.temporal_entities WHERE valid_to = 'infi
           0, 'no live entity of kg is in the new format');
 SELECT is((SELECT count(*)::int FROM (SELECT entity_id FROM kg.temporal_entities WHERE valid_to = 'infinity' GROUP BY 1 HAVING count(*) > 1) d),
           0, 'one current version per entity');
+SELECT is((SELECT content->>'name' FROM kg.temporal_entities WHERE entity_id = md5('p1')::uuid ORDER BY valid_from, version_id LIMIT 1),
+          'person 1', 'history kept: the updated entity''s first version is still kg''s original');
 SELECT is((SELECT count(*)::int FROM kg.temporal_entities WHERE entity_id = md5('p3')::uuid),
           1, 'an entity green did not write keeps its one version');
 SELECT is((SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'sb_rename'), 'ROLLED_BACK',

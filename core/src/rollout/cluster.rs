@@ -133,6 +133,9 @@ impl StartOptions {
                             SWITCH_OPTION_KEYS.join(", ")
                         ));
                     }
+                    if val.get("catchUpTimeout").is_some() {
+                        return Err("options.autoSwitch.catchUpTimeout does not apply: the automatic switch looks at the lag at every heartbeat and waits for none".into());
+                    }
                     o.auto_switch = Some(
                         SwitchOptions::parse(val).map_err(|e| format!("options.autoSwitch: {e}"))?,
                     )
@@ -399,6 +402,22 @@ pub fn missing_on_green(blue: &Value, green: &Value) -> Vec<String> {
         .collect()
 }
 
+/// An automatic switch gives up after this many fences lifted (green did not catch up
+/// under the fence): each cost blue's writers a freeze; the operator takes over.
+pub const AUTO_SWITCH_TRIES: u32 = 5;
+
+/// How long an automatic switch waits after `lifted` fences were lifted before it raises
+/// the fence again: five heartbeats, doubling with each lifted fence, at most 5 minutes.
+pub fn auto_switch_backoff_ms(interval_ms: u64, lifted: u32) -> u64 {
+    if lifted == 0 {
+        return 0;
+    }
+    interval_ms
+        .saturating_mul(5)
+        .saturating_mul(1u64 << (lifted - 1).min(16))
+        .min(300_000)
+}
+
 /// Whether green has lost the stream it needs: blue's slot is gone (`None`) or its WAL was
 /// removed (`wal_status` 'lost', past max_slot_wal_keep_size) while the migration still
 /// depends on it (copying, streaming, fenced). The changes since are nowhere to be had.
@@ -505,6 +524,19 @@ mod tests {
         ] {
             assert!(!slot_lost(phase, None), "{phase:?} needs no slot");
         }
+    }
+
+    #[test]
+    fn an_automatic_switch_backs_off_then_gives_up() {
+        assert_eq!(auto_switch_backoff_ms(1000, 0), 0);
+        assert_eq!(auto_switch_backoff_ms(1000, 1), 5_000);
+        assert_eq!(auto_switch_backoff_ms(1000, 2), 10_000);
+        assert_eq!(auto_switch_backoff_ms(1000, 4), 40_000);
+        assert_eq!(auto_switch_backoff_ms(60_000, 30), 300_000, "capped");
+        assert_eq!(auto_switch_backoff_ms(u64::MAX, 3), 300_000, "no overflow");
+        let no_wait =
+            StartOptions::parse(&json!({"autoSwitch": {"catchUpTimeout": 100}})).unwrap_err();
+        assert!(no_wait.contains("does not apply"), "{no_wait}");
     }
 
     #[test]
