@@ -8,7 +8,9 @@ use crate::errors::{MeError, MeResult};
 use crate::spi::first_value;
 use crate::spi::temporal::ENTITIES;
 use migration_engine_core::rollout::blue_green::{catch_up_step, BlueGreenOptions, CatchUp};
-use migration_engine_core::rollout::switch_back::{plan_back_replay, BackReplay, Formats};
+use migration_engine_core::rollout::switch_back::{
+    plan_back_replay, plan_forward_replay, BackReplay, Formats,
+};
 use serde_json::Value;
 
 /// What the migration that built the schema being left declares about formats.
@@ -54,6 +56,22 @@ impl BackTransforms {
         })
     }
 
+    /// A switch forward again to `target` (no migration built the schema being left):
+    /// the migration that built `target`, and its TRANSFORM steps' count.
+    fn built(target: &str) -> MeResult<Option<(String, usize)>> {
+        let Some(name) = crate::catalog::migration_that_built(target)? else {
+            return Ok(None);
+        };
+        let row = crate::catalog::load(&name, false)?;
+        let transforms = row
+            .definition
+            .forward
+            .iter()
+            .filter(|s| s.kind.transform_pipeline().is_some())
+            .count();
+        Ok(Some((name, transforms)))
+    }
+
     fn plan(&self, entity_writes: i64, untransformed: bool) -> MeResult<BackReplay> {
         plan_back_replay(
             self.migration.as_deref(),
@@ -73,6 +91,9 @@ pub(super) struct SwitchBack<'a> {
     o: &'a BlueGreenOptions,
     untransformed: bool,
     back: BackTransforms,
+    /// switching forward again: the migration that built the target and its TRANSFORM
+    /// steps, which would not run on the writes brought there
+    forward: Option<(String, usize)>,
     replayer: Replayer,
     /// how the writes came back (the answer of the rounds that held entity writes)
     pub(super) how: Option<BackReplay>,
@@ -88,7 +109,13 @@ impl<'a> SwitchBack<'a> {
         untransformed: bool,
     ) -> MeResult<SwitchBack<'a>> {
         let back = BackTransforms::of_active_schema()?;
-        back.plan(entity_writes(from, false)?, untransformed)?;
+        let forward = match back.migration {
+            Some(_) => None,
+            None => BackTransforms::built(to)?,
+        };
+        let waiting = entity_writes(from, false)?;
+        back.plan(waiting, untransformed)?;
+        refuse_forward(&forward, to, waiting)?;
         // a transformation made versions of its own on either side: a replayed current
         // version must close the one the target holds
         let transformed =
@@ -100,6 +127,7 @@ impl<'a> SwitchBack<'a> {
             o,
             untransformed,
             back,
+            forward,
             how: None,
         })
     }
@@ -135,14 +163,16 @@ impl<'a> SwitchBack<'a> {
             to,
             untransformed,
             back,
+            forward,
             replayer,
             how,
             ..
         } = self;
         // only a refusal depends on what still waits in the log; otherwise the round's
         // own entities are enough to say how they came back
-        let may_refuse = back.formats.forward_transforms > 0
-            && (back.formats.rollback_transforms == 0 || *untransformed);
+        let may_refuse = forward.as_ref().is_some_and(|(_, n)| *n > 0)
+            || (back.formats.forward_transforms > 0
+                && (back.formats.rollback_transforms == 0 || *untransformed));
         replayer.run(rounds, &mut || {
             let writes = if may_refuse {
                 entity_writes(from, true)?
@@ -150,6 +180,7 @@ impl<'a> SwitchBack<'a> {
                 round_entity_writes()?
             };
             let decided = back.plan(writes, *untransformed)?;
+            refuse_forward(forward, to, writes)?;
             if decided == BackReplay::Transformed {
                 apply_transforms(to, &back.pipelines)?;
             }
@@ -158,6 +189,16 @@ impl<'a> SwitchBack<'a> {
             }
             Ok(())
         })
+    }
+}
+
+/// Switching forward again: refused when entities were written meanwhile (see
+/// `plan_forward_replay`).
+fn refuse_forward(forward: &Option<(String, usize)>, target: &str, writes: i64) -> MeResult<()> {
+    match forward {
+        Some((name, transforms)) => plan_forward_replay(name, target, *transforms, writes)
+            .map_err(|r| MeError::prerequisite(r.message).hint(r.hint)),
+        None => Ok(()),
     }
 }
 

@@ -4,7 +4,7 @@
 //! by `spi::data_schema`, below this layer, because every data query needs it.
 use super::MigrationId;
 use crate::errors::{MeError, MeResult};
-use crate::spi::first_value;
+use crate::spi::{all_rows, first_value};
 use pgrx::prelude::*;
 
 const NO_ROW: &str = "active_schema_version has no row";
@@ -63,4 +63,18 @@ pub fn close_switch_back_window() -> MeResult<()> {
         "UPDATE migration_engine.active_schema_version SET previous_schema = NULL WHERE id = 1",
     )?;
     Ok(())
+}
+
+/// The migration whose blue-green run built data schema `schema` (the latest such run),
+/// from the audit trail.
+pub fn migration_that_built(schema: &str) -> MeResult<Option<String>> {
+    Ok(all_rows(
+        "SELECT object_name FROM migration_engine.audit_log \
+         WHERE operation = 'blue_green_completed' AND detail ->> 'new_schema' = $1 ORDER BY audit_id DESC LIMIT 1",
+        &[schema.into()],
+        |r| r.get::<String>(1),
+    )?
+    .into_iter()
+    .flatten()
+    .next())
 }

@@ -3,7 +3,7 @@
 -- format; without such steps the switch back is refused (nothing changes) unless asked
 -- for with {"untransformed": true}.
 BEGIN;
-SELECT plan(28);
+SELECT plan(31);
 
 INSERT INTO kg.temporal_entities (entity_id, entity_type, content)
 SELECT md5('p' || g)::uuid, 'Person', jsonb_build_object('name', 'person ' || g, 'age', g)
@@ -55,6 +55,15 @@ SELECT is((SELECT count(*)::int FROM kg.temporal_entities WHERE entity_id = md5(
           1, 'an entity green did not write keeps its one version');
 SELECT is((SELECT status FROM migration_engine.knowledge_migrations WHERE migration_name = 'sb_rename'), 'ROLLED_BACK',
           'the migration is ROLLED_BACK');
+
+-- switching forward again to the schema the migration built: kg's writes would reach it
+-- in the old format, so it is refused while any entity waits (run the migration again)
+SELECT lives_ok($$SELECT migration_engine.upsert_entity('Person', '{"name": "written in kg", "age": 9}', md5('p9')::uuid)$$,
+                'a write in kg after the switch back');
+SELECT throws_like($$SELECT migration_engine.switch_active_schema('sb_green')$$,
+                   'the writes to 1 entity made since the switch back would reach "sb_green" in the old format%',
+                   'switching forward again is refused while an old-format write would reach it');
+SELECT is(migration_engine.active_schema(), 'kg', 'nothing switched');
 
 -- 2. without one
 SELECT is((SELECT migration_engine.execute_blue_green_migration((SELECT id FROM ids WHERE name = 'sb_one_way'), 'sb_blue')->>'success'),

@@ -106,6 +106,31 @@ pub fn plan_back_replay(
     })
 }
 
+/// Switching forward again, to the schema a migration built and a switch back left: the
+/// writes made since in the old schema would arrive there in the old format, since the
+/// migration's TRANSFORM steps (`forward_transforms` of them) do not run on them. Refused
+/// when any entity was written; the migration is to be run again instead.
+pub fn plan_forward_replay(
+    migration: &str,
+    target: &str,
+    forward_transforms: usize,
+    entity_writes: i64,
+) -> Result<(), Refusal> {
+    if forward_transforms == 0 || entity_writes == 0 {
+        return Ok(());
+    }
+    Err(Refusal {
+        message: format!(
+            "the writes to {entity_writes} {} made since the switch back would reach {target:?} in the old format: \
+             {migration:?}'s TRANSFORM steps, which built it, do not run on them",
+            if entity_writes == 1 { "entity" } else { "entities" }
+        ),
+        hint: format!(
+            "Run the migration again instead: drop_inactive_schema({target:?}), then execute_blue_green_migration for {migration:?}."
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +156,33 @@ mod tests {
         assert!(not_a_flag.contains("must be true or false"), "{not_a_flag}");
         assert!(SwitchBackOptions::parse(&json!({"switchRetries": -1})).is_err());
         assert!(SwitchBackOptions::parse(&json!([])).is_err());
+    }
+
+    #[test]
+    fn switching_forward_again_refuses_old_format_writes() {
+        assert_eq!(
+            plan_forward_replay("m", "green", 0, 9),
+            Ok(()),
+            "nothing transformed"
+        );
+        assert_eq!(
+            plan_forward_replay("m", "green", 2, 0),
+            Ok(()),
+            "nothing written"
+        );
+        let refused = plan_forward_replay("rename_n", "green", 1, 1).unwrap_err();
+        assert!(
+            refused.message.starts_with(
+                "the writes to 1 entity made since the switch back would reach \"green\""
+            ),
+            "{}",
+            refused.message
+        );
+        assert!(
+            refused.hint.contains("drop_inactive_schema(\"green\")"),
+            "{}",
+            refused.hint
+        );
     }
 
     #[test]
