@@ -40,12 +40,7 @@ impl BackTransforms {
             .filter_map(|s| s.kind.transform_pipeline())
             .map(|p| Value::Object(p.clone()))
             .collect();
-        let forward_transforms = row
-            .definition
-            .forward
-            .iter()
-            .filter(|s| s.kind.transform_pipeline().is_some())
-            .count();
+        let forward_transforms = forward_transforms(&row);
         Ok(BackTransforms {
             migration: Some(name),
             formats: Formats {
@@ -62,13 +57,7 @@ impl BackTransforms {
         let Some(name) = crate::catalog::migration_that_built(target)? else {
             return Ok(None);
         };
-        let row = crate::catalog::load(&name, false)?;
-        let transforms = row
-            .definition
-            .forward
-            .iter()
-            .filter(|s| s.kind.transform_pipeline().is_some())
-            .count();
+        let transforms = forward_transforms(&crate::catalog::load(&name, false)?);
         Ok(Some((name, transforms)))
     }
 
@@ -190,6 +179,15 @@ impl<'a> SwitchBack<'a> {
             Ok(())
         })
     }
+}
+
+/// How many of a migration's forward steps are TRANSFORM steps.
+fn forward_transforms(row: &crate::catalog::MigrationRow) -> usize {
+    row.definition
+        .forward
+        .iter()
+        .filter(|s| s.kind.transform_pipeline().is_some())
+        .count()
 }
 
 /// Switching forward again: refused when entities were written meanwhile (see
